@@ -1,0 +1,221 @@
+//! The `heat` command as a user runs it: files written, tables printed, errors on one line.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use heatlib::{Boundary, Problem, max_abs_diff, reference};
+use ndarray::{Array2, Array3};
+
+fn heat(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_heat"))
+        .args(args)
+        .output()
+        .expect("the heat binary runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("heat-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn run_writes_the_final_field_as_npy() {
+    let out = scratch("final.npy");
+    let output = heat(&[
+        "run",
+        "--stage",
+        "vectorized",
+        "--nx",
+        "23",
+        "--nt",
+        "40",
+        "--gamma",
+        "0.2",
+        "--top",
+        "80",
+        "--bottom",
+        "10",
+        "--left",
+        "-5",
+        "--right",
+        "30",
+        "--initial",
+        "20",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let field: Array2<f64> = ndarray_npy::read_npy(&out).unwrap();
+    let problem = Problem::small()
+        .with_size(23, 40)
+        .with_gamma(0.2)
+        .with_boundary(Boundary {
+            top: 80.0,
+            bottom: 10.0,
+            left: -5.0,
+            right: 30.0,
+        })
+        .with_initial(20.0);
+    let exact = reference::final_field(&problem).unwrap();
+    assert!(max_abs_diff(field.view(), exact.view()) <= 1e-12);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("max |diff| from reference"), "{stdout}");
+}
+
+#[test]
+fn run_writes_the_full_history_with_its_shape() {
+    let out = scratch("history.npy");
+    let output = heat(&[
+        "run",
+        "--stage",
+        "parallel",
+        "--threads",
+        "3",
+        "--nx",
+        "12",
+        "--nt",
+        "9",
+        "--history",
+        "full",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let history: Array3<f64> = ndarray_npy::read_npy(&out).unwrap();
+    assert_eq!(history.dim(), (9, 12, 12));
+    let exact = reference::history(&Problem::small().with_size(12, 9)).unwrap();
+    for (level, expected) in history.outer_iter().zip(&exact) {
+        assert!(max_abs_diff(level, expected.view()) <= 1e-12);
+    }
+}
+
+#[test]
+fn stages_lists_every_stage_with_its_python_counterpart() {
+    let output = heat(&["stages"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for stage in heatlib::Stage::ALL {
+        let line = stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(stage.name()))
+            .unwrap_or_default();
+        assert!(line.contains(stage.python_analog()), "{stage}: {stdout}");
+    }
+}
+
+#[test]
+fn bench_prints_a_table_and_writes_json_rows() {
+    let json = scratch("bench.json");
+    let output = heat(&[
+        "bench",
+        "--size",
+        "12:30,20:10",
+        "--repeat",
+        "2",
+        "--threads",
+        "2",
+        "--history",
+        "full",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("Mcells/s") && stdout.contains("speed-up"),
+        "{stdout}"
+    );
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2 * heatlib::Stage::ALL.len());
+    for row in rows {
+        for key in [
+            "stage",
+            "nx",
+            "nt",
+            "history",
+            "threads",
+            "median_s",
+            "min_s",
+            "max_s",
+            "mcells_per_s",
+            "max_abs_diff",
+        ] {
+            assert!(row.get(key).is_some(), "missing {key} in {row}");
+        }
+        assert_eq!(row["history"], "full");
+        assert!(row["max_abs_diff"].as_f64().unwrap() <= 1e-12, "{row}");
+        assert!(row["min_s"].as_f64() <= row["median_s"].as_f64());
+        let threads = if row["stage"] == "parallel" { 2 } else { 1 };
+        assert_eq!(row["threads"], threads, "{row}");
+    }
+}
+
+#[test]
+fn bench_leaves_the_interpreter_out_of_large_problems_and_says_so() {
+    let output = heat(&[
+        "bench", "--size", "400:100", "--stages", "typed", "--repeat", "1",
+    ]);
+    assert!(output.status.success());
+    let output = heat(&["bench", "--size", "300:200", "--repeat", "1"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("interpreted ")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("interpreted not run"), "{stdout}");
+}
+
+#[test]
+fn errors_are_one_clear_line_and_a_failure_exit() {
+    for (args, expected) in [
+        (vec!["run", "--gamma", "0.3", "--out", "x.npy"], "unstable"),
+        (
+            vec!["run", "--stage", "numba", "--out", "x.npy"],
+            "unknown stage 'numba'",
+        ),
+        (vec!["run", "--nx", "2", "--out", "x.npy"], "nx >= 3"),
+        (vec!["bench", "--size", "huge"], "unknown size 'huge'"),
+        (vec!["bench", "--size", "2:10"], "nx >= 3"),
+        (vec!["bench", "--repeat", "0"], "at least 1"),
+    ] {
+        let output = heat(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let unwritable = heat(&[
+        "run",
+        "--nx",
+        "5",
+        "--nt",
+        "2",
+        "--out",
+        "/nonexistent/dir/x.npy",
+    ]);
+    let stderr = String::from_utf8_lossy(&unwritable.stderr);
+    assert!(
+        !unwritable.status.success() && stderr.contains("cannot write"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,62 @@
+//! The reference solution every stage is checked against.
+//!
+//! Written as literally as the equation, with its own edge set-up and time
+//! loop, and sharing no code with the stages or their time loop, so a
+//! mistake there cannot hide by being made twice.
+
+use ndarray::Array2;
+
+use crate::error::Result;
+use crate::problem::Problem;
+
+/// Every time level of `problem`, from 0 to `nt - 1`.
+pub fn history(problem: &Problem) -> Result<Vec<Array2<f64>>> {
+    let mut levels = Vec::with_capacity(problem.nt);
+    march(problem, |level| levels.push(to_array(level)))?;
+    Ok(levels)
+}
+
+/// The last time level of `problem`.
+pub fn final_field(problem: &Problem) -> Result<Array2<f64>> {
+    let mut last = Vec::new();
+    march(problem, |level| last = level.to_vec())?;
+    Ok(to_array(&last))
+}
+
+fn march(problem: &Problem, mut visit: impl FnMut(&[Vec<f64>])) -> Result<()> {
+    problem.validate()?;
+    let n = problem.nx;
+    let g = problem.gamma();
+    let edges = problem.boundary;
+    let mut t: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| match (i, j) {
+                    _ if i == n - 1 => edges.top,
+                    (0, _) => edges.bottom,
+                    (_, 0) => edges.left,
+                    _ if j == n - 1 => edges.right,
+                    _ => problem.initial,
+                })
+                .collect()
+        })
+        .collect();
+    visit(&t);
+    for _ in 1..problem.nt {
+        let mut next = t.clone();
+        for i in 1..n - 1 {
+            for j in 1..n - 1 {
+                next[i][j] = g * (t[i + 1][j] + t[i - 1][j] + t[i][j + 1] + t[i][j - 1])
+                    + (1.0 - 4.0 * g) * t[i][j];
+            }
+        }
+        t = next;
+        visit(&t);
+    }
+    Ok(())
+}
+
+fn to_array(level: &[Vec<f64>]) -> Array2<f64> {
+    let n = level.len();
+    Array2::from_shape_fn((n, n), |(i, j)| level[i][j])
+}

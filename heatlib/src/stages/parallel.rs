@@ -1,0 +1,202 @@
+//! Stage `parallel`: the plate cut into bands of rows, one band per thread.
+//!
+//! Python counterpart: Numba's `@njit(parallel=True)` with `prange` over rows.
+//!
+//! The idea: the rows of one time step do not depend on each other, so
+//! threads can compute different rows at once; only the time steps must stay
+//! in order. Each thread of a rayon pool owns one band of rows for the whole
+//! run and updates it with the `typed` stage's code. After every step,
+//! neighbouring bands swap the one row each needs from the other (a "halo"),
+//! and all threads meet at a barrier before the next step. Handing out rows
+//! afresh every step (`par_chunks_mut` per step, like `prange`) is simpler
+//! but costs a thread wake-up per step, more than a whole step of a 200 x 200
+//! plate. The thread count comes from [`RunOptions::threads`], else
+//! `RAYON_NUM_THREADS`, else one per core.
+
+use std::ops::Range;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ndarray::{ArrayView1, ArrayViewMut2};
+
+use crate::error::{HeatError, Result};
+use crate::problem::Problem;
+use crate::solver::{self, Keep, RunOptions, Solution};
+
+pub(crate) fn solve(problem: &Problem, options: &RunOptions) -> Result<Solution> {
+    solver::check(problem, options)?;
+    in_thread_pool(options.threads, || {
+        let threads = rayon::current_num_threads();
+        let bands = bands_of_rows(problem.nx, threads);
+        let mut keep = Keep::allocate(problem, options.storage);
+        let (band_keeps, snapshot_steps) = keep.split(&bands);
+        let band_keeps: Vec<_> = band_keeps
+            .into_iter()
+            .map(|k| Mutex::new(Some(k)))
+            .collect();
+        let halos: Vec<Mutex<Halos>> = bands.iter().map(|_| Mutex::default()).collect();
+        let barrier = SpinBarrier::new(bands.len());
+        let final_rows = rayon::broadcast(|context| {
+            let band = context.index();
+            let rows = bands.get(band)?.clone();
+            let keep = band_keeps[band].lock().ok()?.take()?;
+            let exchange = |step: usize, mut next: ArrayViewMut2<'_, f64>| {
+                let last = next.nrows() - 1;
+                if let Ok(mut mine) = halos[band].lock() {
+                    mine.publish(step, next.row(1), next.row(last - 1));
+                }
+                barrier.wait();
+                if let Some(Ok(below)) = band.checked_sub(1).map(|b| halos[b].lock()) {
+                    next.row_mut(0).assign(&below.top(step));
+                }
+                if let Some(Ok(above)) = halos.get(band + 1).map(|h| h.lock()) {
+                    next.row_mut(last).assign(&above.bottom(step));
+                }
+            };
+            let advance: solver::Advance = super::typed::advance;
+            Some(solver::march_band(
+                problem,
+                rows.clone(),
+                keep,
+                snapshot_steps,
+                advance,
+                exchange,
+            ))
+        });
+        let final_rows = bands.iter().cloned().zip(final_rows.into_iter().flatten());
+        keep.into_solution(problem, final_rows, threads)
+    })
+}
+
+/// Splits the plate's interior rows `1..nx-1` into at most `threads` bands of near-equal size.
+fn bands_of_rows(nx: usize, threads: usize) -> Vec<Range<usize>> {
+    let interior = nx - 2;
+    let count = threads.clamp(1, interior);
+    (0..count)
+        .map(|band| 1 + band * interior / count..1 + (band + 1) * interior / count)
+        .collect()
+}
+
+/// A band's first and last rows after a step, for its neighbours. Two copies
+/// (even and odd steps), so that a band that finishes step k+1 early does not
+/// overwrite rows a slower neighbour is still reading for step k.
+#[derive(Default)]
+struct Halos {
+    bottom: [Vec<f64>; 2],
+    top: [Vec<f64>; 2],
+}
+
+impl Halos {
+    fn publish(&mut self, step: usize, bottom: ArrayView1<'_, f64>, top: ArrayView1<'_, f64>) {
+        let parity = step % 2;
+        for (slot, row) in [
+            (&mut self.bottom[parity], bottom),
+            (&mut self.top[parity], top),
+        ] {
+            slot.clear();
+            slot.extend(row.iter());
+        }
+    }
+
+    fn bottom(&self, step: usize) -> ArrayView1<'_, f64> {
+        ArrayView1::from(&self.bottom[step % 2])
+    }
+
+    fn top(&self, step: usize) -> ArrayView1<'_, f64> {
+        ArrayView1::from(&self.top[step % 2])
+    }
+}
+
+/// Threads wait here until all have arrived. Spinning (rather than sleeping)
+/// keeps the wait to well under a microsecond when every thread has a core;
+/// it yields the core after a while in case there are more threads than cores.
+struct SpinBarrier {
+    parties: usize,
+    arrived: AtomicUsize,
+    generation: AtomicUsize,
+}
+
+impl SpinBarrier {
+    fn new(parties: usize) -> SpinBarrier {
+        SpinBarrier {
+            parties,
+            arrived: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+        }
+    }
+
+    fn wait(&self) {
+        let generation = self.generation.load(Ordering::Acquire);
+        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.parties {
+            self.arrived.store(0, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
+            return;
+        }
+        let mut spins = 0u32;
+        while self.generation.load(Ordering::Acquire) == generation {
+            if spins < 10_000 {
+                std::hint::spin_loop();
+                spins += 1;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// Runs `work` in a pool of `threads` threads, or in rayon's current pool.
+fn in_thread_pool<T: Send>(threads: Option<usize>, work: impl FnOnce() -> T + Send) -> Result<T> {
+    match threads {
+        None => Ok(work()),
+        Some(threads) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|error| HeatError::Threads {
+                    threads,
+                    reason: error.to_string(),
+                })?;
+            Ok(pool.install(work))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_cover_the_interior_once() {
+        for nx in [3, 4, 5, 50, 201] {
+            for threads in [1, 2, 3, 7, 64, 1000] {
+                let bands = bands_of_rows(nx, threads);
+                assert!(bands.len() <= threads && !bands.is_empty());
+                assert_eq!(bands[0].start, 1);
+                assert_eq!(bands.last().map(|b| b.end), Some(nx - 1));
+                for pair in bands.windows(2) {
+                    assert_eq!(pair[0].end, pair[1].start);
+                    assert!(!pair[0].is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn barrier_holds_threads_together() {
+        let barrier = SpinBarrier::new(3);
+        let counter = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..3 {
+                scope.spawn(|| {
+                    for round in 1..=100 {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        barrier.wait();
+                        assert!(counter.load(Ordering::SeqCst) >= 3 * round);
+                        barrier.wait();
+                    }
+                });
+            }
+        });
+        assert_eq!(counter.into_inner(), 300);
+    }
+}

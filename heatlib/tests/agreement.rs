@@ -1,0 +1,182 @@
+//! Every stage computes the reference's numbers, to 1e-12, in every storage mode.
+
+use heatlib::{Boundary, Problem, RunOptions, Stage, max_abs_diff, reference};
+
+const TOLERANCE: f64 = 1e-12;
+
+fn hot_everywhere() -> Boundary {
+    Boundary {
+        top: 100.0,
+        bottom: -20.0,
+        left: 35.5,
+        right: 70.25,
+    }
+}
+
+/// The cases of the issue: the webinar's problem and the shapes and parameters it never tried.
+fn cases() -> Vec<(&'static str, Problem)> {
+    vec![
+        ("webinar small", Problem::small()),
+        ("odd nx", Problem::small().with_size(31, 120)),
+        ("even nx", Problem::small().with_size(32, 120)),
+        ("nx = 3", Problem::small().with_size(3, 10)),
+        (
+            "gamma < 1/4",
+            Problem::small().with_size(27, 200).with_gamma(0.17),
+        ),
+        (
+            "all four edges and the interior non-zero",
+            Problem::small()
+                .with_size(24, 150)
+                .with_gamma(0.21)
+                .with_boundary(hot_everywhere())
+                .with_initial(12.5),
+        ),
+        (
+            "nt = 1",
+            Problem::small().with_size(20, 1).with_initial(3.0),
+        ),
+        ("nt = 2", Problem::small().with_size(9, 2)),
+        ("dt given", Problem::small().with_size(40, 80).with_dt(0.1)),
+        (
+            "larger grid",
+            Problem::small()
+                .with_size(161, 120)
+                .with_boundary(hot_everywhere()),
+        ),
+    ]
+}
+
+#[test]
+fn final_fields_match_the_reference() {
+    for (name, problem) in cases() {
+        let exact = reference::final_field(&problem).unwrap();
+        for stage in Stage::ALL {
+            let solution = stage.solve(&problem, &RunOptions::final_field()).unwrap();
+            let difference = max_abs_diff(solution.final_field.view(), exact.view());
+            assert!(
+                difference <= TOLERANCE,
+                "{stage} on {name}: max |diff| = {difference}"
+            );
+            assert!(solution.history.is_none() && solution.snapshots.is_empty());
+        }
+    }
+}
+
+#[test]
+fn full_histories_match_the_reference_at_every_step() {
+    for (name, problem) in cases().into_iter().filter(|(_, p)| p.nx <= 40) {
+        let exact = reference::history(&problem).unwrap();
+        for stage in Stage::ALL {
+            let solution = stage.solve(&problem, &RunOptions::full_history()).unwrap();
+            let history = solution.history.expect("full history was asked for");
+            assert_eq!(
+                history.dim(),
+                (problem.nt, problem.nx, problem.nx),
+                "{stage} on {name}"
+            );
+            for (step, (level, expected)) in history.outer_iter().zip(&exact).enumerate() {
+                let difference = max_abs_diff(level, expected.view());
+                assert!(
+                    difference <= TOLERANCE,
+                    "{stage} on {name}, step {step}: {difference}"
+                );
+            }
+            let last = exact.last().unwrap();
+            assert!(max_abs_diff(solution.final_field.view(), last.view()) <= TOLERANCE);
+        }
+    }
+}
+
+#[test]
+fn snapshots_are_the_reference_at_their_steps() {
+    let problem = Problem::small()
+        .with_size(17, 23)
+        .with_boundary(hot_everywhere());
+    let exact = reference::history(&problem).unwrap();
+    for stage in Stage::ALL {
+        let solution = stage
+            .solve(&problem, &RunOptions::snapshots_every(5))
+            .unwrap();
+        let steps: Vec<usize> = solution.snapshots.iter().map(|s| s.step).collect();
+        assert_eq!(steps, [0, 5, 10, 15, 20, 22], "{stage}");
+        for snapshot in &solution.snapshots {
+            let difference = max_abs_diff(snapshot.field.view(), exact[snapshot.step].view());
+            assert!(
+                difference <= TOLERANCE,
+                "{stage} at step {}: {difference}",
+                snapshot.step
+            );
+        }
+    }
+}
+
+#[test]
+fn parallel_is_right_for_any_thread_count() {
+    for problem in [
+        Problem::small()
+            .with_size(5, 30)
+            .with_boundary(hot_everywhere()),
+        Problem::small().with_size(3, 7).with_initial(50.0),
+        Problem::small()
+            .with_size(64, 90)
+            .with_gamma(0.2)
+            .with_boundary(hot_everywhere()),
+    ] {
+        let exact = reference::history(&problem).unwrap();
+        for threads in [1, 2, 3, 4, 7, 16] {
+            for options in [
+                RunOptions::final_field(),
+                RunOptions::full_history(),
+                RunOptions::snapshots_every(4),
+            ] {
+                let options = options.with_threads(threads);
+                let solution = Stage::Parallel.solve(&problem, &options).unwrap();
+                let last = exact.last().unwrap();
+                let difference = max_abs_diff(solution.final_field.view(), last.view());
+                assert!(
+                    difference <= TOLERANCE,
+                    "nx {} with {threads} threads: {difference}",
+                    problem.nx
+                );
+                assert_eq!(solution.threads, threads);
+                if let Some(history) = solution.history {
+                    for (level, expected) in history.outer_iter().zip(&exact) {
+                        assert!(max_abs_diff(level, expected.view()) <= TOLERANCE);
+                    }
+                }
+                for snapshot in &solution.snapshots {
+                    assert!(
+                        max_abs_diff(snapshot.field.view(), exact[snapshot.step].view())
+                            <= TOLERANCE
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_initial_field_follows_the_webinar_convention() {
+    let problem = Problem::small()
+        .with_size(4, 1)
+        .with_boundary(Boundary {
+            top: 1.0,
+            bottom: 2.0,
+            left: 3.0,
+            right: 4.0,
+        })
+        .with_initial(9.0);
+    let field = Stage::Typed
+        .solve(&problem, &RunOptions::final_field())
+        .unwrap()
+        .final_field;
+    // Row 0 is the bottom, the last row the top; both span the corners.
+    let expected = ndarray::array![
+        [2.0, 2.0, 2.0, 2.0],
+        [3.0, 9.0, 9.0, 4.0],
+        [3.0, 9.0, 9.0, 4.0],
+        [1.0, 1.0, 1.0, 1.0],
+    ];
+    assert_eq!(field, expected);
+}
