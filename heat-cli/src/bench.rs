@@ -177,6 +177,16 @@ fn print_table(
             m.max_abs_diff
         );
     }
+    if history == HistoryArg::Full {
+        let setup = measured
+            .iter()
+            .map(|m| m.setup.median())
+            .fold(0.0, f64::max);
+        println!(
+            "(times exclude allocating the {} history before each run, as the Python peers' do: up to {setup:.3} s here)",
+            heatlib::history_bytes(p.nt, p.nx)
+        );
+    }
     if interpreted_skipped {
         println!(
             "(interpreted not run: {} cell updates would take minutes; name it in --stages to run it)",
@@ -206,6 +216,7 @@ fn json_row(
         "mean_s": m.timing.mean(),
         "std_s": m.timing.std_dev(),
         "runs_s": m.timing.runs,
+        "setup_median_s": m.setup.median(),
         "cell_updates": m.cell_updates,
         "mcells_per_s": m.mcells_per_s(),
         "speedup_vs_interpreted": interpreted.map(|t| t / m.timing.median()),

@@ -88,10 +88,8 @@ pub struct Solution {
 /// One explicit time step: the interior of `next` from `current`; the edges of `next` are already set.
 pub(crate) type Advance = fn(ArrayView2<'_, f64>, ArrayViewMut2<'_, f64>, f64);
 
-/// Validates, prepares the storage, and calls `advance` once per time step.
-pub(crate) fn run(problem: &Problem, options: &RunOptions, advance: Advance) -> Result<Solution> {
-    check(problem, options)?;
-    let mut keep = Keep::allocate(problem, options.storage);
+/// Calls `advance` once per time step on storage that [`prepare`] made for `problem`.
+pub(crate) fn run(problem: &Problem, mut keep: Keep, advance: Advance) -> Solution {
     // A single band: the whole plate, its edge rows as the halos.
     let whole_plate = 1..problem.nx - 1;
     let (mut bands, snapshot_steps) = keep.split(std::slice::from_ref(&whole_plate));
@@ -104,11 +102,17 @@ pub(crate) fn run(problem: &Problem, options: &RunOptions, advance: Advance) -> 
         advance,
         |_, _| {},
     );
-    Ok(keep.into_solution(problem, [(whole_plate, final_rows)], 1))
+    keep.into_solution(problem, [(whole_plate, final_rows)], 1)
+}
+
+/// Checks `problem` and `options`, then allocates what the run keeps.
+pub(crate) fn prepare(problem: &Problem, options: &RunOptions) -> Result<Keep> {
+    check(problem, options)?;
+    Ok(Keep::allocate(problem, options.storage))
 }
 
 /// Everything that must hold before any memory is touched.
-pub(crate) fn check(problem: &Problem, options: &RunOptions) -> Result<()> {
+fn check(problem: &Problem, options: &RunOptions) -> Result<()> {
     problem.validate()?;
     match options.storage {
         Storage::FullHistory => check_history_fits(problem.nt, problem.nx, available_memory()),
@@ -121,6 +125,26 @@ pub(crate) fn check(problem: &Problem, options: &RunOptions) -> Result<()> {
             reason: "the thread count must be at least 1".into(),
         }),
         _ => Ok(()),
+    }
+}
+
+/// Runs `work` in a pool of `threads` threads, or in rayon's current pool.
+pub(crate) fn in_thread_pool<T: Send>(
+    threads: Option<usize>,
+    work: impl FnOnce() -> T + Send,
+) -> Result<T> {
+    match threads {
+        None => Ok(work()),
+        Some(threads) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|error| HeatError::Threads {
+                    threads,
+                    reason: error.to_string(),
+                })?;
+            Ok(pool.install(work))
+        }
     }
 }
 
@@ -138,7 +162,7 @@ pub(crate) struct BandKeep<'a> {
 }
 
 impl Keep {
-    pub(crate) fn allocate(problem: &Problem, storage: Storage) -> Keep {
+    fn allocate(problem: &Problem, storage: Storage) -> Keep {
         let (nt, nx) = (problem.nt, problem.nx);
         let snapshot_steps: Vec<usize> = match storage {
             Storage::Snapshots { every } => (0..nt)

@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use crate::error::{HeatError, Result};
 use crate::problem::Problem;
-use crate::solver::{self, RunOptions, Solution};
+use crate::solver::{self, Keep, RunOptions, Solution};
 
 mod convolve;
 pub mod interpreted;
@@ -91,15 +91,21 @@ impl Stage {
     /// # Ok::<(), heatlib::HeatError>(())
     /// ```
     pub fn solve(self, problem: &Problem, options: &RunOptions) -> Result<Solution> {
+        let keep = solver::prepare(problem, options)?;
+        solver::in_thread_pool(options.threads, || self.run(problem, keep))
+    }
+
+    /// Runs on storage already prepared, in the current thread pool: the part worth timing.
+    pub(crate) fn run(self, problem: &Problem, keep: Keep) -> Solution {
         let advance: solver::Advance = match self {
             Stage::Interpreted => interpreted::advance,
             Stage::TypedChecked => typed_checked::advance,
             Stage::Typed => typed::advance,
             Stage::Vectorized => vectorized::advance,
             Stage::Convolve => convolve::advance,
-            Stage::Parallel => return parallel::solve(problem, options),
+            Stage::Parallel => return parallel::run(problem, keep),
         };
-        solver::run(problem, options, advance)
+        solver::run(problem, keep, advance)
     }
 }
 

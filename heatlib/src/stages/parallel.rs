@@ -10,7 +10,7 @@
 //! and all threads meet at a barrier before the next step. Handing out rows
 //! afresh every step (`par_chunks_mut` per step, like `prange`) is simpler
 //! but costs a thread wake-up per step, more than a whole step of a 200 x 200
-//! plate. The thread count comes from [`RunOptions::threads`], else
+//! plate. The thread count comes from [`RunOptions::threads`](crate::RunOptions), else
 //! `RAYON_NUM_THREADS`, else one per core.
 
 use std::ops::Range;
@@ -19,16 +19,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndarray::{ArrayView1, ArrayViewMut2};
 
-use crate::error::{HeatError, Result};
 use crate::problem::Problem;
-use crate::solver::{self, Keep, RunOptions, Solution};
+use crate::solver::{self, Keep, Solution};
 
-pub(crate) fn solve(problem: &Problem, options: &RunOptions) -> Result<Solution> {
-    solver::check(problem, options)?;
-    in_thread_pool(options.threads, || {
+/// Runs `problem` on the threads of the current rayon pool, one band of rows each.
+pub(crate) fn run(problem: &Problem, mut keep: Keep) -> Solution {
+    {
         let threads = rayon::current_num_threads();
         let bands = bands_of_rows(problem.nx, threads);
-        let mut keep = Keep::allocate(problem, options.storage);
         let (band_keeps, snapshot_steps) = keep.split(&bands);
         let band_keeps: Vec<_> = band_keeps
             .into_iter()
@@ -65,7 +63,7 @@ pub(crate) fn solve(problem: &Problem, options: &RunOptions) -> Result<Solution>
         });
         let final_rows = bands.iter().cloned().zip(final_rows.into_iter().flatten());
         keep.into_solution(problem, final_rows, threads)
-    })
+    }
 }
 
 /// Splits the plate's interior rows `1..nx-1` into at most `threads` bands of near-equal size.
@@ -140,23 +138,6 @@ impl SpinBarrier {
             } else {
                 std::thread::yield_now();
             }
-        }
-    }
-}
-
-/// Runs `work` in a pool of `threads` threads, or in rayon's current pool.
-fn in_thread_pool<T: Send>(threads: Option<usize>, work: impl FnOnce() -> T + Send) -> Result<T> {
-    match threads {
-        None => Ok(work()),
-        Some(threads) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|error| HeatError::Threads {
-                    threads,
-                    reason: error.to_string(),
-                })?;
-            Ok(pool.install(work))
         }
     }
 }
