@@ -6,7 +6,7 @@ use clap::Args;
 use heatlib::{Measurement, Problem, RunOptions, Stage, measure, reference};
 use serde_json::json;
 
-use crate::HistoryArg;
+use crate::{DeviceArgs, HistoryArg};
 
 /// Cell updates above which the interpreted stage only runs when asked for by name.
 const INTERPRETED_LIMIT: u64 = 10_000_000;
@@ -28,6 +28,8 @@ pub struct BenchArgs {
     /// Threads for the parallel stage (default: RAYON_NUM_THREADS, else one per core)
     #[arg(long)]
     threads: Option<usize>,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Also write the rows as a JSON list to this file
     #[arg(long)]
     json: Option<PathBuf>,
@@ -83,20 +85,25 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
     let options = RunOptions {
         storage: args.history.storage(),
         threads: args.threads,
+        opencl: args.device.settings(),
     };
+    // Unless named, a stage that cannot run here is left out with a note.
+    let unavailable = opencl_unavailable();
     let mut rows = Vec::new();
     for size in &sizes {
         let problem = &size.problem;
         let (stages, skipped) = match &chosen {
             Some(stages) => (stages.clone(), false),
-            None if problem.cell_updates() > INTERPRETED_LIMIT => (
-                Stage::ALL
-                    .into_iter()
-                    .filter(|s| *s != Stage::Interpreted)
-                    .collect(),
-                true,
-            ),
-            None => (Stage::ALL.to_vec(), false),
+            None => {
+                let slow = problem.cell_updates() > INTERPRETED_LIMIT;
+                let stages = Stage::ALL
+                    .iter()
+                    .copied()
+                    .filter(|s| !(slow && *s == Stage::Interpreted))
+                    .filter(|s| unavailable.as_ref().is_none_or(|(stage, _)| s != stage))
+                    .collect();
+                (stages, slow)
+            }
         };
         let exact = reference::final_field(problem).map_err(|e| e.to_string())?;
         let mut measured = Vec::new();
@@ -111,6 +118,9 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
             );
         }
         print_table(size, args.history, &measured, skipped);
+        if let (None, Some((stage, why))) = (&chosen, &unavailable) {
+            println!("({stage} not run: {why})");
+        }
         let interpreted = measured
             .iter()
             .find(|m| m.stage == Stage::Interpreted)
@@ -187,6 +197,18 @@ fn print_table(
             heatlib::history_bytes(p.nt, p.nx)
         );
     }
+    for run in measured
+        .iter()
+        .filter_map(|m| Some((m, m.device.as_ref()?)))
+    {
+        let (m, device) = run;
+        println!(
+            "({}: first run {:.3} s; {})",
+            m.stage,
+            m.first_run_s,
+            describe_device_run(device)
+        );
+    }
     if interpreted_skipped {
         println!(
             "(interpreted not run: {} cell updates would take minutes; name it in --stages to run it)",
@@ -221,5 +243,43 @@ fn json_row(
         "mcells_per_s": m.mcells_per_s(),
         "speedup_vs_interpreted": interpreted.map(|t| t / m.timing.median()),
         "max_abs_diff": m.max_abs_diff,
+        "first_run_s": m.first_run_s,
+        "device": m.device.as_ref().map(|d| json!({
+            "name": d.device,
+            "precision": format!("{:?}", d.precision).to_lowercase(),
+            "work_group": d.work_group,
+            "build_s": d.build_s,
+            "upload_s": d.upload_s,
+            "compute_s": d.compute_s,
+            "download_s": d.download_s,
+        })),
     })
+}
+
+/// One line on where an OpenCL run's time went.
+pub fn describe_device_run(run: &heatlib::DeviceRun) -> String {
+    format!(
+        "on {} ({:?}, work group {}x{}): program build {:.3} s{}, upload {:.4} s, compute {:.4} s, download {:.4} s",
+        run.device,
+        run.precision,
+        run.work_group[0],
+        run.work_group[1],
+        run.build_s,
+        if run.build_s == 0.0 { " (reused)" } else { "" },
+        run.upload_s,
+        run.compute_s,
+        run.download_s
+    )
+}
+
+#[cfg(feature = "opencl")]
+fn opencl_unavailable() -> Option<(Stage, String)> {
+    heatlib::opencl::devices()
+        .err()
+        .map(|e| (Stage::OpenCl, e.to_string()))
+}
+
+#[cfg(not(feature = "opencl"))]
+fn opencl_unavailable() -> Option<(Stage, String)> {
+    None
 }

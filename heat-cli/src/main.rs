@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use heatlib::{Boundary, Problem, RunOptions, Stage, Storage, reference};
+use heatlib::{
+    Boundary, OpenClSettings, Precision, Problem, RunOptions, Stage, Storage, reference,
+};
 
 mod bench;
 
@@ -33,6 +35,48 @@ enum Command {
     Bench(bench::BenchArgs),
     /// List the stages with their Python counterparts
     Stages,
+    /// List the OpenCL platforms and devices the opencl stage can use
+    Devices,
+}
+
+/// Where and how the opencl stage runs.
+#[derive(Args)]
+pub struct DeviceArgs {
+    /// OpenCL device for the opencl stage: an index from `heat devices` or part of its name
+    /// (default: HEAT_OPENCL_DEVICE, else the first GPU, else the first CPU device)
+    #[arg(long)]
+    device: Option<String>,
+    /// Number format on the OpenCL device; f32 keeps about 7 significant digits
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F64)]
+    precision: PrecisionArg,
+    /// OpenCL work-group size as COLUMNSxROWS, e.g. 32x8 (default: chosen for the device)
+    #[arg(long, value_parser = parse_work_group)]
+    work_group: Option<[usize; 2]>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PrecisionArg {
+    F64,
+    F32,
+}
+
+fn parse_work_group(text: &str) -> Result<[usize; 2], String> {
+    text.split_once(['x', 'X'])
+        .and_then(|(c, r)| Some([c.trim().parse().ok()?, r.trim().parse().ok()?]))
+        .ok_or_else(|| format!("'{text}' is not COLUMNSxROWS, e.g. 32x8"))
+}
+
+impl DeviceArgs {
+    pub fn settings(&self) -> OpenClSettings {
+        OpenClSettings {
+            device: self.device.clone(),
+            precision: match self.precision {
+                PrecisionArg::F64 => Precision::F64,
+                PrecisionArg::F32 => Precision::F32,
+            },
+            work_group: self.work_group,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -48,6 +92,8 @@ struct RunArgs {
     /// Threads for the parallel stage (default: RAYON_NUM_THREADS, else one per core)
     #[arg(long)]
     threads: Option<usize>,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Where to write the .npy file (load it with numpy.load)
     #[arg(long)]
     out: PathBuf,
@@ -124,6 +170,7 @@ fn main() -> ExitCode {
             print_stages();
             Ok(())
         }
+        Command::Devices => print_devices(),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -140,6 +187,7 @@ fn run(args: &RunArgs) -> Result<(), String> {
     let options = RunOptions {
         storage: args.history.storage(),
         threads: args.threads,
+        opencl: args.device.settings(),
     };
     let start = std::time::Instant::now();
     let solution = stage.solve(&problem, &options).map_err(|e| e.to_string())?;
@@ -158,7 +206,41 @@ fn run(args: &RunArgs) -> Result<(), String> {
         problem.gamma(),
         args.out.display()
     );
+    if let Some(run) = &solution.device {
+        println!("{}", bench::describe_device_run(run));
+    }
     Ok(())
+}
+
+#[cfg(feature = "opencl")]
+fn print_devices() -> Result<(), String> {
+    let devices = heatlib::opencl::devices().map_err(|e| e.to_string())?;
+    println!(
+        "{:>5}  {:<4} {:<40} {:>5} {:>10} {:>8} {:>5}  platform",
+        "index", "type", "name", "units", "memory", "max wg", "fp64"
+    );
+    for d in devices {
+        println!(
+            "{:>5}  {:<4} {:<40} {:>5} {:>10} {:>8} {:>5}  {}",
+            d.index,
+            format!("{:?}", d.kind).to_uppercase(),
+            d.name,
+            d.compute_units,
+            heatlib::Bytes(d.global_memory_bytes as u128).to_string(),
+            d.max_work_group_size,
+            if d.fp64 { "yes" } else { "no" },
+            d.platform
+        );
+    }
+    println!(
+        "(choose one with --device INDEX or HEAT_OPENCL_DEVICE=INDEX; part of a name works too)"
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "opencl"))]
+fn print_devices() -> Result<(), String> {
+    Err("this heat was built without the opencl feature; build it with `--features opencl`".into())
 }
 
 fn print_stages() {

@@ -159,8 +159,12 @@ fn bench_prints_a_table_and_writes_json_rows() {
         assert_eq!(row["history"], "full");
         assert!(row["max_abs_diff"].as_f64().unwrap() <= 1e-12, "{row}");
         assert!(row["min_s"].as_f64() <= row["median_s"].as_f64());
-        let threads = if row["stage"] == "parallel" { 2 } else { 1 };
-        assert_eq!(row["threads"], threads, "{row}");
+        match row["stage"].as_str() {
+            Some("parallel") => assert_eq!(row["threads"], 2, "{row}"),
+            // The OpenCL device's compute units.
+            Some("opencl") => assert!(row["threads"].as_u64() >= Some(1), "{row}"),
+            _ => assert_eq!(row["threads"], 1, "{row}"),
+        }
     }
 }
 
@@ -216,6 +220,84 @@ fn errors_are_one_clear_line_and_a_failure_exit() {
     let stderr = String::from_utf8_lossy(&unwritable.stderr);
     assert!(
         !unwritable.status.success() && stderr.contains("cannot write"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn devices_lists_the_opencl_devices() {
+    let output = heat(&["devices"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("fp64")
+            && stdout
+                .lines()
+                .nth(1)
+                .is_some_and(|l| l.trim_start().starts_with('0')),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn without_any_opencl_driver_the_error_says_what_to_install_and_cpu_stages_still_run() {
+    let empty = scratch("no-icds");
+    std::fs::create_dir_all(&empty).unwrap();
+    let without_drivers = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_heat"))
+            .args(args)
+            .env("OCL_ICD_VENDORS", &empty)
+            .output()
+            .unwrap()
+    };
+    let output = without_drivers(&["devices"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("pocl-opencl-icd") && stderr.contains("clinfo -l"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    let output = without_drivers(&["bench", "--size", "20:20", "--repeat", "1"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("opencl not run: no OpenCL device"),
+        "{stdout}"
+    );
+    assert!(stdout.lines().any(|l| l.starts_with("typed ")), "{stdout}");
+}
+
+#[test]
+fn the_device_variable_picks_the_device() {
+    let out = scratch("env.npy");
+    let output = Command::new(env!("CARGO_BIN_EXE_heat"))
+        .args([
+            "run",
+            "--stage",
+            "opencl",
+            "--nx",
+            "10",
+            "--nt",
+            "5",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("HEAT_OPENCL_DEVICE", "no such device")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("no OpenCL device matches 'no such device'"),
         "{stderr}"
     );
 }

@@ -20,7 +20,10 @@ fn main() -> Result<(), heatlib::HeatError> {
         let per_cell = timing.median() / problem.cell_updates() as f64 * 1e9;
         println!("{stage}: {per_cell:.2} ns per cell update (median of 5 runs)");
         if stage == Stage::Interpreted {
-            println!("  = {:.1} ns per interpreter operation", per_cell / operations as f64);
+            println!(
+                "  = {:.1} ns per interpreter operation",
+                per_cell / operations as f64
+            );
         }
     }
     Ok(())

@@ -56,6 +56,42 @@ pub enum HeatError {
     #[error("cannot use {threads} threads: {reason}")]
     Threads { threads: usize, reason: String },
 
+    /// No OpenCL platform or device on this machine.
+    #[error(
+        "no OpenCL device: {detail}. Install an OpenCL driver: on Debian or Ubuntu \
+         `sudo apt install pocl-opencl-icd ocl-icd-opencl-dev clinfo` for the CPU (PoCL), or your \
+         GPU vendor's driver; `clinfo -l` should then list a device. The other stages work without it"
+    )]
+    NoOpenClDevice { detail: String },
+
+    /// Double precision asked for on a device without it.
+    #[error(
+        "OpenCL device '{device}' has no double precision (cl_khr_fp64): choose another device \
+         (see `heat devices`) or single precision (Precision::F32), which keeps about 7 significant digits"
+    )]
+    NoDoublePrecision { device: String },
+
+    /// A device choice that matches no device.
+    #[error("no OpenCL device matches '{choice}'; give an index or part of a name: {known}")]
+    UnknownDevice { choice: String, known: String },
+
+    /// A work-group size the device cannot run.
+    #[error(
+        "work-group size {columns} x {rows} is not possible: both must be at least 1 and their product at most {max} on this device"
+    )]
+    WorkGroup {
+        columns: usize,
+        rows: usize,
+        max: usize,
+    },
+
+    /// The OpenCL driver refused something.
+    #[error("OpenCL failed while {doing}: {message}")]
+    OpenCl {
+        doing: &'static str,
+        message: String,
+    },
+
     /// A stage name that does not exist.
     #[error("unknown stage '{name}'; the stages are: {known}")]
     UnknownStage { name: String, known: String },

@@ -12,6 +12,7 @@
 //! | `vectorized` | NumPy slicing | whole-array operations |
 //! | `convolve` | `scipy.signal.convolve` | a general compiled routine per step |
 //! | `parallel` | Numba `prange` | rows shared among threads |
+//! | `opencl` (feature `opencl`) | JAX on a GPU | a kernel compiled at run time, data on the device |
 //!
 //! ```
 //! use heatlib::{Problem, RunOptions, Stage, reference, max_abs_diff};
@@ -37,6 +38,11 @@ mod timing;
 
 pub use error::{Bytes, HeatError, Result};
 pub use problem::{Boundary, Problem, TimeStep};
-pub use solver::{RunOptions, Snapshot, Solution, Storage, available_memory, history_bytes};
+pub use solver::{
+    DeviceRun, OpenClSettings, Precision, RunOptions, Snapshot, Solution, Storage,
+    available_memory, history_bytes,
+};
 pub use stages::Stage;
+#[cfg(feature = "opencl")]
+pub use stages::opencl;
 pub use timing::{Measurement, Timing, max_abs_diff, measure, time_runs};

@@ -26,13 +26,56 @@ pub enum Storage {
     Snapshots { every: usize },
 }
 
-/// How to run a stage: what to keep and on how many threads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How to run a stage: what to keep, on how many threads, on which OpenCL device.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RunOptions {
     pub storage: Storage,
     /// Threads for the `parallel` stage; `None` uses rayon's default
     /// (the `RAYON_NUM_THREADS` environment variable, else one per core).
     pub threads: Option<usize>,
+    /// Device, precision and work-group size for the `opencl` stage.
+    pub opencl: OpenClSettings,
+}
+
+/// Number format on an OpenCL device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// 64-bit floats, as every CPU stage: results agree with the reference to 1e-12.
+    /// Needs a device with `cl_khr_fp64`.
+    #[default]
+    F64,
+    /// 32-bit floats: about 7 significant digits, so results differ from the
+    /// reference by around 1e-5 of the temperatures; faster on many GPUs.
+    F32,
+}
+
+/// Settings of the `opencl` stage.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OpenClSettings {
+    /// A device index (as `heat devices` lists them) or part of its name; `None`
+    /// reads `HEAT_OPENCL_DEVICE`, else takes the first GPU, else the first CPU device.
+    pub device: Option<String>,
+    pub precision: Precision,
+    /// Work-group size (columns, rows); `None` picks one for the device.
+    pub work_group: Option<[usize; 2]>,
+}
+
+/// Timings of one run on an OpenCL device, each waited for (the queue is
+/// finished before the clock stops).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRun {
+    pub device: String,
+    /// Compiling the kernel source for the device; 0 when an earlier run's program was reused.
+    pub build_s: f64,
+    /// Copying the initial field to the device.
+    pub upload_s: f64,
+    /// All the time steps.
+    pub compute_s: f64,
+    /// Copying back what was kept (the final field, snapshots or the history).
+    pub download_s: f64,
+    /// Work-group size used, (columns, rows).
+    pub work_group: [usize; 2],
+    pub precision: Precision,
 }
 
 impl RunOptions {
@@ -81,8 +124,10 @@ pub struct Solution {
     pub history: Option<Array3<f64>>,
     /// The snapshots, when [`Storage::Snapshots`] was asked for (the first is step 0, the last is `nt - 1`).
     pub snapshots: Vec<Snapshot>,
-    /// Threads the run had available (rayon's pool size).
+    /// Threads the run used.
     pub threads: usize,
+    /// For the `opencl` stage: the device and where the time went.
+    pub device: Option<DeviceRun>,
 }
 
 /// One explicit time step: the interior of `next` from `current`; the edges of `next` are already set.
@@ -92,16 +137,9 @@ pub(crate) type Advance = fn(ArrayView2<'_, f64>, ArrayViewMut2<'_, f64>, f64);
 pub(crate) fn run(problem: &Problem, mut keep: Keep, advance: Advance) -> Solution {
     // A single band: the whole plate, its edge rows as the halos.
     let whole_plate = 1..problem.nx - 1;
-    let (mut bands, snapshot_steps) = keep.split(std::slice::from_ref(&whole_plate));
+    let mut bands = keep.split(std::slice::from_ref(&whole_plate));
     let band = bands.pop().expect("one band per range given");
-    let final_rows = march_band(
-        problem,
-        whole_plate.clone(),
-        band,
-        snapshot_steps,
-        advance,
-        |_, _| {},
-    );
+    let final_rows = march_band(problem, whole_plate.clone(), band, advance, |_, _| {});
     keep.into_solution(problem, [(whole_plate, final_rows)], 1)
 }
 
@@ -159,6 +197,30 @@ pub(crate) struct Keep {
 pub(crate) struct BandKeep<'a> {
     history: Option<ArrayViewMut3<'a, f64>>,
     snapshots: ArrayViewMut3<'a, f64>,
+    snapshot_steps: &'a [usize],
+    snapshots_taken: usize,
+}
+
+impl BandKeep<'_> {
+    /// Whether the band's rows at `step` are to be kept (the CPU stages
+    /// simply copy every step; a device copies back only what is kept).
+    #[cfg(feature = "opencl")]
+    pub(crate) fn wants(&self, step: usize) -> bool {
+        self.history.is_some() || self.snapshot_steps.get(self.snapshots_taken) == Some(&step)
+    }
+
+    /// Keeps the band's rows at `step`, if they are wanted (steps come in order).
+    pub(crate) fn record(&mut self, step: usize, own_rows: ArrayView2<'_, f64>) {
+        if let Some(history) = self.history.as_mut() {
+            history.index_axis_mut(Axis(0), step).assign(&own_rows);
+        }
+        if self.snapshot_steps.get(self.snapshots_taken) == Some(&step) {
+            self.snapshots
+                .index_axis_mut(Axis(0), self.snapshots_taken)
+                .assign(&own_rows);
+            self.snapshots_taken += 1;
+        }
+    }
 }
 
 impl Keep {
@@ -192,8 +254,8 @@ impl Keep {
         }
     }
 
-    /// Mutable views of the kept levels, one per band of plate rows, and the snapshot steps.
-    pub(crate) fn split(&mut self, bands: &[Range<usize>]) -> (Vec<BandKeep<'_>>, &[usize]) {
+    /// Mutable views of the kept levels, one per band of plate rows.
+    pub(crate) fn split(&mut self, bands: &[Range<usize>]) -> Vec<BandKeep<'_>> {
         let Keep {
             history,
             snapshot_steps,
@@ -202,14 +264,15 @@ impl Keep {
         let mut history = history
             .as_mut()
             .map(|h| split_rows(h.view_mut(), bands).into_iter());
-        let views = split_rows(snapshots.view_mut(), bands)
+        split_rows(snapshots.view_mut(), bands)
             .into_iter()
             .map(|snapshots| BandKeep {
                 history: history.as_mut().and_then(Iterator::next),
                 snapshots,
+                snapshot_steps,
+                snapshots_taken: 0,
             })
-            .collect();
-        (views, snapshot_steps)
+            .collect()
     }
 
     /// The solution, from the kept levels and each band's final rows.
@@ -237,6 +300,7 @@ impl Keep {
             history: self.history,
             snapshots,
             threads,
+            device: None,
         }
     }
 }
@@ -268,7 +332,6 @@ pub(crate) fn march_band(
     problem: &Problem,
     rows: Range<usize>,
     mut keep: BandKeep<'_>,
-    snapshot_steps: &[usize],
     advance: Advance,
     mut exchange: impl FnMut(usize, ArrayViewMut2<'_, f64>),
 ) -> Array2<f64> {
@@ -279,25 +342,12 @@ pub(crate) fn march_band(
         .to_owned();
     // Both buffers start with the edges set, and `advance` never writes them.
     let mut next = current.clone();
-    let mut snapshots_taken = 0;
-    let mut record = |step: usize, field: &Array2<f64>| {
-        let own_rows = field.slice(s![1..-1, ..]);
-        if let Some(history) = keep.history.as_mut() {
-            history.index_axis_mut(Axis(0), step).assign(&own_rows);
-        }
-        if snapshot_steps.get(snapshots_taken) == Some(&step) {
-            keep.snapshots
-                .index_axis_mut(Axis(0), snapshots_taken)
-                .assign(&own_rows);
-            snapshots_taken += 1;
-        }
-    };
-    record(0, &current);
+    keep.record(0, current.slice(s![1..-1, ..]));
     for step in 1..problem.nt {
         advance(current.view(), next.view_mut(), gamma);
         exchange(step, next.view_mut());
         std::mem::swap(&mut current, &mut next);
-        record(step, &current);
+        keep.record(step, current.slice(s![1..-1, ..]));
     }
     current.slice(s![1..-1, ..]).to_owned()
 }

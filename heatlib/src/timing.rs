@@ -9,7 +9,7 @@ use ndarray::{Array2, ArrayView2, Zip};
 
 use crate::error::Result;
 use crate::problem::Problem;
-use crate::solver::{self, RunOptions};
+use crate::solver::{self, DeviceRun, RunOptions};
 use crate::stages::Stage;
 
 /// Seconds taken by each repeat of one piece of work.
@@ -112,6 +112,10 @@ pub struct Measurement {
     pub max_abs_diff: f64,
     /// Threads the run used.
     pub threads: usize,
+    /// The untimed warm-up run, whole (set-up included): for a JIT stage, the first call.
+    pub first_run_s: f64,
+    /// For the `opencl` stage: the last timed run's device timings.
+    pub device: Option<DeviceRun>,
 }
 
 impl Measurement {
@@ -133,16 +137,19 @@ pub fn measure(
 ) -> Result<Measurement> {
     solver::in_thread_pool(options.threads, || {
         let (mut setup, mut runs) = (Vec::new(), Vec::new());
+        let mut first_run_s = 0.0;
         let mut last = None;
         for run in 0..=repeat.max(1) {
             let start = Instant::now();
             let keep = solver::prepare(problem, options)?;
             let prepared = Instant::now();
-            let solution = stage.run(problem, keep);
+            let solution = stage.run(problem, options, keep)?;
             let finished = Instant::now();
             if run > 0 {
                 setup.push((prepared - start).as_secs_f64());
                 runs.push((finished - prepared).as_secs_f64());
+            } else {
+                first_run_s = (finished - start).as_secs_f64();
             }
             // The previous solution is freed here, outside both clocks.
             last = Some(solution);
@@ -155,6 +162,8 @@ pub fn measure(
             cell_updates: problem.cell_updates(),
             max_abs_diff: max_abs_diff(solution.final_field.view(), reference.view()),
             threads: solution.threads,
+            first_run_s,
+            device: solution.device,
         })
     })?
 }

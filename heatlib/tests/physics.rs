@@ -4,7 +4,10 @@ use heatlib::{Boundary, Problem, RunOptions, Stage};
 
 /// Every stage but the interpreter, which the agreement tests cover on smaller grids.
 fn fast_stages() -> impl Iterator<Item = Stage> {
-    Stage::ALL.into_iter().filter(|s| *s != Stage::Interpreted)
+    Stage::ALL
+        .iter()
+        .copied()
+        .filter(|s| *s != Stage::Interpreted)
 }
 
 #[test]

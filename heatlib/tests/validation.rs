@@ -158,6 +158,6 @@ fn unknown_stage_names_list_the_real_ones() {
     assert!(message.contains("'numba'"), "{message}");
     for stage in Stage::ALL {
         assert!(message.contains(stage.name()), "{message}");
-        assert_eq!(stage.name().parse::<Stage>(), Ok(stage));
+        assert_eq!(stage.name().parse::<Stage>(), Ok(*stage));
     }
 }

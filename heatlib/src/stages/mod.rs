@@ -14,6 +14,8 @@ use crate::solver::{self, Keep, RunOptions, Solution};
 
 mod convolve;
 pub mod interpreted;
+#[cfg(feature = "opencl")]
+pub mod opencl;
 mod parallel;
 mod typed;
 mod typed_checked;
@@ -33,17 +35,22 @@ pub enum Stage {
     Vectorized,
     Convolve,
     Parallel,
+    /// Built with the `opencl` cargo feature.
+    #[cfg(feature = "opencl")]
+    OpenCl,
 }
 
 impl Stage {
     /// Every stage, slowest idea first.
-    pub const ALL: [Stage; 6] = [
+    pub const ALL: &[Stage] = &[
         Stage::Interpreted,
         Stage::TypedChecked,
         Stage::Typed,
         Stage::Vectorized,
         Stage::Convolve,
         Stage::Parallel,
+        #[cfg(feature = "opencl")]
+        Stage::OpenCl,
     ];
 
     /// The name used on the command line and in tables: the module's name.
@@ -55,6 +62,8 @@ impl Stage {
             Stage::Vectorized => "vectorized",
             Stage::Convolve => "convolve",
             Stage::Parallel => "parallel",
+            #[cfg(feature = "opencl")]
+            Stage::OpenCl => "opencl",
         }
     }
 
@@ -67,6 +76,8 @@ impl Stage {
             Stage::Vectorized => "NumPy whole-array slicing",
             Stage::Convolve => "scipy.signal.convolve",
             Stage::Parallel => "Numba parallel=True with prange",
+            #[cfg(feature = "opencl")]
+            Stage::OpenCl => "JAX on a GPU",
         }
     }
 
@@ -79,6 +90,8 @@ impl Stage {
             Stage::Vectorized => "whole-array operations on shifted views",
             Stage::Convolve => "a general compiled routine, called once per step",
             Stage::Parallel => "rows of one step shared among threads",
+            #[cfg(feature = "opencl")]
+            Stage::OpenCl => "a kernel compiled at run time, data kept on the device",
         }
     }
 
@@ -92,20 +105,28 @@ impl Stage {
     /// ```
     pub fn solve(self, problem: &Problem, options: &RunOptions) -> Result<Solution> {
         let keep = solver::prepare(problem, options)?;
-        solver::in_thread_pool(options.threads, || self.run(problem, keep))
+        solver::in_thread_pool(options.threads, || self.run(problem, options, keep))?
     }
 
     /// Runs on storage already prepared, in the current thread pool: the part worth timing.
-    pub(crate) fn run(self, problem: &Problem, keep: Keep) -> Solution {
+    #[cfg_attr(not(feature = "opencl"), allow(unused_variables))]
+    pub(crate) fn run(
+        self,
+        problem: &Problem,
+        options: &RunOptions,
+        keep: Keep,
+    ) -> Result<Solution> {
         let advance: solver::Advance = match self {
             Stage::Interpreted => interpreted::advance,
             Stage::TypedChecked => typed_checked::advance,
             Stage::Typed => typed::advance,
             Stage::Vectorized => vectorized::advance,
             Stage::Convolve => convolve::advance,
-            Stage::Parallel => return parallel::run(problem, keep),
+            Stage::Parallel => return Ok(parallel::run(problem, keep)),
+            #[cfg(feature = "opencl")]
+            Stage::OpenCl => return opencl::run_shared(problem, &options.opencl, keep),
         };
-        solver::run(problem, keep, advance)
+        Ok(solver::run(problem, keep, advance))
     }
 }
 
@@ -120,11 +141,16 @@ impl FromStr for Stage {
 
     fn from_str(name: &str) -> Result<Stage> {
         Stage::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|stage| stage.name() == name.trim())
             .ok_or_else(|| HeatError::UnknownStage {
                 name: name.to_string(),
-                known: Stage::ALL.map(Stage::name).join(", "),
+                known: Stage::ALL
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
     }
 }

@@ -27,7 +27,7 @@ pub(crate) fn run(problem: &Problem, mut keep: Keep) -> Solution {
     {
         let threads = rayon::current_num_threads();
         let bands = bands_of_rows(problem.nx, threads);
-        let (band_keeps, snapshot_steps) = keep.split(&bands);
+        let band_keeps = keep.split(&bands);
         let band_keeps: Vec<_> = band_keeps
             .into_iter()
             .map(|k| Mutex::new(Some(k)))
@@ -56,7 +56,6 @@ pub(crate) fn run(problem: &Problem, mut keep: Keep) -> Solution {
                 problem,
                 rows.clone(),
                 keep,
-                snapshot_steps,
                 advance,
                 exchange,
             ))

@@ -1,0 +1,502 @@
+//! Stage `opencl`: the stencil as an OpenCL kernel, compiled at run time, data kept on the device.
+//!
+//! Python counterpart: JAX on a GPU (`jax.jit` of the array update, XLA
+//! compiling it for the accelerator).
+//!
+//! The idea: a GPU has thousands of lanes, so one work item per cell; the
+//! kernel source ([`KERNEL_SOURCE`]) is compiled for the device the first time
+//! it is needed (the JIT lesson: the first run pays for the build, later runs
+//! do not), and the field stays in device memory for all time steps, two
+//! buffers taking turns, because copying it over the bus every step would cost
+//! more than the step. Only what the caller keeps comes back.
+//!
+//! The same code runs on a CPU through PoCL, an OpenCL implementation for
+//! CPUs, so every machine can run it; a real GPU needs its vendor's driver.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use ndarray::{Array2, s};
+use ocl::enums::{DeviceInfo as ClDeviceInfo, DeviceInfoResult};
+use ocl::flags::DeviceType;
+use ocl::{Buffer, Context, Device, Kernel, OclPrm, Platform, Program, Queue};
+
+use crate::error::{HeatError, Result};
+use crate::problem::Problem;
+use crate::solver::{DeviceRun, Keep, OpenClSettings, Precision, Solution};
+
+/// The environment variable that picks the device when none is given: an
+/// index from [`devices`] (or `heat devices`), or part of a device's name.
+pub const DEVICE_VARIABLE: &str = "HEAT_OPENCL_DEVICE";
+
+/// The OpenCL C source of one time step. `real` is `double` or `float`.
+/// (The kernel is not called `step`: that is an OpenCL built-in function.)
+pub const KERNEL_SOURCE: &str = r#"
+#ifdef USE_DOUBLE
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double real;
+#else
+typedef float real;
+#endif
+// No fused multiply-add: round exactly as the CPU stages do.
+#pragma OPENCL FP_CONTRACT OFF
+
+__kernel void heat_update(__global const real *current, __global real *next,
+                          const int nx, const real gamma, const real keep)
+{
+    const int j = get_global_id(0) + 1;   // column, skipping the left edge
+    const int i = get_global_id(1) + 1;   // row, skipping the bottom edge
+    if (i >= nx - 1 || j >= nx - 1) return;   // work items beyond the interior
+    const int c = i * nx + j;
+    next[c] = gamma * (current[c + nx] + current[c - nx] + current[c + 1] + current[c - 1])
+            + keep * current[c];
+}
+"#;
+
+/// What kind of device it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    Gpu,
+    Cpu,
+    Accelerator,
+    Other,
+}
+
+/// One OpenCL device, as `heat devices` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceInfo {
+    /// Position in the list, counting over all platforms: what [`DEVICE_VARIABLE`] takes.
+    pub index: usize,
+    pub platform: String,
+    pub name: String,
+    pub kind: DeviceKind,
+    pub compute_units: u32,
+    pub global_memory_bytes: u64,
+    pub max_work_group_size: usize,
+    /// Whether it computes in double precision (`cl_khr_fp64`).
+    pub fp64: bool,
+}
+
+/// Every OpenCL device on this machine. An error (not an empty list) when there is none.
+pub fn devices() -> Result<Vec<DeviceInfo>> {
+    Ok(all_devices()?
+        .into_iter()
+        .map(|(info, _, _)| info)
+        .collect())
+}
+
+fn no_device(detail: impl Into<String>) -> HeatError {
+    HeatError::NoOpenClDevice {
+        detail: detail.into(),
+    }
+}
+
+fn failed(doing: &'static str) -> impl FnOnce(ocl::Error) -> HeatError {
+    move |error| HeatError::OpenCl {
+        doing,
+        message: error
+            .to_string()
+            .lines()
+            .take(12)
+            .collect::<Vec<_>>()
+            .join(" / "),
+    }
+}
+
+/// Device discovery, one thread at a time: PoCL can report no devices to a
+/// thread that asks while another thread is still initialising it.
+static DISCOVERY: Mutex<()> = Mutex::new(());
+
+fn all_devices() -> Result<Vec<(DeviceInfo, Platform, Device)>> {
+    let _one_at_a_time = DISCOVERY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let platforms = ocl::core::get_platform_ids().map_err(|e| {
+        no_device(format!(
+            "no OpenCL platform: {}",
+            first_line(&e.to_string())
+        ))
+    })?;
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    for platform in Platform::list_from_core(platforms) {
+        let platform_name = platform
+            .name()
+            .unwrap_or_else(|_| "unknown platform".into());
+        let devices = match Device::list_all(platform) {
+            Ok(devices) => devices,
+            Err(error) => {
+                problems.push(format!(
+                    "{platform_name}: {}",
+                    first_line(&error.to_string())
+                ));
+                continue;
+            }
+        };
+        for device in devices {
+            let info = describe(found.len(), &platform_name, &device)
+                .map_err(failed("reading device information"))?;
+            found.push((info, platform, device));
+        }
+    }
+    if found.is_empty() {
+        return Err(no_device(format!(
+            "OpenCL platforms exist but offer no device ({})",
+            problems.join("; ")
+        )));
+    }
+    Ok(found)
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(text)
+        .trim()
+}
+
+fn describe(index: usize, platform: &str, device: &Device) -> ocl::Result<DeviceInfo> {
+    let kind = match device.info(ClDeviceInfo::Type)? {
+        DeviceInfoResult::Type(t) if t.contains(DeviceType::GPU) => DeviceKind::Gpu,
+        DeviceInfoResult::Type(t) if t.contains(DeviceType::CPU) => DeviceKind::Cpu,
+        DeviceInfoResult::Type(t) if t.contains(DeviceType::ACCELERATOR) => DeviceKind::Accelerator,
+        _ => DeviceKind::Other,
+    };
+    let compute_units = match device.info(ClDeviceInfo::MaxComputeUnits)? {
+        DeviceInfoResult::MaxComputeUnits(n) => n,
+        _ => 0,
+    };
+    let global_memory_bytes = match device.info(ClDeviceInfo::GlobalMemSize)? {
+        DeviceInfoResult::GlobalMemSize(n) => n,
+        _ => 0,
+    };
+    let fp64 = match device.info(ClDeviceInfo::Extensions)? {
+        DeviceInfoResult::Extensions(list) => list.split_whitespace().any(|e| e == "cl_khr_fp64"),
+        _ => false,
+    };
+    Ok(DeviceInfo {
+        index,
+        platform: platform.trim().to_string(),
+        name: device.name()?.trim().to_string(),
+        kind,
+        compute_units,
+        global_memory_bytes,
+        max_work_group_size: device.max_wg_size()?,
+        fp64,
+    })
+}
+
+/// Picks a device: by index or by part of its name, else from [`DEVICE_VARIABLE`],
+/// else the first GPU, else the first CPU, else the first device.
+fn choose(choice: Option<&str>) -> Result<(DeviceInfo, Platform, Device)> {
+    let from_environment = std::env::var(DEVICE_VARIABLE)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let choice = choice.map(str::to_string).or(from_environment);
+    let mut found = all_devices()?;
+    let position = match &choice {
+        Some(choice) => {
+            let wanted = choice.trim().to_lowercase();
+            found
+                .iter()
+                .position(|(info, _, _)| {
+                    wanted.parse::<usize>().ok() == Some(info.index)
+                        || info.name.to_lowercase().contains(&wanted)
+                })
+                .ok_or_else(|| HeatError::UnknownDevice {
+                    choice: choice.clone(),
+                    known: found
+                        .iter()
+                        .map(|(info, _, _)| format!("{}: {}", info.index, info.name))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?
+        }
+        None => [DeviceKind::Gpu, DeviceKind::Cpu]
+            .iter()
+            .find_map(|kind| found.iter().position(|(info, _, _)| info.kind == *kind))
+            .unwrap_or(0),
+    };
+    Ok(found.swap_remove(position))
+}
+
+/// A program built for one device: build once, run many problems.
+///
+/// ```no_run
+/// use heatlib::opencl::OpenClSolver;
+/// use heatlib::{OpenClSettings, Problem, RunOptions};
+/// let mut solver = OpenClSolver::new(&OpenClSettings::default())?;
+/// println!("built for {} in {:.3} s", solver.device().name, solver.build_seconds());
+/// let (solution, run) = solver.solve(&Problem::large(), &RunOptions::final_field())?;
+/// println!("{:.4} s on the device", run.compute_s);
+/// # Ok::<(), heatlib::HeatError>(())
+/// ```
+pub struct OpenClSolver {
+    info: DeviceInfo,
+    settings: OpenClSettings,
+    queue: Queue,
+    program: Program,
+    build_seconds: f64,
+    runs: usize,
+    /// The value of [`DEVICE_VARIABLE`] when the device was chosen.
+    environment: Option<String>,
+}
+
+impl OpenClSolver {
+    /// Chooses the device and compiles the kernel for it (timed: [`OpenClSolver::build_seconds`]).
+    pub fn new(settings: &OpenClSettings) -> Result<OpenClSolver> {
+        let (info, platform, device) = choose(settings.device.as_deref())?;
+        if settings.precision == Precision::F64 && !info.fp64 {
+            return Err(HeatError::NoDoublePrecision { device: info.name });
+        }
+        if let Some([columns, rows]) = settings.work_group
+            && (columns == 0 || rows == 0 || columns * rows > info.max_work_group_size)
+        {
+            return Err(HeatError::WorkGroup {
+                columns,
+                rows,
+                max: info.max_work_group_size,
+            });
+        }
+        let context = Context::builder()
+            .platform(platform)
+            .devices(device)
+            .build()
+            .map_err(failed("creating a context"))?;
+        let queue =
+            Queue::new(&context, device, None).map_err(failed("creating a command queue"))?;
+        let start = Instant::now();
+        let mut builder = Program::builder();
+        builder.devices(device).src(KERNEL_SOURCE);
+        if settings.precision == Precision::F64 {
+            builder.cmplr_def("USE_DOUBLE", 1);
+        }
+        let program = builder
+            .build(&context)
+            .map_err(failed("compiling the kernel"))?;
+        Ok(OpenClSolver {
+            info,
+            settings: settings.clone(),
+            queue,
+            program,
+            build_seconds: start.elapsed().as_secs_f64(),
+            runs: 0,
+            environment: std::env::var(DEVICE_VARIABLE).ok(),
+        })
+    }
+
+    /// The device the program was built for.
+    pub fn device(&self) -> &DeviceInfo {
+        &self.info
+    }
+
+    /// Seconds it took to compile the kernel source for the device.
+    pub fn build_seconds(&self) -> f64 {
+        self.build_seconds
+    }
+
+    /// The work-group size for a plate of `nx` nodes per side: the caller's, or
+    /// 32 x 8 on a GPU (a warp or wavefront wide, 256 items); on a CPU, where
+    /// a work group runs as one vectorised loop, a whole interior row (up to
+    /// 256 cells, so little padding is wasted) times a few rows. On PoCL with
+    /// the large plate, 198 x 2 ran at 1.59 G cell updates/s, 32 x 8 at 1.48 G,
+    /// and 256 x 1 (58 idle cells per row) at 1.29 G.
+    pub fn work_group(&self, nx: usize) -> [usize; 2] {
+        if let Some(size) = self.settings.work_group {
+            return size;
+        }
+        let max = self.info.max_work_group_size.max(1);
+        match self.info.kind {
+            DeviceKind::Gpu => [32.min(max), (max / 32).clamp(1, 8)],
+            _ => {
+                let columns = (nx - 2).min(256).min(max);
+                [columns, (512 / columns).clamp(1, 8).min(max / columns)]
+            }
+        }
+    }
+
+    /// Solves `problem` on the device and returns the solution and its timings.
+    pub fn solve(
+        &mut self,
+        problem: &Problem,
+        options: &crate::RunOptions,
+    ) -> Result<(Solution, DeviceRun)> {
+        let keep = crate::solver::prepare(problem, options)?;
+        self.run(problem, keep)
+    }
+
+    pub(crate) fn run(&mut self, problem: &Problem, keep: Keep) -> Result<(Solution, DeviceRun)> {
+        let build_s = if self.runs == 0 {
+            self.build_seconds
+        } else {
+            0.0
+        };
+        self.runs += 1;
+        let run = match self.settings.precision {
+            Precision::F64 => self.march::<f64>(problem, keep),
+            Precision::F32 => self.march::<f32>(problem, keep),
+        };
+        run.map(|(solution, mut timings)| {
+            timings.build_s = build_s;
+            (solution, timings)
+        })
+    }
+
+    fn march<T: Real>(&self, problem: &Problem, mut keep: Keep) -> Result<(Solution, DeviceRun)> {
+        let nx = problem.nx;
+        let work_group = self.work_group(nx);
+        let global = [
+            (nx - 2).next_multiple_of(work_group[0]),
+            (nx - 2).next_multiple_of(work_group[1]),
+        ];
+        let initial: Vec<T> = problem
+            .initial_field()
+            .iter()
+            .map(|&x| T::from_f64(x))
+            .collect();
+
+        let start = Instant::now();
+        let buffer = || {
+            Buffer::<T>::builder()
+                .queue(self.queue.clone())
+                .len(initial.len())
+                .copy_host_slice(&initial)
+                .build()
+                .map_err(failed("copying the initial field to the device"))
+        };
+        let buffers = [buffer()?, buffer()?];
+        self.queue
+            .finish()
+            .map_err(failed("copying the initial field to the device"))?;
+        let upload_s = start.elapsed().as_secs_f64();
+
+        // Two kernels with their buffers swapped: step k reads buffers[k % 2].
+        let gamma = problem.gamma();
+        let kernel = |from: usize| {
+            Kernel::builder()
+                .program(&self.program)
+                .name("heat_update")
+                .queue(self.queue.clone())
+                .global_work_size(global)
+                .local_work_size(work_group)
+                .arg(&buffers[from])
+                .arg(&buffers[1 - from])
+                .arg(nx as i32)
+                .arg(T::from_f64(gamma))
+                .arg(T::from_f64(1.0 - 4.0 * gamma))
+                .build()
+                .map_err(failed("setting up the kernel"))
+        };
+        let kernels = [kernel(0)?, kernel(1)?];
+
+        let whole_plate = 1..nx - 1;
+        let mut band = keep
+            .split(std::slice::from_ref(&whole_plate))
+            .pop()
+            .expect("one band per range given");
+        let mut host = vec![T::from_f64(0.0); initial.len()];
+        let (mut compute_s, mut download_s) = (0.0, 0.0);
+        let mut download = |step: usize, host: &mut Vec<T>| -> Result<Array2<f64>> {
+            let start = Instant::now();
+            buffers[step % 2]
+                .read(&mut *host)
+                .enq()
+                .map_err(failed("copying the field back from the device"))?;
+            download_s += start.elapsed().as_secs_f64();
+            Ok(Array2::from_shape_fn((nx, nx), |(i, j)| {
+                host[i * nx + j].to_f64()
+            }))
+        };
+        if band.wants(0) {
+            band.record(0, download(0, &mut host)?.slice(s![1..-1, ..]));
+        }
+        let mut clock = Instant::now();
+        for step in 1..problem.nt {
+            // SAFETY: the kernel reads and writes only inside two buffers of nx * nx
+            // values, each work item checks its cell is in the interior, and both
+            // buffers outlive the queue's work (it is finished below).
+            unsafe { kernels[(step - 1) % 2].enq() }.map_err(failed("running a time step"))?;
+            if band.wants(step) {
+                self.queue.finish().map_err(failed("running a time step"))?;
+                compute_s += clock.elapsed().as_secs_f64();
+                band.record(step, download(step, &mut host)?.slice(s![1..-1, ..]));
+                clock = Instant::now();
+            }
+        }
+        self.queue.finish().map_err(failed("running a time step"))?;
+        compute_s += clock.elapsed().as_secs_f64();
+        let last = problem.nt - 1;
+        let final_field = download(last, &mut host)?;
+        let solution = keep.into_solution(
+            problem,
+            [(
+                whole_plate.clone(),
+                final_field.slice(s![whole_plate, ..]).to_owned(),
+            )],
+            self.info.compute_units as usize,
+        );
+        Ok((
+            solution,
+            DeviceRun {
+                device: self.info.name.clone(),
+                build_s: 0.0,
+                upload_s,
+                compute_s,
+                download_s,
+                work_group,
+                precision: self.settings.precision,
+            },
+        ))
+    }
+}
+
+/// The element types the kernel is built for.
+trait Real: OclPrm {
+    fn from_f64(x: f64) -> Self;
+    fn to_f64(self) -> f64;
+}
+
+impl Real for f64 {
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+impl Real for f32 {
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+/// The program `Stage::OpenCl` reuses between calls, built on first use.
+static SHARED: Mutex<Option<OpenClSolver>> = Mutex::new(None);
+
+/// Runs on the shared program, building it first if there is none yet or
+/// the device or precision asked for has changed since.
+pub(crate) fn run_shared(
+    problem: &Problem,
+    settings: &OpenClSettings,
+    keep: Keep,
+) -> Result<Solution> {
+    let mut shared = SHARED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let environment = std::env::var(DEVICE_VARIABLE).ok();
+    let reusable = shared
+        .as_ref()
+        .is_some_and(|solver| solver.settings == *settings && solver.environment == environment);
+    if !reusable {
+        *shared = None;
+        *shared = Some(OpenClSolver::new(settings)?);
+    }
+    let solver = shared.as_mut().expect("built just above");
+    let (mut solution, run) = solver.run(problem, keep)?;
+    solution.device = Some(run);
+    Ok(solution)
+}
