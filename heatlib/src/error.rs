@@ -92,6 +92,14 @@ pub enum HeatError {
         message: String,
     },
 
+    /// A picture that cannot be drawn from what it was given.
+    #[error("cannot draw the picture: {message}")]
+    Picture { message: String },
+
+    /// A file that cannot be written.
+    #[error("cannot write {path}: {message}")]
+    File { path: String, message: String },
+
     /// A stage name that does not exist.
     #[error("unknown stage '{name}'; the stages are: {known}")]
     UnknownStage { name: String, known: String },

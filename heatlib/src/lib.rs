@@ -29,6 +29,8 @@
 // ndarray's `s![1..-1]` means "all but the first and last", which clippy mistakes for an empty range.
 #![allow(clippy::reversed_empty_ranges)]
 
+#[cfg(feature = "display")]
+pub mod display;
 mod error;
 mod problem;
 pub mod reference;
@@ -45,4 +47,7 @@ pub use solver::{
 pub use stages::Stage;
 #[cfg(feature = "opencl")]
 pub use stages::opencl;
-pub use timing::{Measurement, Timing, max_abs_diff, measure, time_runs};
+pub use timing::{
+    FirstAndLater, Measurement, TimeIt, Timing, first_and_later, max_abs_diff, measure, seconds,
+    time_runs, timeit, try_timeit,
+};

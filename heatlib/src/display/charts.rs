@@ -1,0 +1,348 @@
+//! Bar charts of timings and speed-ups, line plots of sweeps.
+//!
+//! Logarithmic axes are drawn by plotting log10 of the values on a linear
+//! axis and labelling the ticks with the values themselves.
+
+use plotters::prelude::*;
+
+use super::heatmap::show;
+use super::{Canvas, FONT, Picture, drawing, short_number};
+use crate::error::{HeatError, Result};
+
+/// Colours for bars and lines (Tableau 10, which stays legible in print).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+/// An axis that is linear or logarithmic.
+#[derive(Debug, Clone, Copy)]
+struct Axis {
+    log: bool,
+}
+
+impl Axis {
+    fn to_plot(self, value: f64) -> f64 {
+        if self.log { value.log10() } else { value }
+    }
+
+    fn from_plot(self, plotted: f64) -> f64 {
+        if self.log {
+            10f64.powf(plotted)
+        } else {
+            plotted
+        }
+    }
+
+    /// A tick label: the value itself, rounded to 2 significant digits on a log axis.
+    fn label(self, plotted: f64) -> String {
+        let value = self.from_plot(plotted);
+        if self.log && value != 0.0 {
+            let digits = 10f64.powi(value.abs().log10().floor() as i32 - 1);
+            short_number((value / digits).round() * digits)
+        } else {
+            short_number(value)
+        }
+    }
+
+    /// The plotted range covering `values`, with some room above.
+    fn range(
+        self,
+        values: impl IntoIterator<Item = f64>,
+        what: &str,
+    ) -> Result<std::ops::Range<f64>> {
+        let (low, high) = values
+            .into_iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                (l.min(v), h.max(v))
+            });
+        if !low.is_finite() || !high.is_finite() || (self.log && low <= 0.0) {
+            return Err(HeatError::Picture {
+                message: format!(
+                    "cannot plot {what} from {low} to {high}: values must be finite{}",
+                    if self.log {
+                        " and above 0 on a log scale"
+                    } else {
+                        ""
+                    }
+                ),
+            });
+        }
+        let (low, high) = (self.to_plot(low), self.to_plot(high));
+        let pad = ((high - low) * 0.08).max(if self.log {
+            0.15
+        } else {
+            1e-9_f64.max(high.abs() * 0.05)
+        });
+        let floor = if self.log { low - pad } else { low.min(0.0) };
+        Ok(floor..high + pad)
+    }
+}
+
+/// A bar per label, with its figure written on it: stage timings or speed-ups.
+///
+/// ```
+/// use heatlib::display::BarChart;
+/// let chart = BarChart::new("Speed-up over pure Python", "times faster")
+///     .bar("typed", 1948.0)
+///     .bar("vectorized", 1397.0)
+///     .log_scale(true);
+/// assert!(chart.render().is_ok());
+/// ```
+#[derive(Debug, Clone)]
+pub struct BarChart {
+    title: String,
+    value_label: String,
+    bars: Vec<(String, f64)>,
+    log: bool,
+}
+
+impl BarChart {
+    pub fn new(title: impl Into<String>, value_label: impl Into<String>) -> BarChart {
+        BarChart {
+            title: title.into(),
+            value_label: value_label.into(),
+            bars: Vec::new(),
+            log: false,
+        }
+    }
+
+    pub fn bar(mut self, label: impl Into<String>, value: f64) -> BarChart {
+        self.bars.push((label.into(), value));
+        self
+    }
+
+    /// A logarithmic value axis, for figures spanning several orders of magnitude.
+    pub fn log_scale(mut self, log: bool) -> BarChart {
+        self.log = log;
+        self
+    }
+
+    pub fn render(&self) -> Result<Picture> {
+        if self.bars.is_empty() {
+            return Err(HeatError::Picture {
+                message: "a bar chart needs at least one bar".into(),
+            });
+        }
+        let axis = Axis { log: self.log };
+        let y_range = axis.range(self.bars.iter().map(|(_, v)| *v), "bars")?;
+        let base = y_range.start;
+        let width = (140 + 110 * self.bars.len() as u32).max(480);
+        Picture::draw(width, 420, |canvas| {
+            let mut chart = ChartBuilder::on(canvas)
+                .caption(&self.title, (FONT, 18))
+                .margin(10)
+                .x_label_area_size(40)
+                .y_label_area_size(70)
+                .build_cartesian_2d(-0.5..self.bars.len() as f64 - 0.5, y_range.clone())
+                .map_err(drawing)?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(self.bars.len())
+                .x_label_formatter(&|x| {
+                    let k = x.round();
+                    match self.bars.get(k as usize) {
+                        Some((label, _)) if (x - k).abs() < 1e-6 && k >= 0.0 => label.clone(),
+                        _ => String::new(),
+                    }
+                })
+                .y_desc(if self.log {
+                    format!("{} (log scale)", self.value_label)
+                } else {
+                    self.value_label.clone()
+                })
+                .y_label_formatter(&|v| axis.label(*v))
+                .label_style((FONT, 12))
+                .axis_desc_style((FONT, 13))
+                .draw()
+                .map_err(drawing)?;
+            for (k, (_, value)) in self.bars.iter().enumerate() {
+                let (x, top) = (k as f64, axis.to_plot(*value));
+                let colour = PALETTE[k % PALETTE.len()];
+                chart
+                    .draw_series([Rectangle::new(
+                        [(x - 0.35, base), (x + 0.35, top)],
+                        colour.filled(),
+                    )])
+                    .map_err(drawing)?;
+                chart
+                    .draw_series([Text::new(
+                        short_number(*value),
+                        (x - 0.3, top),
+                        (FONT, 13).into_font().color(&BLACK).pos(
+                            plotters::style::text_anchor::Pos::new(
+                                plotters::style::text_anchor::HPos::Left,
+                                plotters::style::text_anchor::VPos::Bottom,
+                            ),
+                        ),
+                    )])
+                    .map_err(drawing)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        self.render()?.save(path)
+    }
+
+    pub fn evcxr_display(&self) {
+        show(self.render());
+    }
+}
+
+/// One line of a [`LinePlot`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+impl Series {
+    pub fn new(name: impl Into<String>, points: impl IntoIterator<Item = (f64, f64)>) -> Series {
+        Series {
+            name: name.into(),
+            points: points.into_iter().collect(),
+        }
+    }
+}
+
+/// Lines through points, with a legend: a signal, or time against problem size per stage.
+#[derive(Debug, Clone)]
+pub struct LinePlot {
+    title: String,
+    x_label: String,
+    y_label: String,
+    series: Vec<Series>,
+    log_x: bool,
+    log_y: bool,
+    markers: bool,
+}
+
+impl LinePlot {
+    pub fn new(
+        title: impl Into<String>,
+        x_label: impl Into<String>,
+        y_label: impl Into<String>,
+    ) -> LinePlot {
+        LinePlot {
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            series: Vec::new(),
+            log_x: false,
+            log_y: false,
+            markers: true,
+        }
+    }
+
+    pub fn series(mut self, series: Series) -> LinePlot {
+        self.series.push(series);
+        self
+    }
+
+    /// Logarithmic axes (for sweeps over sizes and times).
+    pub fn log_scale(mut self, log_x: bool, log_y: bool) -> LinePlot {
+        self.log_x = log_x;
+        self.log_y = log_y;
+        self
+    }
+
+    /// Dots on the points (default on; off for dense signals).
+    pub fn markers(mut self, markers: bool) -> LinePlot {
+        self.markers = markers;
+        self
+    }
+
+    pub fn render(&self) -> Result<Picture> {
+        let points = || self.series.iter().flat_map(|s| s.points.iter());
+        if points().next().is_none() {
+            return Err(HeatError::Picture {
+                message: "a line plot needs at least one point".into(),
+            });
+        }
+        let (x_axis, y_axis) = (Axis { log: self.log_x }, Axis { log: self.log_y });
+        let x_range = x_axis.range(points().map(|p| p.0), "x values")?;
+        let y_range = y_axis.range(points().map(|p| p.1), "y values")?;
+        Picture::draw(640, 440, |canvas| {
+            self.paint(canvas, (x_axis, x_range), (y_axis, y_range))
+        })
+    }
+
+    fn paint(
+        &self,
+        canvas: &Canvas<'_>,
+        (x_axis, x_range): (Axis, std::ops::Range<f64>),
+        (y_axis, y_range): (Axis, std::ops::Range<f64>),
+    ) -> Result<()> {
+        let mut chart = ChartBuilder::on(canvas)
+            .caption(&self.title, (FONT, 18))
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x_range, y_range)
+            .map_err(drawing)?;
+        let with_scale = |label: &str, log: bool| {
+            if log {
+                format!("{label} (log scale)")
+            } else {
+                label.to_string()
+            }
+        };
+        chart
+            .configure_mesh()
+            .x_desc(with_scale(&self.x_label, self.log_x))
+            .y_desc(with_scale(&self.y_label, self.log_y))
+            .x_label_formatter(&|v| x_axis.label(*v))
+            .y_label_formatter(&|v| y_axis.label(*v))
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(drawing)?;
+        for (k, series) in self.series.iter().enumerate() {
+            let colour = PALETTE[k % PALETTE.len()];
+            let plotted: Vec<(f64, f64)> = series
+                .points
+                .iter()
+                .map(|&(x, y)| (x_axis.to_plot(x), y_axis.to_plot(y)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(plotted.clone(), colour.stroke_width(2)))
+                .map_err(drawing)?
+                .label(&series.name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2))
+                });
+            if self.markers {
+                chart
+                    .draw_series(plotted.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                    .map_err(drawing)?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 12))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(drawing)?;
+        Ok(())
+    }
+
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        self.render()?.save(path)
+    }
+
+    pub fn evcxr_display(&self) {
+        show(self.render());
+    }
+}
