@@ -19,20 +19,8 @@ done
 
 # The opencl stage needs the OpenCL loader to link and an OpenCL driver to run;
 # PoCL runs OpenCL on the CPU, so every machine can test it.
-debian_packages=(pocl-opencl-icd ocl-icd-opencl-dev clinfo)
-missing=()
-for package in "${debian_packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    say "installing Debian packages: ${missing[*]}"
-    if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else
-        echo "tests/run.sh: please install ${missing[*]} (apt-get install ${missing[*]}); this needs root." >&2
-        exit 1
-    fi
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+say "Debian packages"
+bash kernel-setup/debian-packages.sh
 say "OpenCL devices (clinfo -l)"
 clinfo -l
 
@@ -42,11 +30,15 @@ cargo fmt --all --check
 say "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-say "heatlib without the opencl feature: clippy and tests"
-cargo clippy -p heatlib --all-targets -- -D warnings
-cargo test -p heatlib
+say "heatlib with no optional feature (no pictures, no OpenCL): clippy and tests"
+cargo clippy -p heatlib --no-default-features --all-targets -- -D warnings
+cargo test -p heatlib --no-default-features
 
-say "cargo test --workspace (with the opencl stage)"
+say "cargo test --workspace (pictures and the opencl stage included)"
 cargo test --workspace
+
+say "the Rust Jupyter kernel: set up (installs evcxr_jupyter the first time, ~6 min), then checked"
+bash kernel-setup/setup.sh --setup-only
+.venv/bin/python kernel-setup/kernel_check.py --kernel rust-heatlib --json target/kernel-check.json
 
 say "all checks passed"

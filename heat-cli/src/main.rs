@@ -97,6 +97,9 @@ struct RunArgs {
     /// Where to write the .npy file (load it with numpy.load)
     #[arg(long)]
     out: PathBuf,
+    /// Also draw the final field as a heatmap (PNG), colours from 0 to 100 as in the webinar
+    #[arg(long)]
+    png: Option<PathBuf>,
 }
 
 /// The plate: the webinar's small problem unless told otherwise.
@@ -206,6 +209,18 @@ fn run(args: &RunArgs) -> Result<(), String> {
         problem.gamma(),
         args.out.display()
     );
+    if let Some(path) = &args.png {
+        heatlib::display::Heatmap::new(solution.final_field.view())
+            .title(format!(
+                "{stage}: nx = {}, step {}",
+                problem.nx,
+                problem.nt - 1
+            ))
+            .limits(0.0, 100.0)
+            .save(path)
+            .map_err(|e| e.to_string())?;
+        println!("drew {}", path.display());
+    }
     if let Some(run) = &solution.device {
         println!("{}", bench::describe_device_run(run));
     }

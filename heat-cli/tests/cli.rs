@@ -68,6 +68,29 @@ fn run_writes_the_final_field_as_npy() {
 }
 
 #[test]
+fn run_draws_a_heatmap_when_asked() {
+    let (out, png) = (scratch("drawn.npy"), scratch("drawn.png"));
+    let output = heat(&[
+        "run",
+        "--nx",
+        "30",
+        "--nt",
+        "50",
+        "--out",
+        out.to_str().unwrap(),
+        "--png",
+        png.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 5_000);
+}
+
+#[test]
 fn run_writes_the_full_history_with_its_shape() {
     let out = scratch("history.npy");
     let output = heat(&[

@@ -135,7 +135,10 @@ fn the_plate_top_is_at_the_top_of_the_picture() {
     };
     let (upper, lower) = (mean_green(40..120), mean_green(300..380));
     assert!(upper > lower + 60.0, "upper {upper}, lower {lower}");
-    assert!(lower < 30.0, "the bottom stays near the cold end (green 1): {lower}");
+    assert!(
+        lower < 30.0,
+        "the bottom stays near the cold end (green 1): {lower}"
+    );
 }
 
 #[test]

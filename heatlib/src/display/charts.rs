@@ -28,11 +28,11 @@ struct Axis {
 }
 
 impl Axis {
-    fn to_plot(self, value: f64) -> f64 {
+    fn plotted(self, value: f64) -> f64 {
         if self.log { value.log10() } else { value }
     }
 
-    fn from_plot(self, plotted: f64) -> f64 {
+    fn value_at(self, plotted: f64) -> f64 {
         if self.log {
             10f64.powf(plotted)
         } else {
@@ -42,7 +42,7 @@ impl Axis {
 
     /// A tick label: the value itself, rounded to 2 significant digits on a log axis.
     fn label(self, plotted: f64) -> String {
-        let value = self.from_plot(plotted);
+        let value = self.value_at(plotted);
         if self.log && value != 0.0 {
             let digits = 10f64.powi(value.abs().log10().floor() as i32 - 1);
             short_number((value / digits).round() * digits)
@@ -74,7 +74,7 @@ impl Axis {
                 ),
             });
         }
-        let (low, high) = (self.to_plot(low), self.to_plot(high));
+        let (low, high) = (self.plotted(low), self.plotted(high));
         let pad = ((high - low) * 0.08).max(if self.log {
             0.15
         } else {
@@ -164,7 +164,7 @@ impl BarChart {
                 .draw()
                 .map_err(drawing)?;
             for (k, (_, value)) in self.bars.iter().enumerate() {
-                let (x, top) = (k as f64, axis.to_plot(*value));
+                let (x, top) = (k as f64, axis.plotted(*value));
                 let colour = PALETTE[k % PALETTE.len()];
                 chart
                     .draw_series([Rectangle::new(
@@ -312,7 +312,7 @@ impl LinePlot {
             let plotted: Vec<(f64, f64)> = series
                 .points
                 .iter()
-                .map(|&(x, y)| (x_axis.to_plot(x), y_axis.to_plot(y)))
+                .map(|&(x, y)| (x_axis.plotted(x), y_axis.plotted(y)))
                 .collect();
             chart
                 .draw_series(LineSeries::new(plotted.clone(), colour.stroke_width(2)))

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages heat-accel needs, skipping those already installed.
+# pocl-opencl-icd: OpenCL on the CPU; ocl-icd-opencl-dev: the OpenCL loader to link against;
+# clinfo: to check which OpenCL devices exist. Versions are those of the machine's Debian release.
+set -euo pipefail
+packages=(pocl-opencl-icd ocl-icd-opencl-dev clinfo)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "already installed: ${packages[*]}"
+    exit 0
+fi
+command -v apt-get >/dev/null || { echo "please install: ${missing[*]} (no apt-get on this machine)" >&2; exit 1; }
+if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else
+    echo "please install ${missing[*]} as root: apt-get install ${missing[*]}" >&2
+    exit 1
+fi
+echo "installing: ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Takes a fresh Debian/Ubuntu machine to a running heat-accel tutorial:
+#   Debian packages (OpenCL on the CPU through PoCL), a Python virtual environment
+#   with pinned Jupyter packages, evcxr_jupyter (pinned), a "Rust (heatlib)" kernel
+#   set up to build heatlib at full speed, a warmed build cache, then JupyterLab.
+#
+#   bash kernel-setup/setup.sh                 set up (skipping what is done) and start JupyterLab
+#   bash kernel-setup/setup.sh --setup-only    set up only
+#   bash kernel-setup/setup.sh --port 8899     JupyterLab on another port (default 8888)
+#
+# Safe to run again: each step checks first and skips what is already in place.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+EVCXR_VERSION=0.22.0
+KERNEL_NAME=rust-heatlib
+venv="$repo/.venv"
+setup_only=false
+port=8888
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --setup-only) setup_only=true ;;
+        --port) port="${2:?--port needs a number}"; shift ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        *) echo "setup.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+say() { printf '\n==> %s\n' "$*"; }
+fail() { echo "setup.sh: $*" >&2; exit 1; }
+
+say "checking the Rust toolchain"
+command -v cargo >/dev/null || fail "cargo is not installed: install Rust with your package manager or from https://rustup.rs, then run this again"
+cargo --version
+
+say "Debian packages: OpenCL loader and PoCL (OpenCL on the CPU), clinfo"
+bash "$repo/kernel-setup/debian-packages.sh"
+
+say "Python environment in .venv (pinned Jupyter packages)"
+command -v python3 >/dev/null || fail "python3 is not installed (apt-get install python3 python3-venv)"
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv" || fail "could not create $venv (on Debian: apt-get install python3-venv)"
+fi
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$repo/kernel-setup/requirements.txt"
+
+say "evcxr_jupyter $EVCXR_VERSION (the Rust kernel)"
+evcxr="$(command -v evcxr_jupyter || true)"
+[ -n "$evcxr" ] || evcxr="${CARGO_HOME:-$HOME/.cargo}/bin/evcxr_jupyter"
+if [ -x "$evcxr" ] && "$evcxr" --version 2>/dev/null | grep -q "$EVCXR_VERSION"; then
+    echo "already installed: $("$evcxr" --version)"
+else
+    echo "building it with cargo install --locked (about 6 minutes on 2 cores)..."
+    cargo install --locked evcxr_jupyter --version "$EVCXR_VERSION"
+    evcxr="${CARGO_HOME:-$HOME/.cargo}/bin/evcxr_jupyter"
+fi
+rustup component list --installed 2>/dev/null | grep -q '^rust-src' || {
+    echo "adding rust-src (evcxr uses it for completions)"
+    rustup component add rust-src || echo "(rust-src could not be added; completions will be poorer, the kernel still works)"
+}
+
+say "registering the kernel 'Rust (heatlib)'"
+bash "$repo/kernel-setup/register-kernel.sh" "$evcxr" "$venv" "$KERNEL_NAME"
+
+say "warming the build cache (the first heatlib build takes about a minute, once)"
+"$venv/bin/python" "$repo/kernel-setup/kernel_check.py" --kernel "$KERNEL_NAME" --warm
+
+if $setup_only; then
+    say "set up. Start the tutorial with: bash kernel-setup/setup.sh (or --port N)"
+    exit 0
+fi
+say "starting JupyterLab on http://127.0.0.1:$port (open the link with the token it prints; Ctrl-C stops it)"
+exec "$venv/bin/jupyter" lab --no-browser --ip 127.0.0.1 --port "$port" --notebook-dir "$repo/notebooks" \
+    --ServerApp.token="${JUPYTER_TOKEN:-$("$venv/bin/python" -c 'import secrets; print(secrets.token_hex(24))')}"
