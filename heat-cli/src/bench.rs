@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use heatlib::{Measurement, Problem, RunOptions, Stage, measure, reference};
+use heatlib::{Measurement, Problem, Stage, measure, reference};
 use serde_json::json;
 
-use crate::{DeviceArgs, HistoryArg};
+use crate::{ExecutionArgs, HistoryArg};
 
 /// Cell updates above which the interpreted stage only runs when asked for by name.
 const INTERPRETED_LIMIT: u64 = 10_000_000;
@@ -22,14 +22,8 @@ pub struct BenchArgs {
     /// Timed runs per stage, after one warm-up run
     #[arg(long, default_value_t = 5)]
     repeat: usize,
-    /// Keep every time level or only the final field
-    #[arg(long, value_enum, default_value_t = HistoryArg::Final)]
-    history: HistoryArg,
-    /// Threads for the parallel stage (default: RAYON_NUM_THREADS, else one per core)
-    #[arg(long)]
-    threads: Option<usize>,
     #[command(flatten)]
-    device: DeviceArgs,
+    execution: ExecutionArgs,
     /// Also write the rows as a JSON list to this file
     #[arg(long)]
     json: Option<PathBuf>,
@@ -82,11 +76,8 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
     if args.repeat == 0 {
         return Err("--repeat must be at least 1".into());
     }
-    let options = RunOptions {
-        storage: args.history.storage(),
-        threads: args.threads,
-        opencl: args.device.settings(),
-    };
+    let options = args.execution.options();
+    let history = args.execution.history;
     // Unless named, a stage that cannot run here is left out with a note.
     let unavailable = opencl_unavailable();
     let mut rows = Vec::new();
@@ -117,7 +108,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
                     .map_err(|e| e.to_string())?,
             );
         }
-        print_table(size, args.history, &measured, skipped);
+        print_table(size, history, &measured, skipped);
         if let (None, Some((stage, why))) = (&chosen, &unavailable) {
             println!("({stage} not run: {why})");
         }
@@ -128,7 +119,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
         rows.extend(
             measured
                 .iter()
-                .map(|m| json_row(size, args.history, m, interpreted)),
+                .map(|m| json_row(size, history, m, interpreted)),
         );
     }
     if let Some(path) = &args.json {

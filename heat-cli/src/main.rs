@@ -39,6 +39,29 @@ enum Command {
     Devices,
 }
 
+/// What a run keeps and where it runs: shared by `run` and `bench`.
+#[derive(Args)]
+pub struct ExecutionArgs {
+    /// Keep every time level (shape nt x nx x nx) or only the final field (nx x nx)
+    #[arg(long, value_enum, default_value_t = HistoryArg::Final)]
+    history: HistoryArg,
+    /// Threads for the parallel stage (default: RAYON_NUM_THREADS, else one per core)
+    #[arg(long)]
+    threads: Option<usize>,
+    #[command(flatten)]
+    device: DeviceArgs,
+}
+
+impl ExecutionArgs {
+    pub fn options(&self) -> RunOptions {
+        RunOptions {
+            storage: self.history.storage(),
+            threads: self.threads,
+            opencl: self.device.settings(),
+        }
+    }
+}
+
 /// Where and how the opencl stage runs.
 #[derive(Args)]
 pub struct DeviceArgs {
@@ -86,14 +109,8 @@ struct RunArgs {
     stage: String,
     #[command(flatten)]
     problem: ProblemArgs,
-    /// Keep every time level (shape nt x nx x nx) or only the final field (nx x nx)
-    #[arg(long, value_enum, default_value_t = HistoryArg::Final)]
-    history: HistoryArg,
-    /// Threads for the parallel stage (default: RAYON_NUM_THREADS, else one per core)
-    #[arg(long)]
-    threads: Option<usize>,
     #[command(flatten)]
-    device: DeviceArgs,
+    execution: ExecutionArgs,
     /// Where to write the .npy file (load it with numpy.load)
     #[arg(long)]
     out: PathBuf,
@@ -150,7 +167,7 @@ impl ProblemArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum HistoryArg {
+pub enum HistoryArg {
     Full,
     Final,
 }
@@ -187,11 +204,7 @@ fn main() -> ExitCode {
 fn run(args: &RunArgs) -> Result<(), String> {
     let stage: Stage = args.stage.parse().map_err(|e| format!("{e}"))?;
     let problem = args.problem.problem();
-    let options = RunOptions {
-        storage: args.history.storage(),
-        threads: args.threads,
-        opencl: args.device.settings(),
-    };
+    let options = args.execution.options();
     let start = std::time::Instant::now();
     let solution = stage.solve(&problem, &options).map_err(|e| e.to_string())?;
     let seconds = start.elapsed().as_secs_f64();

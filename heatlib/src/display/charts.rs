@@ -5,7 +5,6 @@
 
 use plotters::prelude::*;
 
-use super::heatmap::show;
 use super::{Canvas, FONT, Picture, drawing, short_number};
 use crate::error::{HeatError, Result};
 
@@ -188,14 +187,6 @@ impl BarChart {
             Ok(())
         })
     }
-
-    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        self.render()?.save(path)
-    }
-
-    pub fn evcxr_display(&self) {
-        show(self.render());
-    }
 }
 
 /// One line of a [`LinePlot`].
@@ -337,12 +328,7 @@ impl LinePlot {
             .map_err(drawing)?;
         Ok(())
     }
-
-    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        self.render()?.save(path)
-    }
-
-    pub fn evcxr_display(&self) {
-        show(self.render());
-    }
 }
+
+super::drawable!(BarChart);
+super::drawable!(LinePlot);

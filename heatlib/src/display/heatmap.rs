@@ -68,24 +68,9 @@ impl Heatmap {
             draw_colour_bar(&bar, limits)
         })
     }
-
-    /// Writes the heatmap as a PNG file.
-    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        self.render()?.save(path)
-    }
-
-    /// Shows the heatmap in the evcxr Jupyter kernel (or the reason it cannot be drawn).
-    pub fn evcxr_display(&self) {
-        show(self.render());
-    }
 }
 
-pub(crate) fn show(picture: Result<Picture>) {
-    match picture {
-        Ok(picture) => picture.evcxr_display(),
-        Err(error) => print_flushed(&format!("cannot draw this picture: {error}\n")),
-    }
-}
+super::drawable!(Heatmap);
 
 fn checked_size((width, height): (u32, u32)) -> Result<(u32, u32)> {
     if !(120..=8000).contains(&width) || !(120..=8000).contains(&height) {

@@ -16,6 +16,30 @@ use plotters::style::FontStyle;
 
 use crate::error::{HeatError, Result};
 
+/// `save` and `evcxr_display` for a type with `render(&self) -> Result<Picture>`.
+/// (evcxr looks for an inherent `evcxr_display` method, so a trait would not do.)
+macro_rules! drawable {
+    ($type:ty) => {
+        impl $type {
+            /// Writes the picture as a PNG file.
+            pub fn save(&self, path: impl AsRef<std::path::Path>) -> crate::error::Result<()> {
+                self.render()?.save(path)
+            }
+
+            /// Shows the picture in the evcxr Jupyter kernel (or the reason it cannot be drawn).
+            pub fn evcxr_display(&self) {
+                match self.render() {
+                    Ok(picture) => picture.evcxr_display(),
+                    Err(error) => crate::display::print_flushed(&format!(
+                        "cannot draw this picture: {error}\n"
+                    )),
+                }
+            }
+        }
+    };
+}
+use drawable;
+
 mod charts;
 mod heatmap;
 mod table;
