@@ -15,6 +15,8 @@ mkdir -p "$config" "$spec"
 # with evcxr's defaults) and keep compiled dependencies in a cache between kernels.
 # RUSTFLAGS keeps evcxr's own -Cprefer-dynamic and adds the CPU's instructions,
 # as the workspace's .cargo/config.toml does for `cargo build`.
+# ndarray is a direct dependency too (the version heatlib uses), so that cells
+# can name its types and evcxr can keep variables holding arrays between cells.
 cat > "$config/init.evcxr" <<INIT
 :opt 2
 :build_env CARGO_PROFILE_DEV_DEBUG_ASSERTIONS=false
@@ -23,6 +25,7 @@ cat > "$config/init.evcxr" <<INIT
 :build_env RUSTFLAGS=-Cprefer-dynamic -Ctarget-cpu=native
 :cache 4096
 :dep heatlib = { path = "$repo/heatlib", features = ["opencl"] }
+:dep ndarray = "0.17.2"
 INIT
 
 cat > "$spec/kernel.json" <<SPEC

@@ -1,0 +1,101 @@
+"""Executes every notebook in notebooks/ through the real Rust kernel and checks what it shows.
+
+    .venv/bin/python tests/notebooks.py [--kernel rust-heatlib] [--timeout 600] [NOTEBOOK ...]
+
+Each notebook runs headless on a fresh kernel (nbclient over the Jupyter protocol), with a
+per-cell timeout. No cell may fail; every image must decode as a non-blank picture; every
+comparison table must list its stages with differences from the reference under 1e-12.
+The executed copies go to target/notebooks/ (the committed notebooks stay without outputs).
+"""
+import argparse
+import base64
+import pathlib
+import re
+import struct
+import sys
+import time
+import zlib
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def png_is_picture(data):
+    """A PNG whose header is sane and whose pixel data is not a single repeated byte."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return False
+    width, height = struct.unpack(">II", data[16:24])
+    chunks, at = [], 8
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
+        if kind == b"IDAT":
+            chunks.append(data[at + 8 : at + 8 + length])
+        at += 12 + length
+    pixels = zlib.decompress(b"".join(chunks))
+    return width > 100 and height > 100 and len(set(pixels[: 200_000])) > 10
+
+
+def gif_frames(data):
+    return data.count(b"\x21\xf9\x04") if data.startswith(b"GIF8") else 0
+
+
+def check(notebook, path):
+    problems, images, tables = [], 0, 0
+    for number, cell in enumerate(notebook.cells, 1):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                problems.append(f"cell {number}: {output.get('ename')}: {output.get('evalue')}")
+            data = output.get("data", {})
+            if "image/png" in data:
+                images += 1
+                if not png_is_picture(base64.b64decode(data["image/png"])):
+                    problems.append(f"cell {number}: a PNG that is blank or broken")
+            if "image/gif" in data:
+                images += 1
+                if gif_frames(base64.b64decode(data["image/gif"])) < 2:
+                    problems.append(f"cell {number}: an animation with fewer than 2 frames")
+            html = data.get("text/html", "")
+            if "heat-comparison" in html:
+                tables += 1
+                rows = re.findall(r"<tr><td>([a-z_]+)</td>.*?<td[^>]*>([^<]+)</td></tr>", html)
+                if not rows:
+                    problems.append(f"cell {number}: a comparison table without rows")
+                for stage, difference in rows:
+                    if not float(difference) <= 1e-12:
+                        problems.append(f"cell {number}: {stage} differs from the reference by {difference}")
+    if images == 0:
+        problems.append("no picture at all")
+    return problems, images, tables
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", type=pathlib.Path)
+    parser.add_argument("--kernel", default="rust-heatlib")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    args = parser.parse_args()
+    paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    out = ROOT / "target" / "notebooks"
+    out.mkdir(parents=True, exist_ok=True)
+    failed = False
+    for path in paths:
+        notebook = nbformat.read(path, as_version=4)
+        start = time.perf_counter()
+        client = NotebookClient(notebook, timeout=args.timeout, kernel_name=args.kernel, allow_errors=True,
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+        seconds = time.perf_counter() - start
+        nbformat.write(notebook, out / path.name)
+        problems, images, tables = check(notebook, path)
+        status = "ok" if not problems else "FAILED"
+        print(f"{path.name}: {status} in {seconds:.0f} s, {images} pictures, {tables} comparison tables", flush=True)
+        for problem in problems:
+            print(f"  {problem}", flush=True)
+        failed |= bool(problems)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
