@@ -1,15 +1,21 @@
-"""Starts the "Rust (heatlib)" kernel over the Jupyter protocol and checks it works.
+"""The tutorial's doctor: starts the "Rust (heatlib)" kernel over the Jupyter protocol and checks it.
 
-    python kernel_check.py --kernel rust-heatlib --warm    build heatlib once, to fill evcxr's cache
-    python kernel_check.py --kernel rust-heatlib           check: heatlib loads, a heatmap shows inline
-    python kernel_check.py --kernel rust-heatlib --json report.json
+    python kernel_check.py                 every check (what `bash kernel-setup/setup.sh --doctor` runs)
+    python kernel_check.py --warm          only build heatlib once in the kernel, to fill evcxr's cache
+    python kernel_check.py --json F        also write the figures to F
 
-Exits non-zero, with the reason, when a check fails. Times each step.
+The checks: Jupyter installed; the kernel registered; it starts; heatlib loads; a
+heatmap shows inline; the typed stage runs in the kernel within 20% of its speed
+under `heat bench`; OpenCL devices are found. Each failure says how to fix it, and
+the exit status is non-zero.
 """
 import argparse
 import base64
 import json
+import pathlib
+import re
 import struct
+import subprocess
 import sys
 import time
 
@@ -60,50 +66,141 @@ let field = heatlib::Stage::Typed.solve(&problem, &heatlib::RunOptions::final_fi
 heatlib::display::Heatmap::new(field.view()).title("kernel check").limits(0.0, 100.0)"""
 
 
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SETUP = "bash kernel-setup/setup.sh --setup-only"
+
+SPEED_CELL = """\
+let large = heatlib::Problem::large();
+let exact = heatlib::reference::final_field(&large)?;
+let typed = heatlib::measure(heatlib::Stage::Typed, &large, &heatlib::RunOptions::final_field(), 5, &exact)?;
+println!("typed median {:e}", typed.timing.median());"""
+
+OPENCL_CELL = """\
+match heatlib::opencl::devices() {
+    Ok(devices) => for d in &devices { println!("device {}: {} ({:?}, fp64 {})", d.index, d.name, d.kind, d.fp64) },
+    Err(error) => println!("no device: {error}"),
+}"""
+
+
+class Doctor:
+    def __init__(self):
+        self.failures = 0
+
+    def ok(self, name, detail):
+        print(f"ok    {name}: {detail}", flush=True)
+
+    def fail(self, name, detail, fix):
+        self.failures += 1
+        print(f"FAIL  {name}: {detail}\n      fix: {fix}", flush=True)
+
+
+def bench_typed_median():
+    """The typed stage's median on the large problem under `heat bench` (release build)."""
+    out = ROOT / "target" / "doctor-bench.json"
+    subprocess.run(
+        ["cargo", "run", "--release", "-q", "-p", "heat-cli", "--", "bench", "--size", "large",
+         "--stages", "typed", "--repeat", "5", "--json", str(out)],
+        cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+    )
+    return json.loads(out.read_text())[0]["median_s"]
+
+
+def doctor(args, report):
+    check = Doctor()
+    try:
+        import jupyterlab
+
+        check.ok("Jupyter", f"JupyterLab {jupyterlab.__version__}")
+    except ImportError:
+        check.fail("Jupyter", "JupyterLab is not installed in this Python", SETUP)
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(args.kernel)
+        check.ok("kernel registered", f"'{spec.display_name}' runs {spec.argv[0]}")
+    except NoSuchKernel:
+        check.fail("kernel registered", f"no kernel named '{args.kernel}'", SETUP)
+        return check.failures
+    start = time.perf_counter()
+    try:
+        manager, client = start_new_kernel(kernel_name=args.kernel, startup_timeout=args.timeout)
+    except Exception as error:  # the kernel process died or never answered
+        check.fail("kernel starts", str(error), f"{SETUP}; then look at the kernel's output in JupyterLab")
+        return check.failures
+    report["kernel_ready_s"] = time.perf_counter() - start
+    check.ok("kernel starts", f"ready in {report['kernel_ready_s']:.1f} s (init.evcxr and heatlib's build included)")
+    try:
+        seconds, _, _ = execute(client, "heatlib::Stage::ALL.len()", args.timeout)
+        check.ok("heatlib loads", f"first cell {seconds:.1f} s")
+        seconds, bundles, _ = execute(client, FIRST_HEATMAP, args.timeout)
+        report["first_heatmap_cell_s"] = seconds
+        report["fresh_kernel_to_first_heatmap_s"] = time.perf_counter() - start
+        pngs = [base64.b64decode(b["image/png"]) for b in bundles if "image/png" in b]
+        if pngs and png_size(pngs[0]) == (520, 440):
+            check.ok("heatmap inline", f"520 x 440 PNG in {seconds:.1f} s; fresh kernel to first heatmap "
+                     f"{report['fresh_kernel_to_first_heatmap_s']:.1f} s")
+        else:
+            check.fail("heatmap inline", f"outputs were {[list(b) for b in bundles]}",
+                       "rebuild the kernel set-up: " + SETUP)
+        _, _, text = execute(client, SPEED_CELL, args.timeout)
+        kernel_s = float(re.search(r"typed median (\S+)", text).group(1))
+        bench_s = bench_typed_median()
+        report.update(kernel_typed_s=kernel_s, bench_typed_s=bench_s)
+        ratio = kernel_s / bench_s
+        detail = f"typed, large problem: {kernel_s * 1e3:.1f} ms in the kernel, {bench_s * 1e3:.1f} ms under heat bench"
+        if ratio <= 1.2:
+            check.ok("kernel speed", detail)
+        else:
+            check.fail("kernel speed", f"{detail} ({ratio:.1f}x slower)",
+                       "the kernel is not building optimised code: check the :build_env lines of init.evcxr "
+                       "(re-register with " + SETUP + ")")
+        _, _, text = execute(client, OPENCL_CELL, args.timeout)
+        devices = [line for line in text.splitlines() if line.startswith("device ")]
+        if devices:
+            check.ok("OpenCL", "; ".join(devices))
+        else:
+            check.fail("OpenCL", text.strip(), "install PoCL for the CPU (bash kernel-setup/debian-packages.sh) "
+                       "or your GPU's OpenCL driver; `clinfo -l` should list a device")
+    except CellFailed as failure:
+        check.fail("kernel cells", str(failure), SETUP)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    return check.failures
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kernel", default="rust-heatlib")
     parser.add_argument("--warm", action="store_true", help="only build heatlib once in the kernel")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per cell")
-    parser.add_argument("--json", help="write the timings here")
+    parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args()
-
     report = {}
+    if args.warm:
+        return warm(args)
+    failures = doctor(args, report)
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(report, out, indent=1)
+    print("all checks passed" if failures == 0 else f"{failures} check(s) failed", flush=True)
+    return 1 if failures else 0
+
+
+def warm(args):
     start = time.perf_counter()
     manager, client = start_new_kernel(kernel_name=args.kernel, startup_timeout=args.timeout)
     try:
-        report["kernel_ready_s"] = time.perf_counter() - start
-        print(f"kernel '{args.kernel}' ready in {report['kernel_ready_s']:.1f} s (init.evcxr included)", flush=True)
-        seconds, _, text = execute(client, "heatlib::Stage::ALL.len()", args.timeout)
-        print(f"heatlib loaded; first cell {seconds:.1f} s", flush=True)
-        if args.warm:
-            seconds, _, _ = execute(client, FIRST_HEATMAP, args.timeout)
-            print(f"cache warmed: a heatmap cell built in {seconds:.1f} s", flush=True)
-            return 0
-        seconds, bundles, _ = execute(client, FIRST_HEATMAP, args.timeout)
-        report["first_heatmap_cell_s"] = seconds
-        report["fresh_kernel_to_first_heatmap_s"] = time.perf_counter() - start
-        pngs = [base64.b64decode(b["image/png"]) for b in bundles if "image/png" in b]
-        if not pngs:
-            raise CellFailed(f"the heatmap cell showed no image/png; it showed {[list(b) for b in bundles]}")
-        width, height = png_size(pngs[0])
-        if (width, height) != (520, 440):
-            raise CellFailed(f"the heatmap is {width} x {height}, expected 520 x 440")
-        print(
-            f"heatmap shown inline: {width} x {height} PNG, {len(pngs[0])} bytes; "
-            f"fresh kernel to first heatmap {report['fresh_kernel_to_first_heatmap_s']:.1f} s",
-            flush=True,
-        )
+        print(f"kernel ready in {time.perf_counter() - start:.1f} s", flush=True)
+        seconds, _, _ = execute(client, FIRST_HEATMAP, args.timeout)
+        print(f"cache warmed: a heatmap cell built in {seconds:.1f} s", flush=True)
+        return 0
     except CellFailed as failure:
-        print(f"kernel check failed: {failure}", file=sys.stderr)
+        print(f"warming failed: {failure}", file=sys.stderr)
         return 1
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump(report, out, indent=1)
-    return 0
 
 
 if __name__ == "__main__":

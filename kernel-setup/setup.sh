@@ -7,6 +7,7 @@
 #   bash kernel-setup/setup.sh                 set up (skipping what is done) and start JupyterLab
 #   bash kernel-setup/setup.sh --setup-only    set up only
 #   bash kernel-setup/setup.sh --port 8899     JupyterLab on another port (default 8888)
+#   bash kernel-setup/setup.sh --doctor        check an installed set-up (exit status 1 if not well)
 #
 # Safe to run again: each step checks first and skips what is already in place.
 set -euo pipefail
@@ -19,8 +20,11 @@ port=8888
 while [ $# -gt 0 ]; do
     case "$1" in
         --setup-only) setup_only=true ;;
+        --doctor)
+            [ -x "$venv/bin/python" ] || fail "not set up yet: run bash kernel-setup/setup.sh --setup-only"
+            exec "$venv/bin/python" "$repo/kernel-setup/kernel_check.py" ;;
         --port) port="${2:?--port needs a number}"; shift ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift

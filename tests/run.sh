@@ -41,4 +41,7 @@ say "the Rust Jupyter kernel: set up (installs evcxr_jupyter the first time, ~6 
 bash kernel-setup/setup.sh --setup-only
 .venv/bin/python kernel-setup/kernel_check.py --kernel rust-heatlib --json target/kernel-check.json
 
+say "the notebooks, executed through the kernel"
+.venv/bin/python tests/notebooks.py
+
 say "all checks passed"
