@@ -15,8 +15,8 @@ mkdir -p "$config" "$spec"
 # with evcxr's defaults) and keep compiled dependencies in a cache between kernels.
 # RUSTFLAGS keeps evcxr's own -Cprefer-dynamic and adds the CPU's instructions,
 # as the workspace's .cargo/config.toml does for `cargo build`.
-# ndarray is a direct dependency too (the version heatlib uses), so that cells
-# can name its types and evcxr can keep variables holding arrays between cells.
+# ndarray and rayon are direct dependencies too (the versions heatlib uses), so
+# that cells can name their types and evcxr can keep arrays between cells.
 cat > "$config/init.evcxr" <<INIT
 :opt 2
 :build_env CARGO_PROFILE_DEV_DEBUG_ASSERTIONS=false
@@ -26,6 +26,7 @@ cat > "$config/init.evcxr" <<INIT
 :cache 4096
 :dep heatlib = { path = "$repo/heatlib", features = ["opencl"] }
 :dep ndarray = "0.17.2"
+:dep rayon = "1.12.0"
 INIT
 
 cat > "$spec/kernel.json" <<SPEC

@@ -5,10 +5,14 @@
 Each notebook runs headless on a fresh kernel (nbclient over the Jupyter protocol), with a
 per-cell timeout. No cell may fail; every image must decode as a non-blank picture; every
 comparison table must list its stages with differences from the reference under 1e-12.
+Exercise checks must say NOT YET in the exercise notebook as committed (the blanks), and
+PASSED everywhere else, including a copy of the exercises with the solutions (the cells
+tagged `solution:NAME` in the main notebooks) put in place of the blanks (`exercise:NAME`).
 The executed copies go to target/notebooks/ (the committed notebooks stay without outputs).
 """
 import argparse
 import base64
+import json
 import pathlib
 import re
 import struct
@@ -41,6 +45,35 @@ def gif_frames(data):
     return data.count(b"\x21\xf9\x04") if data.startswith(b"GIF8") else 0
 
 
+def verdicts(notebook):
+    """The exercise checks' verdicts, in order: 'PASSED' or 'NOT YET'."""
+    found = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") + output.get("data", {}).get("text/plain", "")
+            found += re.findall(r"^(PASSED|NOT YET): ", text, flags=re.M)
+    return found
+
+
+def with_solutions(exercises, solved_from):
+    """A copy of the exercise notebook with each `exercise:NAME` cell replaced by `solution:NAME`."""
+    solutions = {}
+    for notebook in solved_from:
+        for cell in notebook.cells:
+            for tag in cell.metadata.get("tags", []):
+                if tag.startswith("solution:"):
+                    solutions[tag.split(":", 1)[1]] = cell.source
+    copy = nbformat.from_dict(json.loads(json.dumps(exercises)))
+    for cell in copy.cells:
+        for tag in cell.metadata.get("tags", []):
+            if tag.startswith("exercise:"):
+                name = tag.split(":", 1)[1]
+                if name not in solutions:
+                    raise SystemExit(f"exercise '{name}' has no cell tagged solution:{name} in the main notebooks")
+                cell.source = solutions[name]
+    return copy
+
+
 def check(notebook, path):
     problems, images, tables = [], 0, 0
     for number, cell in enumerate(notebook.cells, 1):
@@ -65,9 +98,27 @@ def check(notebook, path):
                 for stage, difference in rows:
                     if not float(difference) <= 1e-12:
                         problems.append(f"cell {number}: {stage} differs from the reference by {difference}")
-    if images == 0:
+    if images == 0 and not str(path).startswith("05-"):
         problems.append("no picture at all")
     return problems, images, tables
+
+
+def run(notebook, name, args, out):
+    start = time.perf_counter()
+    client = NotebookClient(notebook, timeout=args.timeout, kernel_name=args.kernel, allow_errors=True,
+                            resources={"metadata": {"path": str(ROOT / "notebooks")}})
+    client.execute()
+    seconds = time.perf_counter() - start
+    nbformat.write(notebook, out / name)
+    problems, images, tables = check(notebook, name)
+    print(f"{name}: executed in {seconds:.0f} s, {images} pictures, {tables} comparison tables", flush=True)
+    return problems
+
+
+def report(name, problems):
+    print(f"{name}: {'ok' if not problems else 'FAILED'}", flush=True)
+    for problem in problems:
+        print(f"  {problem}", flush=True)
 
 
 def main():
@@ -80,19 +131,29 @@ def main():
     out = ROOT / "target" / "notebooks"
     out.mkdir(parents=True, exist_ok=True)
     failed = False
+    executed = {}
     for path in paths:
         notebook = nbformat.read(path, as_version=4)
-        start = time.perf_counter()
-        client = NotebookClient(notebook, timeout=args.timeout, kernel_name=args.kernel, allow_errors=True,
-                                resources={"metadata": {"path": str(path.parent)}})
-        client.execute()
-        seconds = time.perf_counter() - start
-        nbformat.write(notebook, out / path.name)
-        problems, images, tables = check(notebook, path)
-        status = "ok" if not problems else "FAILED"
-        print(f"{path.name}: {status} in {seconds:.0f} s, {images} pictures, {tables} comparison tables", flush=True)
-        for problem in problems:
-            print(f"  {problem}", flush=True)
+        problems = run(notebook, path.name, args, out)
+        found = verdicts(notebook)
+        if path.name.startswith("05-"):
+            if not found or "PASSED" in found:
+                problems.append(f"the blank exercises should all say NOT YET; they said {found}")
+        elif "NOT YET" in found:
+            problems.append(f"a check failed in a main notebook: {found}")
+        report(path.name, problems)
+        failed |= bool(problems)
+        executed[path.name] = notebook
+    exercises = [name for name in executed if name.startswith("05-")]
+    if exercises:
+        originals = [nbformat.read(ROOT / "notebooks" / name, as_version=4) for name in sorted(executed) if not name.startswith("05-")]
+        solved = with_solutions(nbformat.read(ROOT / "notebooks" / exercises[0], as_version=4), originals)
+        name = "05-exercises-solved.ipynb"
+        problems = run(solved, name, args, out)
+        found = verdicts(solved)
+        if not found or "NOT YET" in found:
+            problems.append(f"with the solutions every check should say PASSED; they said {found}")
+        report(name, problems)
         failed |= bool(problems)
     return 1 if failed else 0
 

@@ -32,6 +32,8 @@
 #[cfg(feature = "display")]
 pub mod display;
 mod error;
+pub mod exercise;
+pub mod harmonic;
 mod problem;
 pub mod reference;
 mod solver;

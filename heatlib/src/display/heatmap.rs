@@ -238,10 +238,21 @@ pub fn compare_stages(
 }
 
 /// An animated GIF of the plate, one frame per snapshot (at most `max_frames`, evenly chosen).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Animation {
     gif: Vec<u8>,
     frames: usize,
+}
+
+impl std::fmt::Debug for Animation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Animation({} frames, {} bytes of GIF)",
+            self.frames,
+            self.gif.len()
+        )
+    }
 }
 
 impl Animation {

@@ -72,7 +72,7 @@ fn print_flushed(text: &str) {
 }
 
 /// A still picture, encoded as PNG.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Picture {
     png: Vec<u8>,
     width: u32,
@@ -137,6 +137,18 @@ pub(crate) fn draw_rgb(
         area.present().map_err(drawing)?;
     }
     Ok(rgb)
+}
+
+impl std::fmt::Debug for Picture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Picture({} x {} PNG, {} bytes)",
+            self.width,
+            self.height,
+            self.png.len()
+        )
+    }
 }
 
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {

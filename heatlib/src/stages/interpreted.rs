@@ -54,6 +54,56 @@ pub(crate) fn advance(current: ArrayView2<'_, f64>, mut next: ArrayViewMut2<'_, 
     }
 }
 
+/// A value handed to [`run_loop`]: a list of numbers or one number.
+pub(crate) enum Input<'a> {
+    List(&'a [f64]),
+    Number(f64),
+}
+
+/// Runs `rule` (an assignment to `output[...]`) once for each `loop_variable`
+/// in `0..count`, with `output` a list of `count` zeros and `inputs` bound to
+/// their names; returns `output`. The same interpreter as the heat stage.
+pub(crate) fn run_loop(
+    rule: &str,
+    loop_variable: &str,
+    count: usize,
+    inputs: &[(&str, Input<'_>)],
+    output: &str,
+) -> Result<Vec<f64>, String> {
+    let program = parse(rule)?;
+    let list = |values: &mut dyn Iterator<Item = f64>| {
+        let items = values.map(|x| Rc::new(Object::Float(x))).collect();
+        Rc::new(Object::List(RefCell::new(items)))
+    };
+    let mut variables: HashMap<String, Value> = HashMap::new();
+    for (name, input) in inputs {
+        let value = match input {
+            Input::List(values) => list(&mut values.iter().copied()),
+            Input::Number(x) => Rc::new(Object::Float(*x)),
+        };
+        variables.insert(name.to_string(), value);
+    }
+    variables.insert(output.into(), list(&mut std::iter::repeat_n(0.0, count)));
+    for k in 0..count {
+        variables.insert(loop_variable.into(), Rc::new(Object::Int(k as i64)));
+        program.execute(&variables)?;
+    }
+    let Object::List(items) = &*variables[output] else {
+        return Err(format!(
+            "'{output}' was rebound to something that is not a list"
+        ));
+    };
+    items
+        .borrow()
+        .iter()
+        .map(|item| match **item {
+            Object::Float(x) => Ok(x),
+            Object::Int(i) => Ok(i as f64),
+            Object::List(_) => Err(format!("'{output}' holds a list where a number belongs")),
+        })
+        .collect()
+}
+
 thread_local! {
     /// The rule is parsed once per thread, as Python compiles a function once.
     static PROGRAM: Assignment = parse(UPDATE_RULE).expect("UPDATE_RULE is valid");
@@ -99,6 +149,8 @@ enum Operator {
 
 enum Expression {
     Constant(Value),
+    /// A built-in function, found by its name when called: `sin(x)`.
+    Call(String, Box<Expression>),
     Name(String),
     Index(Box<Expression>, Box<Expression>),
     Binary(Operator, Box<Expression>, Box<Expression>),
@@ -141,6 +193,7 @@ fn look_up(name: &str, variables: &HashMap<String, Value>) -> Result<Value, Stri
 fn evaluate(expression: &Expression, variables: &HashMap<String, Value>) -> Result<Value, String> {
     match expression {
         Expression::Constant(value) => Ok(value.clone()),
+        Expression::Call(function, argument) => call(function, &*evaluate(argument, variables)?),
         Expression::Name(name) => look_up(name, variables),
         Expression::Index(container, index) => subscript(
             &*evaluate(container, variables)?,
@@ -152,6 +205,22 @@ fn evaluate(expression: &Expression, variables: &HashMap<String, Value>) -> Resu
             &*evaluate(right, variables)?,
         ),
     }
+}
+
+/// Calls a built-in function by name, checking its argument's type first.
+fn call(function: &str, argument: &Object) -> Result<Value, String> {
+    let x = match *argument {
+        Object::Float(x) => x,
+        Object::Int(i) => i as f64,
+        Object::List(_) => return Err(format!("{function}() needs a number, not a list")),
+    };
+    let result = match function {
+        "sin" => x.sin(),
+        "cos" => x.cos(),
+        "sqrt" => x.sqrt(),
+        _ => return Err(format!("name '{function}' is not defined")),
+    };
+    Ok(Rc::new(Object::Float(result)))
 }
 
 /// The type dispatch an interpreter does before every arithmetic operation.
@@ -232,6 +301,11 @@ pub fn operations_per_cell() -> OperationCount {
     fn count(expression: &Expression, tally: &mut OperationCount) {
         match expression {
             Expression::Constant(_) => {}
+            Expression::Call(_, argument) => {
+                tally.name_lookups += 1;
+                tally.allocations += 1;
+                count(argument, tally);
+            }
             Expression::Name(_) => tally.name_lookups += 1,
             Expression::Index(container, index) => {
                 tally.subscripts += 1;
@@ -385,6 +459,11 @@ impl Parser {
             Some(Token::Number(value, false)) => {
                 Expression::Constant(Rc::new(Object::Float(value)))
             }
+            Some(Token::Name(name)) if self.eat(&Token::Symbol('(')) => {
+                let argument = self.sum()?;
+                self.expect(')')?;
+                Expression::Call(name, Box::new(argument))
+            }
             Some(Token::Name(name)) => Expression::Name(name),
             Some(Token::Symbol('(')) => {
                 let inner = self.sum()?;
@@ -429,6 +508,27 @@ mod tests {
         assert!(matches!(*value, Object::Float(x) if x == 11.0));
         let value = run("1 + 2 * 3", &[]).unwrap();
         assert!(matches!(*value, Object::Int(7)));
+    }
+
+    #[test]
+    fn calls_built_in_functions_by_name() {
+        let value = run("sin(0) + cos(0) * 2", &[]).unwrap();
+        assert!(matches!(*value, Object::Float(x) if x == 2.0));
+        assert_eq!(
+            run("tan(1)", &[]).err().unwrap(),
+            "name 'tan' is not defined"
+        );
+        let out = run_loop(
+            "y[k] = sqrt(x[k]) * a",
+            "k",
+            3,
+            &[
+                ("x", Input::List(&[1.0, 4.0, 9.0])),
+                ("a", Input::Number(2.0)),
+            ],
+            "y",
+        );
+        assert_eq!(out.unwrap(), vec![2.0, 4.0, 6.0]);
     }
 
     #[test]
