@@ -48,12 +48,16 @@ fn differs(yours: f64, right: f64, tolerance: f64) -> bool {
     gap.is_nan() || gap > tolerance
 }
 
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".into())
+/// Runs the learner's code; a panic becomes "your function panicked: <its message>".
+fn attempt<T>(work: impl FnOnce() -> T) -> Result<T, String> {
+    catch_unwind(AssertUnwindSafe(work)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        format!("your function panicked: {message}")
+    })
 }
 
 /// The problems a time step is checked on: the webinar's, and the cases it never tried.
@@ -98,17 +102,14 @@ pub fn check_advance(advance: fn(ArrayView2<'_, f64>, ArrayViewMut2<'_, f64>, f6
                 continue;
             }
         };
-        let run = catch_unwind(AssertUnwindSafe(|| {
+        let run = attempt(|| {
             let keep = solver::prepare(&problem, &RunOptions::full_history())?;
             Ok::<_, crate::HeatError>(solver::run(&problem, keep, advance))
-        }));
+        });
         let history = match run {
-            Err(payload) => {
+            Err(panicked) => {
                 passed = false;
-                lines.push(format!(
-                    "{name}: your function panicked: {}",
-                    panic_message(payload)
-                ));
+                lines.push(format!("{name}: {panicked}"));
                 break;
             }
             Ok(Err(error)) => {
@@ -163,13 +164,10 @@ pub fn check_signal(signal: fn(&[f32], f32) -> Vec<f32>) -> CheckReport {
     for samples in [1, 7, 1000] {
         let t = harmonic::time_axis(samples).to_vec();
         let expected = harmonic::typed_loop(&t, harmonic::FREQUENCY);
-        match catch_unwind(AssertUnwindSafe(|| signal(&t, harmonic::FREQUENCY))) {
-            Err(payload) => {
+        match attempt(|| signal(&t, harmonic::FREQUENCY)) {
+            Err(panicked) => {
                 passed = false;
-                lines.push(format!(
-                    "{samples} samples: your function panicked: {}",
-                    panic_message(payload)
-                ));
+                lines.push(format!("{samples} samples: {panicked}"));
                 break;
             }
             Ok(yours) if yours.len() != samples => {
@@ -207,20 +205,7 @@ pub fn check_signal(signal: fn(&[f32], f32) -> Vec<f32>) -> CheckReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn right(current: ArrayView2<'_, f64>, mut next: ArrayViewMut2<'_, f64>, gamma: f64) {
-        let (rows, columns) = current.dim();
-        for i in 1..rows - 1 {
-            for j in 1..columns - 1 {
-                next[[i, j]] = gamma
-                    * (current[[i + 1, j]]
-                        + current[[i - 1, j]]
-                        + current[[i, j + 1]]
-                        + current[[i, j - 1]])
-                    + (1.0 - 4.0 * gamma) * current[[i, j]];
-            }
-        }
-    }
+    use crate::stages::typed_checked::advance as right;
 
     fn forgets_the_centre(
         current: ArrayView2<'_, f64>,

@@ -18,7 +18,7 @@ pub mod interpreted;
 pub mod opencl;
 mod parallel;
 mod typed;
-mod typed_checked;
+pub(crate) mod typed_checked;
 mod vectorized;
 
 pub use convolve::convolve_same;
