@@ -24,45 +24,43 @@ use crate::solver::{self, Keep, Solution};
 
 /// Runs `problem` on the threads of the current rayon pool, one band of rows each.
 pub(crate) fn run(problem: &Problem, mut keep: Keep) -> Solution {
-    {
-        let threads = rayon::current_num_threads();
-        let bands = bands_of_rows(problem.nx, threads);
-        let band_keeps = keep.split(&bands);
-        let band_keeps: Vec<_> = band_keeps
-            .into_iter()
-            .map(|k| Mutex::new(Some(k)))
-            .collect();
-        let halos: Vec<Mutex<Halos>> = bands.iter().map(|_| Mutex::default()).collect();
-        let barrier = SpinBarrier::new(bands.len());
-        let final_rows = rayon::broadcast(|context| {
-            let band = context.index();
-            let rows = bands.get(band)?.clone();
-            let keep = band_keeps[band].lock().ok()?.take()?;
-            let exchange = |step: usize, mut next: ArrayViewMut2<'_, f64>| {
-                let last = next.nrows() - 1;
-                if let Ok(mut mine) = halos[band].lock() {
-                    mine.publish(step, next.row(1), next.row(last - 1));
-                }
-                barrier.wait();
-                if let Some(Ok(below)) = band.checked_sub(1).map(|b| halos[b].lock()) {
-                    next.row_mut(0).assign(&below.top(step));
-                }
-                if let Some(Ok(above)) = halos.get(band + 1).map(|h| h.lock()) {
-                    next.row_mut(last).assign(&above.bottom(step));
-                }
-            };
-            let advance: solver::Advance = super::typed::advance;
-            Some(solver::march_band(
-                problem,
-                rows.clone(),
-                keep,
-                advance,
-                exchange,
-            ))
-        });
-        let final_rows = bands.iter().cloned().zip(final_rows.into_iter().flatten());
-        keep.into_solution(problem, final_rows, threads)
-    }
+    let threads = rayon::current_num_threads();
+    let bands = bands_of_rows(problem.nx, threads);
+    let band_keeps = keep.split(&bands);
+    let band_keeps: Vec<_> = band_keeps
+        .into_iter()
+        .map(|k| Mutex::new(Some(k)))
+        .collect();
+    let halos: Vec<Mutex<Halos>> = bands.iter().map(|_| Mutex::default()).collect();
+    let barrier = SpinBarrier::new(bands.len());
+    let final_rows = rayon::broadcast(|context| {
+        let band = context.index();
+        let rows = bands.get(band)?.clone();
+        let keep = band_keeps[band].lock().ok()?.take()?;
+        let exchange = |step: usize, mut next: ArrayViewMut2<'_, f64>| {
+            let last = next.nrows() - 1;
+            if let Ok(mut mine) = halos[band].lock() {
+                mine.publish(step, next.row(1), next.row(last - 1));
+            }
+            barrier.wait();
+            if let Some(Ok(below)) = band.checked_sub(1).map(|b| halos[b].lock()) {
+                next.row_mut(0).assign(&below.top(step));
+            }
+            if let Some(Ok(above)) = halos.get(band + 1).map(|h| h.lock()) {
+                next.row_mut(last).assign(&above.bottom(step));
+            }
+        };
+        let advance: solver::Advance = super::typed::advance;
+        Some(solver::march_band(
+            problem,
+            rows.clone(),
+            keep,
+            advance,
+            exchange,
+        ))
+    });
+    let final_rows = bands.iter().cloned().zip(final_rows.into_iter().flatten());
+    keep.into_solution(problem, final_rows, threads)
 }
 
 /// Splits the plate's interior rows `1..nx-1` into at most `threads` bands of near-equal size.
