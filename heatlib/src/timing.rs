@@ -135,7 +135,20 @@ pub fn measure(
     repeat: usize,
     reference: &Array2<f64>,
 ) -> Result<Measurement> {
+    measure_reporting(stage, problem, options, repeat, reference, |_| {})
+}
+
+/// [`measure`], calling `after_warm_up` with the warm-up run's seconds before the timed runs.
+pub(crate) fn measure_reporting(
+    stage: Stage,
+    problem: &Problem,
+    options: &RunOptions,
+    repeat: usize,
+    reference: &Array2<f64>,
+    after_warm_up: impl FnOnce(f64) + Send,
+) -> Result<Measurement> {
     solver::in_thread_pool(options.threads, || {
+        let mut after_warm_up = Some(after_warm_up);
         let (mut setup, mut runs) = (Vec::new(), Vec::new());
         let mut first_run_s = 0.0;
         let mut last = None;
@@ -150,6 +163,9 @@ pub fn measure(
                 runs.push((finished - prepared).as_secs_f64());
             } else {
                 first_run_s = (finished - start).as_secs_f64();
+                if let Some(report) = after_warm_up.take() {
+                    report(first_run_s);
+                }
             }
             // The previous solution is freed here, outside both clocks.
             last = Some(solution);

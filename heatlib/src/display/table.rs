@@ -5,10 +5,10 @@ use std::fmt::Write;
 use super::{BarChart, Picture, evcxr_content, print_flushed};
 use crate::error::Result;
 use crate::problem::Problem;
+use crate::reference;
 use crate::solver::RunOptions;
 use crate::stages::Stage;
-use crate::timing::{Measurement, measure, seconds};
-use crate::{reference, time_runs};
+use crate::timing::{Measurement, measure_reporting, seconds};
 
 /// Stages timed side by side on one problem.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +19,7 @@ pub struct Comparison {
 
 /// Times each of `stages` on `problem` (one warm-up, then `repeat` runs) and
 /// compares its final field with the reference. A stage whose warm-up run
-/// takes over half a second says so before its timed runs.
+/// took over half a second says so before its timed runs.
 pub fn compare(
     problem: &Problem,
     stages: &[Stage],
@@ -29,15 +29,17 @@ pub fn compare(
     let exact = reference::final_field(problem)?;
     let mut rows = Vec::with_capacity(stages.len());
     for &stage in stages {
-        let (probe, _) = time_runs(0, 1, || stage.solve(problem, options))?;
-        if probe.median() > 0.5 {
-            print_flushed(&format!(
-                "{stage}: one run takes {}; timing {} more runs...\n",
-                seconds(probe.median()),
-                repeat + 1
-            ));
-        }
-        rows.push(measure(stage, problem, options, repeat, &exact)?);
+        let announce = |warm_up_s: f64| {
+            if warm_up_s > 0.5 {
+                print_flushed(&format!(
+                    "{stage}: one run takes {}; timing {repeat} more runs...\n",
+                    seconds(warm_up_s)
+                ));
+            }
+        };
+        rows.push(measure_reporting(
+            stage, problem, options, repeat, &exact, announce,
+        )?);
     }
     Ok(Comparison {
         problem: problem.clone(),
