@@ -13,6 +13,14 @@ fn heat(args: &[&str]) -> Output {
         .expect("the heat binary runs")
 }
 
+fn heat_with(variable: &str, value: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_heat"))
+        .args(args)
+        .env(variable, value)
+        .output()
+        .expect("the heat binary runs")
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("heat-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -270,13 +278,7 @@ fn devices_lists_the_opencl_devices() {
 fn without_any_opencl_driver_the_error_says_what_to_install_and_cpu_stages_still_run() {
     let empty = scratch("no-icds");
     std::fs::create_dir_all(&empty).unwrap();
-    let without_drivers = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_heat"))
-            .args(args)
-            .env("OCL_ICD_VENDORS", &empty)
-            .output()
-            .unwrap()
-    };
+    let without_drivers = |args: &[&str]| heat_with("OCL_ICD_VENDORS", &empty, args);
     let output = without_drivers(&["devices"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
@@ -303,8 +305,10 @@ fn without_any_opencl_driver_the_error_says_what_to_install_and_cpu_stages_still
 #[test]
 fn the_device_variable_picks_the_device() {
     let out = scratch("env.npy");
-    let output = Command::new(env!("CARGO_BIN_EXE_heat"))
-        .args([
+    let output = heat_with(
+        "HEAT_OPENCL_DEVICE",
+        "no such device",
+        &[
             "run",
             "--stage",
             "opencl",
@@ -314,10 +318,8 @@ fn the_device_variable_picks_the_device() {
             "5",
             "--out",
             out.to_str().unwrap(),
-        ])
-        .env("HEAT_OPENCL_DEVICE", "no such device")
-        .output()
-        .unwrap();
+        ],
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         !output.status.success() && stderr.contains("no OpenCL device matches 'no such device'"),
