@@ -2,8 +2,16 @@
 # Installs the Debian packages heat-accel needs, skipping those already installed.
 # pocl-opencl-icd: OpenCL on the CPU; ocl-icd-opencl-dev: the OpenCL loader to link against;
 # clinfo: to check which OpenCL devices exist. Versions are those of the machine's Debian release.
+#   bash kernel-setup/debian-packages.sh                  what the kernel and heatlib need
+#   bash kernel-setup/debian-packages.sh --with-browser   also chromium and chromium-driver, for the
+#                                                         docs site's browser test (tests/site_check.py)
 set -euo pipefail
 packages=(pocl-opencl-icd ocl-icd-opencl-dev clinfo)
+case "${1:-}" in
+    "") ;;
+    --with-browser) packages+=(chromium chromium-driver) ;;
+    *) echo "debian-packages.sh: unknown option '$1' (the only option is --with-browser)" >&2; exit 2 ;;
+esac
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

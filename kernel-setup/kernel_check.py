@@ -82,6 +82,62 @@ match heatlib::opencl::devices() {
 }"""
 
 
+class Check:
+    """One of the doctor's checks: what it looks at, what a failure usually means, and the fix."""
+
+    def __init__(self, looks_at, failure, cause, fix):
+        self.looks_at, self.failure, self.cause, self.fix = looks_at, failure, cause, fix
+
+
+# The docs site's troubleshooting page is generated from this table (docs/site/build.py).
+CHECKS = {
+    "Jupyter": Check(
+        "JupyterLab can be imported by the tutorial's Python (`.venv`).",
+        "JupyterLab is not installed in this Python",
+        "The set-up did not finish, or the doctor was run with another Python.",
+        SETUP),
+    "kernel registered": Check(
+        "Jupyter knows a kernel named `rust-heatlib` (\"Rust (heatlib)\").",
+        "no kernel named 'rust-heatlib'",
+        "The kernelspec was never written, or `.venv` was re-created after it was.",
+        SETUP),
+    "kernel starts": Check(
+        "The kernel process starts and answers, with `init.evcxr` applied and heatlib built.",
+        "the kernel died or did not answer in time",
+        "`evcxr_jupyter` is missing from `~/.cargo/bin`, or the first build of heatlib outran the timeout "
+        "(a cold build takes about a minute on 2 cores), or the machine ran out of memory while compiling.",
+        f"{SETUP}; then look at the kernel's output in JupyterLab"),
+    "heatlib loads": Check(
+        "A first cell that uses heatlib compiles and runs.",
+        "cell failed: heatlib::Stage::ALL.len() ... (a compiler error)",
+        "`init.evcxr` points at a heatlib that does not build, for example after the repository moved.",
+        f"{SETUP} (it rewrites init.evcxr with the repository's path)"),
+    "heatmap inline": Check(
+        "A heatmap cell shows a 520 x 440 PNG inline.",
+        "outputs were [['text/plain']] (text where a picture should be)",
+        "heatlib was built without its `display` feature, or an old kernelspec is in use.",
+        "rebuild the kernel set-up: " + SETUP),
+    "kernel speed": Check(
+        "The typed stage on the large problem runs within 20% of its speed under `heat bench` (release build).",
+        "typed, large problem: ... ms in the kernel, ... ms under heat bench (N x slower)",
+        "The kernel builds debug code: evcxr's default is `:opt 0`, and even `:opt 2` keeps debug assertions "
+        "and overflow checks on, about 45x slower on the stencil loop.",
+        "the kernel is not building optimised code: check the :build_env lines of init.evcxr "
+        "(re-register with " + SETUP + ")"),
+    "OpenCL": Check(
+        "heatlib finds at least one OpenCL device (PoCL on the CPU counts).",
+        "no device: no OpenCL platform found ...",
+        "No OpenCL driver (ICD) is installed, or the container cannot see the GPU.",
+        "install PoCL for the CPU (bash kernel-setup/debian-packages.sh) "
+        "or your GPU's OpenCL driver; `clinfo -l` should list a device"),
+    "kernel cells": Check(
+        "The doctor's own cells run without an error.",
+        "cell failed: ... (the cell and the kernel's error follow)",
+        "A heatlib built from a changed checkout, or a kernel that ran out of memory.",
+        SETUP),
+}
+
+
 class Doctor:
     def __init__(self):
         self.failures = 0
@@ -89,9 +145,9 @@ class Doctor:
     def ok(self, name, detail):
         print(f"ok    {name}: {detail}", flush=True)
 
-    def fail(self, name, detail, fix):
+    def fail(self, name, detail):
         self.failures += 1
-        print(f"FAIL  {name}: {detail}\n      fix: {fix}", flush=True)
+        print(f"FAIL  {name}: {detail}\n      fix: {CHECKS[name].fix}", flush=True)
 
 
 def bench_typed_median():
@@ -112,25 +168,29 @@ def doctor(args, report):
 
         check.ok("Jupyter", f"JupyterLab {jupyterlab.__version__}")
     except ImportError:
-        check.fail("Jupyter", "JupyterLab is not installed in this Python", SETUP)
+        check.fail("Jupyter", "JupyterLab is not installed in this Python")
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
         spec = KernelSpecManager().get_kernel_spec(args.kernel)
         check.ok("kernel registered", f"'{spec.display_name}' runs {spec.argv[0]}")
     except NoSuchKernel:
-        check.fail("kernel registered", f"no kernel named '{args.kernel}'", SETUP)
+        check.fail("kernel registered", f"no kernel named '{args.kernel}'")
         return check.failures
     start = time.perf_counter()
     try:
         manager, client = start_new_kernel(kernel_name=args.kernel, startup_timeout=args.timeout)
     except Exception as error:  # the kernel process died or never answered
-        check.fail("kernel starts", str(error), f"{SETUP}; then look at the kernel's output in JupyterLab")
+        check.fail("kernel starts", str(error))
         return check.failures
     report["kernel_ready_s"] = time.perf_counter() - start
     check.ok("kernel starts", f"ready in {report['kernel_ready_s']:.1f} s (init.evcxr and heatlib's build included)")
     try:
-        seconds, _, _ = execute(client, "heatlib::Stage::ALL.len()", args.timeout)
+        try:
+            seconds, _, _ = execute(client, "heatlib::Stage::ALL.len()", args.timeout)
+        except CellFailed as failure:
+            check.fail("heatlib loads", str(failure))
+            return check.failures
         check.ok("heatlib loads", f"first cell {seconds:.1f} s")
         seconds, bundles, _ = execute(client, FIRST_HEATMAP, args.timeout)
         report["first_heatmap_cell_s"] = seconds
@@ -140,8 +200,7 @@ def doctor(args, report):
             check.ok("heatmap inline", f"520 x 440 PNG in {seconds:.1f} s; fresh kernel to first heatmap "
                      f"{report['fresh_kernel_to_first_heatmap_s']:.1f} s")
         else:
-            check.fail("heatmap inline", f"outputs were {[list(b) for b in bundles]}",
-                       "rebuild the kernel set-up: " + SETUP)
+            check.fail("heatmap inline", f"outputs were {[list(b) for b in bundles]}")
         _, _, text = execute(client, SPEED_CELL, args.timeout)
         kernel_s = float(re.search(r"typed median (\S+)", text).group(1))
         bench_s = bench_typed_median()
@@ -151,18 +210,15 @@ def doctor(args, report):
         if ratio <= 1.2:
             check.ok("kernel speed", detail)
         else:
-            check.fail("kernel speed", f"{detail} ({ratio:.1f}x slower)",
-                       "the kernel is not building optimised code: check the :build_env lines of init.evcxr "
-                       "(re-register with " + SETUP + ")")
+            check.fail("kernel speed", f"{detail} ({ratio:.1f}x slower)")
         _, _, text = execute(client, OPENCL_CELL, args.timeout)
         devices = [line for line in text.splitlines() if line.startswith("device ")]
         if devices:
             check.ok("OpenCL", "; ".join(devices))
         else:
-            check.fail("OpenCL", text.strip(), "install PoCL for the CPU (bash kernel-setup/debian-packages.sh) "
-                       "or your GPU's OpenCL driver; `clinfo -l` should list a device")
+            check.fail("OpenCL", text.strip())
     except CellFailed as failure:
-        check.fail("kernel cells", str(failure), SETUP)
+        check.fail("kernel cells", str(failure))
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)

@@ -14,7 +14,9 @@ mkdir -p "$config" "$spec"
 # build as fast as `cargo --release` (measured: a stencil loop ran 45x slower
 # with evcxr's defaults) and keep compiled dependencies in a cache between kernels.
 # RUSTFLAGS keeps evcxr's own -Cprefer-dynamic and adds the CPU's instructions,
-# as the workspace's .cargo/config.toml does for `cargo build`.
+# as the workspace's .cargo/config.toml does for `cargo build`. An image built on one
+# machine and run on others sets HEAT_TARGET_CPU (e.g. x86-64-v3): the build cache it
+# ships must not hold instructions that the machines running it lack.
 # ndarray and rayon are direct dependencies too (the versions heatlib uses), so
 # that cells can name their types and evcxr can keep arrays between cells.
 cat > "$config/init.evcxr" <<INIT
@@ -22,7 +24,7 @@ cat > "$config/init.evcxr" <<INIT
 :build_env CARGO_PROFILE_DEV_DEBUG_ASSERTIONS=false
 :build_env CARGO_PROFILE_DEV_OVERFLOW_CHECKS=false
 :build_env CARGO_PROFILE_DEV_OPT_LEVEL=3
-:build_env RUSTFLAGS=-Cprefer-dynamic -Ctarget-cpu=native
+:build_env RUSTFLAGS=-Cprefer-dynamic -Ctarget-cpu=${HEAT_TARGET_CPU:-native}
 :cache 4096
 :dep heatlib = { path = "$repo/heatlib", features = ["opencl"] }
 :dep ndarray = "0.17.2"

@@ -15,6 +15,9 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 EVCXR_VERSION=0.22.0
 KERNEL_NAME=rust-heatlib
 venv="$repo/.venv"
+say() { printf '\n==> %s\n' "$*"; }
+fail() { echo "setup.sh: $*" >&2; exit 1; }
+
 setup_only=false
 port=8888
 while [ $# -gt 0 ]; do
@@ -29,9 +32,6 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-
-say() { printf '\n==> %s\n' "$*"; }
-fail() { echo "setup.sh: $*" >&2; exit 1; }
 
 say "checking the Rust toolchain"
 command -v cargo >/dev/null || fail "cargo is not installed: install Rust with your package manager or from https://rustup.rs, then run this again"

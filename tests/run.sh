@@ -18,9 +18,9 @@ for component in rustfmt clippy; do
 done
 
 # The opencl stage needs the OpenCL loader to link and an OpenCL driver to run;
-# PoCL runs OpenCL on the CPU, so every machine can test it.
+# PoCL runs OpenCL on the CPU, so every machine can test it. Chromium opens the docs site.
 say "Debian packages"
-bash kernel-setup/debian-packages.sh
+bash kernel-setup/debian-packages.sh --with-browser
 say "OpenCL devices (clinfo -l)"
 clinfo -l
 
@@ -43,5 +43,13 @@ bash kernel-setup/setup.sh --setup-only
 
 say "the notebooks, executed through the kernel"
 .venv/bin/python tests/notebooks.py
+
+say "the docs site, built from that notebook run, then opened in headless Chromium"
+bash docs/build-site.sh
+.venv/bin/python tests/site_check.py
+
+say "the JupyterHub image's Python packages resolve together with the tutorial's pins"
+.venv/bin/python -m pip install --dry-run -q --disable-pip-version-check \
+    -r kernel-setup/requirements.txt -r docs/requirements.txt -r kernel-setup/container/requirements-hub.txt
 
 say "all checks passed"

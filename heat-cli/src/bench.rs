@@ -217,6 +217,7 @@ fn json_row(
     json!({
         "stage": m.stage.name(),
         "python_analog": m.stage.python_analog(),
+        "idea": m.stage.idea(),
         "size": size.label,
         "nx": size.problem.nx,
         "nt": size.problem.nt,

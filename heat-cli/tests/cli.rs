@@ -175,6 +175,8 @@ fn bench_prints_a_table_and_writes_json_rows() {
     for row in rows {
         for key in [
             "stage",
+            "python_analog",
+            "idea",
             "nx",
             "nt",
             "history",

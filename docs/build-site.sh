@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the tutorial's static site into target/site/ from a fresh checkout:
+#   the kernel set-up (skipped where done), the notebooks executed through the kernel
+#   (reusing tests/notebooks.py's run when its copies are newer than the notebooks),
+#   every stage timed by `heat bench`, then the pages (docs/site/build.py).
+#
+#   bash docs/build-site.sh              build (reusing an up-to-date notebook run)
+#   bash docs/build-site.sh --execute    run the notebooks again even if a run is up to date
+#
+# Then open target/site/index.html, or serve it: .venv/bin/python -m http.server -d target/site
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+MATHJAX_VERSION=3.2.2
+MATHJAX_SHA256=1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
+execute=false
+case "${1:-}" in
+    "") ;;
+    --execute) execute=true ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "build-site.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+esac
+say() { printf '\n==> %s\n' "$*"; }
+fail() { echo "build-site.sh: $*" >&2; exit 1; }
+
+say "the kernel set-up (skips what is done)"
+bash kernel-setup/setup.sh --setup-only
+.venv/bin/python -m pip install -q --disable-pip-version-check -r docs/requirements.txt
+
+say "the executed notebooks"
+stale=false
+for notebook in notebooks/*.ipynb; do
+    executed="target/notebooks/$(basename "$notebook")"
+    [ "$executed" -nt "$notebook" ] || stale=true
+done
+if $execute || $stale; then
+    .venv/bin/python tests/notebooks.py
+else
+    echo "reusing target/notebooks/ (newer than every notebook; --execute runs them again)"
+fi
+
+say "MathJax $MATHJAX_VERSION (served by the site, so equations render offline)"
+mathjax_dir=target/site-build/mathjax
+mathjax_tgz="$mathjax_dir/mathjax-$MATHJAX_VERSION.tgz"
+if [ ! -f "$mathjax_dir/package/es5/tex-svg.js" ]; then
+    command -v npm >/dev/null || fail "npm is needed to fetch MathJax (apt-get install npm)"
+    mkdir -p "$mathjax_dir"
+    (cd "$mathjax_dir" && npm pack --silent "mathjax@$MATHJAX_VERSION" >/dev/null)
+    echo "$MATHJAX_SHA256  $mathjax_tgz" | sha256sum --check --quiet || fail "mathjax-$MATHJAX_VERSION.tgz is not the expected file"
+    tar -xzf "$mathjax_tgz" -C "$mathjax_dir" package/es5/tex-svg.js
+fi
+
+say "timing every stage with heat bench (about a minute)"
+mkdir -p target/site-build
+cargo run --release -q -p heat-cli -- bench --size small,large --repeat 5 --json target/site-build/bench.json
+
+say "the pages"
+rm -rf target/site
+.venv/bin/python docs/site/build.py --notebooks target/notebooks --bench target/site-build/bench.json \
+    --mathjax "$mathjax_dir/package/es5/tex-svg.js" --out target/site

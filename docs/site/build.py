@@ -1,0 +1,278 @@
+"""Builds the tutorial's static site from the executed notebooks, docs/ and measured figures.
+
+    .venv/bin/python docs/site/build.py --notebooks target/notebooks --bench target/site/bench.json \
+        --mathjax PATH/tex-svg.js [--out target/site]
+
+`bash docs/build-site.sh` runs this after executing the notebooks (or reusing the test run's
+copies) and timing every stage with `heat bench`; run that, not this, from a fresh checkout.
+
+Pages: an index; one page per notebook, with its pictures and tables inline (nbconvert, lab
+template, MathJax served from the site so it works offline); and the Markdown pages of docs/,
+where an HTML comment `<!-- generated: NAME -->` is replaced by what GENERATED[NAME] makes:
+the speed table from the bench figures, the build machine, the doctor's checks.
+"""
+import argparse
+import datetime
+import html
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import mistune
+import nbformat
+from nbconvert import HTMLExporter
+from traitlets.config import Config
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "kernel-setup"))
+import kernel_check  # noqa: E402  (the doctor's table of checks)
+
+# The Markdown pages of docs/ that become pages of the site, in the order of the menu.
+PAGES = [
+    ("python-to-rust.md", "Python to Rust"),
+    ("stages.md", "The stages"),
+    ("instructor-guide.md", "Instructor guide"),
+    ("troubleshooting.md", "Troubleshooting"),
+]
+
+
+def notebook_title(notebook):
+    first = notebook.cells[0].source.splitlines()[0]
+    return first.lstrip("# ").strip()
+
+
+def notebook_summary(notebook):
+    """The first paragraph after the title, as plain text."""
+    paragraphs = notebook.cells[0].source.split("\n\n")
+    return paragraphs[1].strip() if len(paragraphs) > 1 else ""
+
+
+class Site:
+    def __init__(self, out, notebooks):
+        self.out = out
+        self.notebooks = notebooks  # [(stem, notebook)], in order
+
+    def menu(self, root):
+        links = [f'<a href="{root}index.html">heat-accel</a>']
+        links += [f'<a href="{root}notebooks/{stem}.html" title="{html.escape(notebook_title(nb))}">{stem[:2]}</a>'
+                  for stem, nb in self.notebooks]
+        links += [f'<a href="{root}{page[:-3]}.html">{title}</a>' for page, title in PAGES]
+        return '<nav class="site-nav">' + " ".join(links) + "</nav>"
+
+    def page(self, title, body, root=""):
+        return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{html.escape(title)} | heat-accel</title>
+<link rel="stylesheet" href="{root}assets/site.css">
+</head>
+<body>
+{self.menu(root)}
+<main class="site-page">
+{body}
+</main>
+</body>
+</html>
+"""
+
+    def write(self, name, text):
+        path = self.out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {path}")
+
+
+def slug(text):
+    """GitHub's anchor for a heading, so that links written for GitHub work on the site too."""
+    text = re.sub(r"<[^>]+>", "", html.unescape(text)).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def markdown_to_html(text):
+    render = mistune.create_markdown(escape=False, plugins=["table", "strikethrough"])
+    body = render(text)
+    body = re.sub(r"<h([1-4])>(.*?)</h\1>", lambda m: f'<h{m[1]} id="{slug(m[2])}">{m[2]}</h{m[1]}>', body)
+    # Links between the Markdown files of docs/ and to the notebooks, as the site names them.
+    body = re.sub(r'href="(?:\./)?([\w-]+)\.md(#[\w-]+)?"', r'href="\1.html\2"', body)
+    body = re.sub(r'href="\.\./notebooks/([\w-]+)\.ipynb"', r'href="notebooks/\1.html"', body)
+    return body
+
+
+def stage_table(bench):
+    """Every stage against its webinar counterpart, with the figures `heat bench` measured."""
+    rows = {(row["size"], row["stage"]): row for row in bench}
+    stages = list(dict.fromkeys(row["stage"] for row in bench))
+    small = next(row for row in bench if row["size"] == "small")
+    large = next(row for row in bench if row["size"] == "large")
+    vectorized = rows[("large", "vectorized")]["median_s"]
+
+    def duration(row):
+        unit, scale = ("s", 1) if row["median_s"] >= 1 else ("ms", 1e3)
+        low, high = row["min_s"] * scale, row["max_s"] * scale
+        return f'{row["median_s"] * scale:.3g} {unit} <span class="spread">({low:.3g}&ndash;{high:.3g})</span>'
+
+    lines = [
+        "<table class=\"speed-table\">",
+        "<thead><tr><th>webinar tool</th><th>heatlib stage</th><th>the idea it teaches</th>"
+        f"<th>small ({small['nx']}&times;{small['nx']}, {small['nt']} steps): median (min&ndash;max)</th>"
+        "<th>speed-up over <code>interpreted</code></th>"
+        f"<th>large ({large['nx']}&times;{large['nx']}, {large['nt']} steps): median (min&ndash;max)</th>"
+        "<th>M cell-updates/s</th><th>speed-up over <code>vectorized</code> (NumPy)</th></tr></thead><tbody>",
+    ]
+    for stage in stages:
+        first = rows.get(("small", stage)) or rows[("large", stage)]
+        cells = [html.escape(first["python_analog"]), f"<code>{stage}</code>", html.escape(first["idea"])]
+        row = rows.get(("small", stage))
+        if row:
+            speedup = row["speedup_vs_interpreted"]
+            cells += [duration(row), f"{speedup:,.0f}&times;" if speedup else "&ndash;"]
+        else:
+            cells += ["not run", "&ndash;"]
+        row = rows.get(("large", stage))
+        if row:
+            cells += [duration(row), f'{row["mcells_per_s"]:,.0f}', f'{vectorized / row["median_s"]:.2f}&times;']
+        else:
+            cells += ["not run (minutes)", "&ndash;", "&ndash;"]
+        lines.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    lines.append("</tbody></table>")
+    devices = {row["device"]["name"] for row in bench if row.get("device")}
+    if devices:
+        lines.append(f"<p>The <code>opencl</code> stage ran on: {html.escape(', '.join(sorted(devices)))}.</p>")
+    return "\n".join(lines)
+
+
+def build_machine(bench):
+    cpu = "unknown CPU"
+    cpuinfo = pathlib.Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), flags=re.M)
+        cpu = found[1] if found else cpu
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    threads = max(row["threads"] for row in bench)
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"<p class=\"build-machine\">Measured by <code>heat bench</code> while this site was built: "
+            f"{html.escape(cpu)}, {os.cpu_count()} logical CPUs (the parallel stage used {threads} threads), "
+            f"{when}, commit <code>{html.escape(commit.stdout.strip() or 'unknown')}</code>. "
+            "Each figure is the median of the timed runs after one warm-up run; "
+            "the range in brackets is the fastest and the slowest run.</p>")
+
+
+def doctor_checks(_bench):
+    parts = []
+    for name, check in kernel_check.CHECKS.items():
+        parts.append(f"""<section class="check" id="{slug(name)}">
+<h3>{html.escape(name)}</h3>
+<p><strong>What it checks:</strong> {markdown_inline(check.looks_at)}</p>
+<p><strong>What a failure prints:</strong></p>
+<pre>FAIL  {html.escape(name)}: {html.escape(check.failure)}
+      fix: {html.escape(check.fix)}</pre>
+<p><strong>Usual cause:</strong> {markdown_inline(check.cause)}</p>
+<p><strong>Fix:</strong> <code>{html.escape(check.fix)}</code></p>
+</section>""")
+    return "\n".join(parts)
+
+
+def markdown_inline(text):
+    return re.sub(r"^<p>|</p>\n?$", "", mistune.html(text))
+
+
+GENERATED = {"speed-table": stage_table, "build-machine": build_machine, "doctor-checks": doctor_checks}
+
+
+def fill_generated(text, bench):
+    def replace(match):
+        name = match[1]
+        if name not in GENERATED:
+            raise SystemExit(f"build.py: unknown generated block '{name}' (known: {', '.join(GENERATED)})")
+        return GENERATED[name](bench)
+
+    return re.sub(r"<!-- generated: ([\w-]+) -->", replace, text)
+
+
+def build_notebook_pages(site):
+    shown = HTMLExporter().default_config.NbConvertBase.display_data_priority
+    exporter = HTMLExporter(
+        template_name="heat-notebook",
+        extra_template_basedirs=[str(HERE / "templates")],
+        config=Config({"NbConvertBase": {"display_data_priority": [*shown, "image/gif"]}}),
+    )
+    stems = [stem for stem, _ in site.notebooks]
+    for number, (stem, notebook) in enumerate(site.notebooks):
+        pager = []
+        if number > 0:
+            pager.append(f'<a href="{stems[number - 1]}.html">&larr; {html.escape(notebook_title(site.notebooks[number - 1][1]))}</a>')
+        if number + 1 < len(stems):
+            pager.append(f'<a href="{stems[number + 1]}.html">{html.escape(notebook_title(site.notebooks[number + 1][1]))} &rarr;</a>')
+        resources = {
+            "metadata": {"name": notebook_title(notebook)},
+            "site_root": "../",
+            "site_nav": site.menu("../"),
+            "site_pager": '<nav class="site-pager">' + " ".join(pager) + "</nav>",
+        }
+        body, _ = exporter.from_notebook_node(notebook, resources=resources)
+        site.write(f"notebooks/{stem}.html", body)
+
+
+def build_index(site):
+    items = "\n".join(
+        f'<li><a href="notebooks/{stem}.html">{html.escape(notebook_title(nb))}</a>'
+        f"<p>{markdown_inline(notebook_summary(nb))}</p></li>"
+        for stem, nb in site.notebooks
+    )
+    guides = "\n".join(f'<li><a href="{page[:-3]}.html">{title}</a></li>' for page, title in PAGES)
+    body = f"""<h1>heat-accel: why code is slow or fast, measured live</h1>
+<p>A webinar taught researchers to speed up Python on one problem: explicit finite differences for
+2-D transient heat flow in a square plate. This tutorial rebuilds it in Rust, one idea per step:
+an interpreter, typed loops, whole-array code, convolution, threads and a GPU kernel, each timed
+and each checked against the same reference. These pages are the notebooks as they ran when the
+site was built, with their pictures and tables.</p>
+<h2>The notebooks</h2>
+<ol class="notebook-list">
+{items}
+</ol>
+<h2>Guides</h2>
+<ul>
+{guides}
+</ul>
+<p>To run the notebooks yourself: <code>bash kernel-setup/setup.sh</code> in a checkout of the repository
+(the <a href="instructor-guide.html">instructor guide</a> says what it installs and how long it takes).</p>"""
+    site.write("index.html", site.page("heat-accel", body))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--notebooks", type=pathlib.Path, required=True, help="folder of executed notebooks")
+    parser.add_argument("--bench", type=pathlib.Path, required=True, help="heat bench --json output")
+    parser.add_argument("--mathjax", type=pathlib.Path, required=True, help="MathJax 3's es5/tex-svg.js")
+    parser.add_argument("--out", type=pathlib.Path, default=ROOT / "target" / "site")
+    args = parser.parse_args()
+    args.out = args.out.resolve()
+
+    sources = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    missing = [path.name for path in sources if not (args.notebooks / path.name).exists()]
+    if missing:
+        raise SystemExit(f"build.py: no executed copy of {missing} in {args.notebooks}; run bash docs/build-site.sh")
+    notebooks = [(path.stem, nbformat.read(args.notebooks / path.name, as_version=4)) for path in sources]
+    bench = json.loads(args.bench.read_text())
+
+    site = Site(args.out, notebooks)
+    (args.out / "assets").mkdir(parents=True, exist_ok=True)
+    shutil.copy(HERE / "site.css", args.out / "assets" / "site.css")
+    shutil.copy(args.mathjax, args.out / "assets" / "mathjax-tex-svg.js")
+    build_index(site)
+    build_notebook_pages(site)
+    for page, title in PAGES:
+        text = fill_generated((ROOT / "docs" / page).read_text(), bench)
+        site.write(page[:-3] + ".html", site.page(title, markdown_to_html(text)))
+    print(f"site built: {args.out / 'index.html'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""Opens the built site (target/site) in headless Chromium and checks it as a reader would see it.
+
+    .venv/bin/python tests/site_check.py [--site target/site] [--screenshots target/site-check]
+
+Serves the site on 127.0.0.1, then, starting from index.html and following every link inside
+the site: each page must load with HTTP 200 and a title; every image must be displayed
+(complete, natural width > 0); every link must lead somewhere (a page of the site that loads,
+and the #fragment it names must exist there); equations must have been typeset by MathJax.
+The pages the site promises (each notebook, the guides) must all be reached. Links that leave
+the site cannot be followed on a machine without network; they are listed, not fetched.
+A screenshot of the heat-flow page goes to target/site-check/heat-flow.png.
+Needs Debian's chromium and chromium-driver (bash kernel-setup/debian-packages.sh --with-browser).
+"""
+import argparse
+import functools
+import http.server
+import pathlib
+import re
+import sys
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import nbformat
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+from notebooks import STAGES
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+PROMISED = ["index.html", "python-to-rust.html", "stages.html", "instructor-guide.html", "troubleshooting.html"] + [
+    f"notebooks/{path.stem}.html" for path in sorted((ROOT / "notebooks").glob("*.ipynb"))
+]
+HEAT_FLOW = "notebooks/03-heat-flow.html"
+
+IMAGES = "return Array.from(document.images).map(i => [i.currentSrc.slice(0, 60), i.complete, i.naturalWidth]);"
+LINKS = "return Array.from(document.querySelectorAll('a[href]')).map(a => a.href);"
+HAS_ID = "return document.getElementById(arguments[0]) !== null || document.getElementsByName(arguments[0]).length > 0;"
+EQUATIONS = "return [document.querySelectorAll('mjx-container').length, document.querySelectorAll('mjx-merror').length];"
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # Chromium drops requests it no longer needs when the test moves to the next page.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def serve(site):
+    server = Server(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def browser():
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not pathlib.Path(path).exists():
+            raise SystemExit(f"site_check: {path} is missing; install it: bash kernel-setup/debian-packages.sh --with-browser")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    # Chromium's background connections fail on a machine without network; keep them off.
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-quic", "--window-size=1280,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    return driver
+
+
+def status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def wait_for_equations(driver):
+    """MathJax typesets after the page loads; wait until it says it is done."""
+    driver.set_script_timeout(60)
+    driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "const ready = () => window.MathJax && MathJax.startup && MathJax.startup.promise;"
+        "const wait = () => ready() ? MathJax.startup.promise.then(() => done(true)) : setTimeout(wait, 50);"
+        "if (!document.querySelector('script[src*=mathjax]')) done(false); else wait();"
+    )
+
+
+def check_page(driver, url, problems):
+    """Loads one page; returns the links on it and how many images it shows."""
+    code = status(url)
+    if code != 200:
+        problems.append(f"{url}: HTTP {code}")
+        return [], 0
+    driver.get(url)
+    if not driver.title.strip():
+        problems.append(f"{url}: no title")
+    shown = driver.execute_script(IMAGES)
+    for source, complete, width in shown:
+        if not complete or width == 0:
+            problems.append(f"{url}: an image is not displayed ({source}...)")
+    wait_for_equations(driver)
+    typeset, errors = driver.execute_script(EQUATIONS)
+    if errors:
+        problems.append(f"{url}: {errors} equations failed to typeset")
+    if url.endswith(HEAT_FLOW) and typeset == 0:
+        problems.append(f"{url}: the heat equation was not typeset")
+    return driver.execute_script(LINKS), len(shown)
+
+
+def pictures_in(notebook_path):
+    """How many pictures (PNG or GIF outputs) the executed notebook holds."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    return sum(
+        kind.startswith("image/")
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        for kind in output.get("data", {})
+    )
+
+
+def check_generated_pages(driver, base, problems):
+    """The pages generated from measurements and from the doctor say what they should."""
+    driver.get(base + "python-to-rust.html")
+    rows = driver.execute_script(
+        "return Array.from(document.querySelectorAll('table.speed-table tbody tr'))"
+        ".map(r => Array.from(r.cells).map(c => c.innerText));"
+    )
+    found = [row[1] for row in rows]
+    if found != STAGES:
+        problems.append(f"python-to-rust.html: the speed table lists {found}, not {STAGES}")
+    for row in rows:
+        figures = [cell for cell in row[3:] if re.match(r"^[\d,.]+", cell)]
+        if row[1] != "interpreted" and len(figures) < 5:
+            problems.append(f"python-to-rust.html: the {row[1]} row lacks measured figures: {row}")
+    doctor = (ROOT / "kernel-setup" / "kernel_check.py").read_text()
+    failures = set(re.findall(r'check\.fail\("([^"]+)"', doctor))
+    driver.get(base + "troubleshooting.html")
+    listed = set(driver.execute_script("return Array.from(document.querySelectorAll('.check h3')).map(h => h.innerText);"))
+    if not failures or failures - listed:
+        problems.append(f"troubleshooting.html lacks the doctor's checks {sorted(failures - listed)}")
+
+
+def fragment_exists(driver, page, fragment, cache):
+    key = (page, fragment)
+    if key not in cache:
+        driver.get(page)
+        cache[key] = driver.execute_script(HAS_ID, urllib.parse.unquote(fragment))
+    return cache[key]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--site", type=pathlib.Path, default=ROOT / "target" / "site")
+    parser.add_argument("--notebooks", type=pathlib.Path, default=ROOT / "target" / "notebooks",
+                        help="the executed notebooks the site was built from")
+    parser.add_argument("--screenshots", type=pathlib.Path, default=ROOT / "target" / "site-check")
+    args = parser.parse_args()
+    if not (args.site / "index.html").exists():
+        raise SystemExit(f"site_check: no site in {args.site}; build it with bash docs/build-site.sh")
+    server, base = serve(args.site)
+    driver = browser()
+    problems, outside, visited, fragments, images = [], set(), [], [], 0
+    try:
+        queue = [base + "index.html"]
+        while queue:
+            url = queue.pop(0)
+            if url in visited:
+                continue
+            visited.append(url)
+            links, shown = check_page(driver, url, problems)
+            images += shown
+            page = url[len(base):]
+            if page.startswith("notebooks/"):
+                expected = pictures_in(args.notebooks / (page[len("notebooks/"):-len(".html")] + ".ipynb"))
+                if shown != expected:
+                    problems.append(f"{page} shows {shown} images; its notebook has {expected} pictures")
+            for link in links:
+                target, _, fragment = link.partition("#")
+                if not target.startswith(base):
+                    if not link.startswith(("mailto:",)):
+                        outside.add(link)
+                    continue
+                if target.endswith("/"):
+                    target += "index.html"
+                if fragment:
+                    fragments.append((url, target, fragment))
+                if target not in visited and target not in queue:
+                    queue.append(target)
+        cache = {}
+        for page, target, fragment in fragments:
+            if target in visited and status(target) == 200 and not fragment_exists(driver, target, fragment, cache):
+                problems.append(f"{page}: a link to {target}#{fragment}, but there is no #{fragment} there")
+        check_generated_pages(driver, base, problems)
+        reached = {url[len(base):] for url in visited}
+        for promised in PROMISED:
+            if promised not in reached:
+                problems.append(f"{promised} is not linked from the site (or is missing)")
+        args.screenshots.mkdir(parents=True, exist_ok=True)
+        driver.get(base + HEAT_FLOW)
+        wait_for_equations(driver)
+        height = min(driver.execute_script("return document.body.scrollHeight;"), 2400)
+        driver.set_window_size(1280, height)
+        shot = args.screenshots / "heat-flow.png"
+        driver.save_screenshot(str(shot))
+        print(f"screenshot of the heat-flow page: {shot}")
+    finally:
+        driver.quit()
+        server.shutdown()
+    print(f"{len(visited)} pages opened in Chromium, {images} images displayed")
+    for link in sorted(outside):
+        print(f"  leaves the site (not followed, no network here): {link}")
+    for problem in problems:
+        print(f"FAIL  {problem}")
+    print("site check passed" if not problems else f"site check: {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
