@@ -48,14 +48,13 @@ fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$repo/kernel-setup/requirements.txt"
 
 say "evcxr_jupyter $EVCXR_VERSION (the Rust kernel)"
-evcxr="$(command -v evcxr_jupyter || true)"
-[ -n "$evcxr" ] || evcxr="${CARGO_HOME:-$HOME/.cargo}/bin/evcxr_jupyter"
-if [ -x "$evcxr" ] && "$evcxr" --version 2>/dev/null | grep -q "$EVCXR_VERSION"; then
-    echo "already installed: $("$evcxr" --version)"
+# evcxr_jupyter has no --version; cargo's own record of what it installed tells.
+evcxr="${CARGO_HOME:-$HOME/.cargo}/bin/evcxr_jupyter"
+if [ -x "$evcxr" ] && cargo install --list | grep -q "^evcxr_jupyter v$EVCXR_VERSION:"; then
+    echo "already installed: $evcxr (v$EVCXR_VERSION)"
 else
     echo "building it with cargo install --locked (about 6 minutes on 2 cores)..."
-    cargo install --locked evcxr_jupyter --version "$EVCXR_VERSION"
-    evcxr="${CARGO_HOME:-$HOME/.cargo}/bin/evcxr_jupyter"
+    cargo install --locked --force evcxr_jupyter --version "$EVCXR_VERSION"
 fi
 rustup component list --installed 2>/dev/null | grep -q '^rust-src' || {
     echo "adding rust-src (evcxr uses it for completions)"

@@ -52,4 +52,18 @@ say "the JupyterHub image's Python packages resolve together with the tutorial's
 .venv/bin/python -m pip install --dry-run -q --disable-pip-version-check \
     -r kernel-setup/requirements.txt -r docs/requirements.txt -r kernel-setup/container/requirements-hub.txt
 
+say "the JupyterHub image, its Dockerfile rehearsed without a Docker engine"
+# It creates the user jovyan and writes /opt/heat-accel and /usr/local: CI's machine is thrown
+# away afterwards, a developer's is not, so there it runs only when asked.
+if [ "${CI:-}" = true ] || [ "${HEAT_REHEARSE_IMAGE:-}" = 1 ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        python3 kernel-setup/container/rehearse.py --on-this-machine
+    else
+        sudo python3 kernel-setup/container/rehearse.py --on-this-machine
+    fi
+else
+    echo "not run on a developer machine (it creates a user and writes /opt and /usr/local);"
+    echo "CI runs it; HEAT_REHEARSE_IMAGE=1 bash tests/run.sh runs it here"
+fi
+
 say "all checks passed"
