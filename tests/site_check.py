@@ -113,6 +113,9 @@ def check_page(driver, url, problems):
         problems.append(f"{url}: {errors} equations failed to typeset")
     if url.endswith(HEAT_FLOW) and typeset == 0:
         problems.append(f"{url}: the heat equation was not typeset")
+    raw = re.search(r"\$[^$\n]*\\[A-Za-z]+[^$\n]*\$", driver.execute_script("return document.body.innerText;"))
+    if raw:
+        problems.append(f"{url}: TeX shown as text, not typeset: {raw[0][:60]}")
     return driver.execute_script(LINKS), len(shown)
 
 

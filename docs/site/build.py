@@ -72,6 +72,8 @@ class Site:
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>{html.escape(title)} | heat-accel</title>
 <link rel="stylesheet" href="{root}assets/site.css">
+<script src="{root}assets/mathjax-config.js"></script>
+<script defer src="{root}assets/mathjax-tex-svg.js"></script>
 </head>
 <body>
 {self.menu(root)}
@@ -264,7 +266,8 @@ def main():
 
     site = Site(args.out, notebooks)
     (args.out / "assets").mkdir(parents=True, exist_ok=True)
-    shutil.copy(HERE / "site.css", args.out / "assets" / "site.css")
+    for asset in ("site.css", "mathjax-config.js"):
+        shutil.copy(HERE / asset, args.out / "assets" / asset)
     shutil.copy(args.mathjax, args.out / "assets" / "mathjax-tex-svg.js")
     build_index(site)
     build_notebook_pages(site)

@@ -1,0 +1,6 @@
+// MathJax 3 settings for every page: $...$ inline as in Jupyter's Markdown, and no typesetting
+// inside code cells and their outputs, where a $ is Rust, not TeX.
+window.MathJax = {
+  tex: {inlineMath: [['$', '$'], ['\\(', '\\)']], displayMath: [['$$', '$$'], ['\\[', '\\]']], processEscapes: true},
+  options: {ignoreHtmlClass: 'tex2jax_ignore|jp-CodeCell'}
+};
