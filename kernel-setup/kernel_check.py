@@ -138,6 +138,11 @@ CHECKS = {
 }
 
 
+def anchor(name):
+    """The check's anchor on the site's troubleshooting page."""
+    return name.lower().replace(" ", "-")
+
+
 class Doctor:
     def __init__(self):
         self.failures = 0
@@ -147,7 +152,8 @@ class Doctor:
 
     def fail(self, name, detail):
         self.failures += 1
-        print(f"FAIL  {name}: {detail}\n      fix: {CHECKS[name].fix}", flush=True)
+        print(f"FAIL  {name}: {detail}\n      fix: {CHECKS[name].fix}\n"
+              f"      more: docs/troubleshooting.md, or troubleshooting.html#{anchor(name)} on the docs site", flush=True)
 
 
 def bench_typed_median():

@@ -28,6 +28,9 @@ from selenium.webdriver.chrome.service import Service
 
 from notebooks import STAGES
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "kernel-setup"))
+import kernel_check  # noqa: E402  (the doctor: its checks and their anchors)
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PROMISED = ["index.html", "python-to-rust.html", "stages.html", "instructor-guide.html", "troubleshooting.html"] + [
@@ -113,6 +116,12 @@ def check_page(driver, url, problems):
         problems.append(f"{url}: {errors} equations failed to typeset")
     if url.endswith(HEAT_FLOW) and typeset == 0:
         problems.append(f"{url}: the heat equation was not typeset")
+    repeated = driver.execute_script(
+        "const ids = Array.from(document.querySelectorAll('[id]')).map(e => e.id);"
+        "return ids.filter((id, i) => ids.indexOf(id) !== i);"
+    )
+    if repeated:
+        problems.append(f"{url}: ids used twice, so links to them are ambiguous: {sorted(set(repeated))}")
     raw = re.search(r"\$[^$\n]*\\[A-Za-z]+[^$\n]*\$", driver.execute_script("return document.body.innerText;"))
     if raw:
         problems.append(f"{url}: TeX shown as text, not typeset: {raw[0][:60]}")
@@ -150,6 +159,9 @@ def check_generated_pages(driver, base, problems):
     listed = set(driver.execute_script("return Array.from(document.querySelectorAll('.check h3')).map(h => h.innerText);"))
     if not failures or failures - listed:
         problems.append(f"troubleshooting.html lacks the doctor's checks {sorted(failures - listed)}")
+    for name in failures:
+        if not driver.execute_script(HAS_ID, kernel_check.anchor(name)):
+            problems.append(f"troubleshooting.html has no #{kernel_check.anchor(name)}, where the doctor sends readers")
 
 
 def fragment_exists(driver, page, fragment, cache):

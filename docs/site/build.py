@@ -169,8 +169,8 @@ def build_machine(bench):
 def doctor_checks(_bench):
     parts = []
     for name, check in kernel_check.CHECKS.items():
-        parts.append(f"""<section class="check" id="{slug(name)}">
-<h3>{html.escape(name)}</h3>
+        parts.append(f"""<section class="check">
+<h3 id="{kernel_check.anchor(name)}">{html.escape(name)}</h3>
 <p><strong>What it checks:</strong> {markdown_inline(check.looks_at)}</p>
 <p><strong>What a failure prints:</strong></p>
 <pre>FAIL  {html.escape(name)}: {html.escape(check.failure)}
