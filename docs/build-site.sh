@@ -43,9 +43,11 @@ say "MathJax $MATHJAX_VERSION (served by the site, so equations render offline)"
 mathjax_dir=target/site-build/mathjax
 mathjax_tgz="$mathjax_dir/mathjax-$MATHJAX_VERSION.tgz"
 if [ ! -f "$mathjax_dir/package/es5/tex-svg.js" ]; then
-    command -v npm >/dev/null || fail "npm is needed to fetch MathJax (apt-get install npm)"
     mkdir -p "$mathjax_dir"
-    (cd "$mathjax_dir" && npm pack --silent "mathjax@$MATHJAX_VERSION" >/dev/null)
+    # The npm registry's tarball of the pinned version, checked against its known digest.
+    .venv/bin/python -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
+        "https://registry.npmjs.org/mathjax/-/mathjax-$MATHJAX_VERSION.tgz" "$mathjax_tgz" \
+        || fail "could not download MathJax $MATHJAX_VERSION from registry.npmjs.org"
     echo "$MATHJAX_SHA256  $mathjax_tgz" | sha256sum --check --quiet || fail "mathjax-$MATHJAX_VERSION.tgz is not the expected file"
     tar -xzf "$mathjax_tgz" -C "$mathjax_dir" package/es5/tex-svg.js
 fi
