@@ -105,7 +105,8 @@ CHECKS = {
         "The kernel process starts and answers, with `init.evcxr` applied and heatlib built.",
         "the kernel died or did not answer in time",
         "`evcxr_jupyter` is missing from `~/.cargo/bin`, or the first build of heatlib outran the timeout "
-        "(a cold build takes about a minute on 2 cores), or the machine ran out of memory while compiling.",
+        "(a cold build takes about a minute on 2 cores), or the machine ran out of memory while compiling, "
+        "or `kernel-setup/start-kernel.sh` found its folder in TMPDIR owned by another user (it says so).",
         f"{SETUP}; then look at the kernel's output in JupyterLab"),
     "heatlib loads": Check(
         "A first cell that uses heatlib compiles and runs.",
@@ -179,7 +180,7 @@ def doctor(args, report):
 
     try:
         spec = KernelSpecManager().get_kernel_spec(args.kernel)
-        check.ok("kernel registered", f"'{spec.display_name}' runs {spec.argv[0]}")
+        check.ok("kernel registered", f"'{spec.display_name}' runs {spec.env.get('HEAT_EVCXR', spec.argv[0])}")
     except NoSuchKernel:
         check.fail("kernel registered", f"no kernel named '{args.kernel}'")
         return check.failures

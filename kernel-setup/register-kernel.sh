@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Registers the "Rust (heatlib)" Jupyter kernel inside the virtual environment:
-#   <venv>/share/jupyter/kernels/<name>/kernel.json   runs evcxr_jupyter with EVCXR_CONFIG_DIR set
-#   <venv>/evcxr-config/<name>/init.evcxr             what evcxr runs before the first cell
+#   <venv>/share/jupyter/kernels/<name>/kernel.json   runs kernel-setup/start-kernel.sh, which runs evcxr_jupyter
+#   <venv>/evcxr-config/<name>/init.evcxr.in          what evcxr runs before the first cell (start-kernel.sh
+#                                                     fills in the digest of heatlib's source)
 # Usage: register-kernel.sh EVCXR_JUPYTER VENV NAME
 set -euo pipefail
 evcxr="$1" venv="$2" name="$3"
@@ -17,14 +18,15 @@ mkdir -p "$config" "$spec"
 # as the workspace's .cargo/config.toml does for `cargo build`. An image built on one
 # machine and run on others sets HEAT_TARGET_CPU (e.g. x86-64-v3): the build cache it
 # ships must not hold instructions that the machines running it lack.
+# The --cfg names the heatlib source the cache's entries were built from (start-kernel.sh).
 # ndarray and rayon are direct dependencies too (the versions heatlib uses), so
 # that cells can name their types and evcxr can keep arrays between cells.
-cat > "$config/init.evcxr" <<INIT
+cat > "$config/init.evcxr.in" <<INIT
 :opt 2
 :build_env CARGO_PROFILE_DEV_DEBUG_ASSERTIONS=false
 :build_env CARGO_PROFILE_DEV_OVERFLOW_CHECKS=false
 :build_env CARGO_PROFILE_DEV_OPT_LEVEL=3
-:build_env RUSTFLAGS=-Cprefer-dynamic -Ctarget-cpu=${HEAT_TARGET_CPU:-native}
+:build_env RUSTFLAGS=-Cprefer-dynamic -Ctarget-cpu=${HEAT_TARGET_CPU:-native} --cfg heatlib_source="@HEATLIB_SOURCE@"
 :cache 4096
 :dep heatlib = { path = "$repo/heatlib", features = ["opencl"] }
 :dep ndarray = "0.17.2"
@@ -33,11 +35,11 @@ INIT
 
 cat > "$spec/kernel.json" <<SPEC
 {
-  "argv": ["$evcxr", "--control_file", "{connection_file}"],
+  "argv": ["bash", "$repo/kernel-setup/start-kernel.sh", "{connection_file}"],
   "display_name": "Rust (heatlib)",
   "language": "rust",
   "interrupt_mode": "message",
-  "env": {"EVCXR_CONFIG_DIR": "$config"}
+  "env": {"EVCXR_CONFIG_DIR": "$config", "HEAT_EVCXR": "$evcxr"}
 }
 SPEC
-echo "kernel '$name' registered in $spec (evcxr settings in $config/init.evcxr)"
+echo "kernel '$name' registered in $spec (evcxr settings in $config/init.evcxr.in)"
