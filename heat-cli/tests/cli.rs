@@ -21,6 +21,16 @@ fn heat_with(variable: &str, value: impl AsRef<std::ffi::OsStr>, args: &[&str]) 
         .expect("the heat binary runs")
 }
 
+/// The standard output of a run that must have succeeded; its stderr is the failure message.
+fn stdout_of_success(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("heat-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -53,11 +63,7 @@ fn run_writes_the_final_field_as_npy() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    stdout_of_success(&output);
     let field: Array2<f64> = ndarray_npy::read_npy(&out).unwrap();
     let problem = Problem::small()
         .with_size(23, 40)
@@ -89,11 +95,7 @@ fn run_draws_a_heatmap_when_asked() {
         "--png",
         png.to_str().unwrap(),
     ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    stdout_of_success(&output);
     let bytes = std::fs::read(&png).unwrap();
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 5_000);
 }
@@ -116,11 +118,7 @@ fn run_writes_the_full_history_with_its_shape() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    stdout_of_success(&output);
     let history: Array3<f64> = ndarray_npy::read_npy(&out).unwrap();
     assert_eq!(history.dim(), (9, 12, 12));
     let exact = reference::history(&Problem::small().with_size(12, 9)).unwrap();
@@ -158,12 +156,7 @@ fn bench_prints_a_table_and_writes_json_rows() {
         "--json",
         json.to_str().unwrap(),
     ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = stdout_of_success(&output);
     assert!(
         stdout.contains("Mcells/s") && stdout.contains("speed-up"),
         "{stdout}"
@@ -208,12 +201,7 @@ fn bench_leaves_the_interpreter_out_of_large_problems_and_says_so() {
     ]);
     assert!(output.status.success());
     let output = heat(&["bench", "--size", "300:200", "--repeat", "1"]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = stdout_of_success(&output);
     assert!(
         !stdout.lines().any(|l| l.starts_with("interpreted ")),
         "{stdout}"
@@ -260,12 +248,7 @@ fn errors_are_one_clear_line_and_a_failure_exit() {
 #[test]
 fn devices_lists_the_opencl_devices() {
     let output = heat(&["devices"]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = stdout_of_success(&output);
     assert!(
         stdout.contains("fp64")
             && stdout
@@ -291,12 +274,7 @@ fn without_any_opencl_driver_the_error_says_what_to_install_and_cpu_stages_still
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 
     let output = without_drivers(&["bench", "--size", "20:20", "--repeat", "1"]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = stdout_of_success(&output);
     assert!(
         stdout.contains("opencl not run: no OpenCL device"),
         "{stdout}"
