@@ -98,11 +98,11 @@ def wait_for_equations(driver):
 
 
 def check_page(driver, url, problems):
-    """Loads one page; returns the links on it and how many images it shows."""
+    """Loads one page; returns the links on it (None if it did not load) and how many images it shows."""
     code = status(url)
     if code != 200:
         problems.append(f"{url}: HTTP {code}")
-        return [], 0
+        return None, 0
     driver.get(url)
     if not driver.title.strip():
         problems.append(f"{url}: no title")
@@ -183,7 +183,7 @@ def main():
         raise SystemExit(f"site_check: no site in {args.site}; build it with bash docs/build-site.sh")
     server, base = serve(args.site)
     driver = browser()
-    problems, outside, visited, fragments, images = [], set(), [], [], 0
+    problems, outside, visited, loaded, fragments, images = [], set(), [], set(), [], 0
     try:
         queue = [base + "index.html"]
         while queue:
@@ -193,6 +193,9 @@ def main():
             visited.append(url)
             links, shown = check_page(driver, url, problems)
             images += shown
+            if links is None:
+                continue
+            loaded.add(url)
             page = url[len(base):]
             if page.startswith("notebooks/"):
                 expected = pictures_in(args.notebooks / (page[len("notebooks/"):-len(".html")] + ".ipynb"))
@@ -212,7 +215,7 @@ def main():
                     queue.append(target)
         cache = {}
         for page, target, fragment in fragments:
-            if target in visited and status(target) == 200 and not fragment_exists(driver, target, fragment, cache):
+            if target in loaded and not fragment_exists(driver, target, fragment, cache):
                 problems.append(f"{page}: a link to {target}#{fragment}, but there is no #{fragment} there")
         check_generated_pages(driver, base, problems)
         reached = {url[len(base):] for url in visited}
