@@ -72,7 +72,7 @@ SETUP = "bash kernel-setup/setup.sh --setup-only"
 SPEED_CELL = """\
 let large = heatlib::Problem::large();
 let exact = heatlib::reference::final_field(&large)?;
-let typed = heatlib::measure(heatlib::Stage::Typed, &large, &heatlib::RunOptions::final_field(), 5, &exact)?;
+let typed = heatlib::measure(heatlib::Stage::Typed, &large, &heatlib::RunOptions::final_field(), 5, exact.view())?;
 println!("typed median {:e}", typed.timing.median());"""
 
 OPENCL_CELL = """\

@@ -11,6 +11,18 @@ config="$venv/evcxr-config/$name"
 spec="$venv/share/jupyter/kernels/$name"
 mkdir -p "$config" "$spec"
 
+# The versions of ndarray and rayon that heatlib itself uses, read from the workspace's
+# Cargo.toml, so that a cell's arrays are heatlib's arrays.
+workspace_version() {
+    sed -n "s/^$1 = \"\(.*\)\"$/\1/p" "$repo/Cargo.toml"
+}
+ndarray_version="$(workspace_version ndarray)"
+rayon_version="$(workspace_version rayon)"
+[ -n "$ndarray_version" ] && [ -n "$rayon_version" ] || {
+    echo "register-kernel.sh: cannot read the ndarray and rayon versions from $repo/Cargo.toml" >&2
+    exit 1
+}
+
 # evcxr builds each cell as a debug-profile crate. These settings make that
 # build as fast as `cargo --release` (measured: a stencil loop ran 45x slower
 # with evcxr's defaults) and keep compiled dependencies in a cache between kernels.
@@ -29,8 +41,8 @@ cat > "$config/init.evcxr.in" <<INIT
 :build_env RUSTFLAGS=-Cprefer-dynamic -Ctarget-cpu=${HEAT_TARGET_CPU:-native} --cfg heatlib_source="@HEATLIB_SOURCE@"
 :cache 4096
 :dep heatlib = { path = "$repo/heatlib", features = ["opencl"] }
-:dep ndarray = "0.17.2"
-:dep rayon = "1.12.0"
+:dep ndarray = "$ndarray_version"
+:dep rayon = "$rayon_version"
 INIT
 
 cat > "$spec/kernel.json" <<SPEC

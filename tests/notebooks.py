@@ -12,10 +12,12 @@ The executed copies go to target/notebooks/ (the committed notebooks stay withou
 """
 import argparse
 import base64
+import functools
 import json
 import pathlib
 import re
 import struct
+import subprocess
 import sys
 import time
 import zlib
@@ -24,8 +26,14 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-# What `heat stages` lists when heatlib is built with the opencl feature, as the kernel's is.
-STAGES = ["interpreted", "typed_checked", "typed", "vectorized", "convolve", "parallel", "opencl"]
+
+
+@functools.cache
+def stage_names():
+    """The stages, as heatlib lists them (`heat stages --json`; built with opencl, as the kernel's heatlib)."""
+    listed = subprocess.run(["cargo", "run", "--release", "-q", "-p", "heat-cli", "--", "stages", "--json"],
+                            cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return [stage["name"] for stage in json.loads(listed)]
 
 
 def png_is_picture(data):
@@ -101,7 +109,7 @@ def check(notebook, path):
                     if not float(difference) <= 1e-12:
                         problems.append(f"cell {number}: {stage} differs from the reference by {difference}")
                 if "every stage" in cell.metadata.get("tags", []):
-                    missing = set(STAGES) - {stage for stage, _ in rows}
+                    missing = set(stage_names()) - {stage for stage, _ in rows}
                     if missing:
                         problems.append(f"cell {number}: the comparison table lacks {sorted(missing)}")
     if images == 0 and not str(path).startswith("05-"):

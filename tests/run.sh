@@ -1,10 +1,25 @@
 #!/usr/bin/env bash
 # The project's test command (README, and CI through .ci/run): formatting, lints, every test.
 # On a fresh machine it first installs what it needs; run it again and it skips what is there.
+#
+#   bash tests/run.sh           everything: the Rust tests, then the kernel, the notebooks,
+#                               the docs site in Chromium and the image (what CI runs)
+#   bash tests/run.sh --quick   the Rust side only, in a few minutes: fmt, clippy, cargo test
+#                               with and without the optional features, cargo doc; needs only
+#                               the Rust toolchain and the OpenCL packages (installed if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+quick=false
+case "${1:-}" in
+    "") ;;
+    --quick) quick=true ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "tests/run.sh: unknown option '$1' (the only option is --quick)" >&2; exit 2 ;;
+esac
+
 say() { printf '\n==> %s\n' "$*"; }
+started=$SECONDS
 
 if ! command -v cargo >/dev/null; then
     echo "tests/run.sh: cargo is not installed. Install the Rust toolchain (https://rustup.rs) and run this again." >&2
@@ -20,7 +35,11 @@ done
 # The opencl stage needs the OpenCL loader to link and an OpenCL driver to run;
 # PoCL runs OpenCL on the CPU, so every machine can test it. Chromium opens the docs site.
 say "Debian packages"
-bash kernel-setup/debian-packages.sh --with-browser
+if $quick; then
+    bash kernel-setup/debian-packages.sh
+else
+    bash kernel-setup/debian-packages.sh --with-browser
+fi
 say "OpenCL devices (clinfo -l)"
 clinfo -l
 
@@ -36,6 +55,14 @@ cargo test -p heatlib --no-default-features
 
 say "cargo test --workspace (pictures and the opencl stage included)"
 cargo test --workspace
+
+say "the API reference: cargo doc, every public item documented, no broken link"
+RUSTDOCFLAGS="-D warnings" cargo doc -p heatlib --features opencl --no-deps
+
+if $quick; then
+    say "quick checks passed in $((SECONDS - started)) s (bash tests/run.sh runs everything)"
+    exit 0
+fi
 
 say "the Rust Jupyter kernel: set up (installs evcxr_jupyter the first time, ~6 min), then checked"
 bash kernel-setup/setup.sh --setup-only
@@ -66,4 +93,4 @@ else
     echo "CI runs it; HEAT_REHEARSE_IMAGE=1 bash tests/run.sh runs it here"
 fi
 
-say "all checks passed"
+say "all checks passed in $((SECONDS - started)) s"

@@ -14,6 +14,7 @@ Needs Debian's chromium and chromium-driver (bash kernel-setup/debian-packages.s
 import argparse
 import functools
 import http.server
+import json
 import pathlib
 import re
 import sys
@@ -26,7 +27,7 @@ import nbformat
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from notebooks import STAGES
+from notebooks import stage_names
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "kernel-setup"))
 import kernel_check  # noqa: E402  (the doctor: its checks and their anchors)
@@ -139,6 +140,22 @@ def pictures_in(notebook_path):
     )
 
 
+def check_speed_ups(rows, problems):
+    """The table's speed-ups are those `heat bench --json` wrote (the same run, the same baseline)."""
+    bench = [row for path in sorted((ROOT / "target" / "site-build").glob("bench-*.json"))
+             for row in json.loads(path.read_text())]
+    shown = {(row[1], "small"): row[4] for row in rows} | {(row[1], "large"): row[7] for row in rows}
+    for row in bench:
+        digits = 0 if row["speed_up"] >= 100 else 1 if row["speed_up"] >= 10 else 2
+        expected = f'{row["speed_up"]:.{digits}f}\u00d7'
+        cell = shown.get((row["stage"], row["size"]))
+        if cell != expected:
+            problems.append(f"python-to-rust.html: {row['stage']} ({row['size']}) shows speed-up {cell!r}, "
+                            f"heat bench measured {expected!r} over {row['baseline']}")
+    if not bench:
+        problems.append("no heat bench figures in target/site-build/bench-*.json")
+
+
 def check_generated_pages(driver, base, problems):
     """The pages generated from measurements and from the doctor say what they should."""
     driver.get(base + "python-to-rust.html")
@@ -146,9 +163,10 @@ def check_generated_pages(driver, base, problems):
         "return Array.from(document.querySelectorAll('table.speed-table tbody tr'))"
         ".map(r => Array.from(r.cells).map(c => c.innerText));"
     )
-    found = [row[1] for row in rows]
-    if found != STAGES:
-        problems.append(f"python-to-rust.html: the speed table lists {found}, not {STAGES}")
+    found, stages = [row[1] for row in rows], stage_names()
+    if found != stages:
+        problems.append(f"python-to-rust.html: the speed table lists {found}, not {stages}")
+    check_speed_ups(rows, problems)
     for row in rows:
         figures = [cell for cell in row[3:] if re.match(r"^[\d,.]+", cell)]
         if row[1] != "interpreted" and len(figures) < 5:

@@ -1,6 +1,6 @@
 """Builds the tutorial's static site from the executed notebooks, docs/ and measured figures.
 
-    .venv/bin/python docs/site/build.py --notebooks target/notebooks --bench target/site/bench.json \
+    .venv/bin/python docs/site/build.py --notebooks target/notebooks --bench SMALL.json --bench LARGE.json \
         --mathjax PATH/tex-svg.js [--out target/site]
 
 `bash docs/build-site.sh` runs this after executing the notebooks (or reusing the test run's
@@ -107,13 +107,22 @@ def markdown_to_html(text):
     return body
 
 
+def times(ratio):
+    """A speed-up as heatlib's `benchmark::times` writes it: three significant digits."""
+    if ratio is None:
+        return "&ndash;"
+    digits = 0 if ratio >= 100 else 1 if ratio >= 10 else 2
+    return f"{ratio:.{digits}f}&times;"
+
+
 def stage_table(bench):
-    """Every stage against its webinar counterpart, with the figures `heat bench` measured."""
+    """Every stage against its webinar counterpart, with the figures `heat bench` measured.
+
+    Each size's speed-ups are the JSON's own, over the baseline the JSON names for that size."""
     rows = {(row["size"], row["stage"]): row for row in bench}
     stages = list(dict.fromkeys(row["stage"] for row in bench))
     small = next(row for row in bench if row["size"] == "small")
     large = next(row for row in bench if row["size"] == "large")
-    vectorized = rows[("large", "vectorized")]["median_s"]
 
     def duration(row):
         unit, scale = ("s", 1) if row["median_s"] >= 1 else ("ms", 1e3)
@@ -124,22 +133,21 @@ def stage_table(bench):
         "<table class=\"speed-table\">",
         "<thead><tr><th>webinar tool</th><th>heatlib stage</th><th>the idea it teaches</th>"
         f"<th>small ({small['nx']}&times;{small['nx']}, {small['nt']} steps): median (min&ndash;max)</th>"
-        "<th>speed-up over <code>interpreted</code></th>"
+        f"<th>speed-up over <code>{html.escape(small['baseline'])}</code></th>"
         f"<th>large ({large['nx']}&times;{large['nx']}, {large['nt']} steps): median (min&ndash;max)</th>"
-        "<th>M cell-updates/s</th><th>speed-up over <code>vectorized</code> (NumPy)</th></tr></thead><tbody>",
+        f"<th>M cell-updates/s</th><th>speed-up over <code>{html.escape(large['baseline'])}</code></th></tr></thead><tbody>",
     ]
     for stage in stages:
         first = rows.get(("small", stage)) or rows[("large", stage)]
         cells = [html.escape(first["python_analog"]), f"<code>{stage}</code>", html.escape(first["idea"])]
         row = rows.get(("small", stage))
         if row:
-            speedup = row["speedup_vs_interpreted"]
-            cells += [duration(row), f"{speedup:,.0f}&times;" if speedup else "&ndash;"]
+            cells += [duration(row), times(row["speed_up"])]
         else:
             cells += ["not run", "&ndash;"]
         row = rows.get(("large", stage))
         if row:
-            cells += [duration(row), f'{row["mcells_per_s"]:,.0f}', f'{vectorized / row["median_s"]:.2f}&times;']
+            cells += [duration(row), f'{row["mcells_per_s"]:,.0f}', times(row["speed_up"])]
         else:
             cells += ["not run (minutes)", "&ndash;", "&ndash;"]
         lines.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
@@ -251,7 +259,8 @@ site was built, with their pictures and tables.</p>
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--notebooks", type=pathlib.Path, required=True, help="folder of executed notebooks")
-    parser.add_argument("--bench", type=pathlib.Path, required=True, help="heat bench --json output")
+    parser.add_argument("--bench", type=pathlib.Path, required=True, action="append",
+                        help="heat bench --json output (give it once per file; their rows are joined)")
     parser.add_argument("--mathjax", type=pathlib.Path, required=True, help="MathJax 3's es5/tex-svg.js")
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "target" / "site")
     args = parser.parse_args()
@@ -262,7 +271,7 @@ def main():
     if missing:
         raise SystemExit(f"build.py: no executed copy of {missing} in {args.notebooks}; run bash docs/build-site.sh")
     notebooks = [(path.stem, nbformat.read(args.notebooks / path.name, as_version=4)) for path in sources]
-    bench = json.loads(args.bench.read_text())
+    bench = [row for path in args.bench for row in json.loads(path.read_text())]
 
     site = Site(args.out, notebooks)
     (args.out / "assets").mkdir(parents=True, exist_ok=True)

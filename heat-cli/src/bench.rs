@@ -1,12 +1,16 @@
 //! `heat bench`: every stage timed on the same problem, next to the reference.
+//!
+//! Each size is one [`Comparison`], measured by heatlib's benchmark module
+//! and printed by it: the table here, a notebook's table and the docs site
+//! show the same figures with the same baseline (`baseline` in the JSON).
 
 use std::path::PathBuf;
 
 use clap::Args;
-use heatlib::{Measurement, Problem, Stage, measure, reference};
+use heatlib::{Comparison, Measurement, Problem, Stage, Storage, measure, seconds};
 use serde_json::json;
 
-use crate::{ExecutionArgs, HistoryArg};
+use crate::ExecutionArgs;
 
 /// Cell updates above which the interpreted stage only runs when asked for by name.
 const INTERPRETED_LIMIT: u64 = 10_000_000;
@@ -22,6 +26,9 @@ pub struct BenchArgs {
     /// Timed runs per stage, after one warm-up run
     #[arg(long, default_value_t = 5)]
     repeat: usize,
+    /// The stage speed-ups are measured against (default: the first stage timed)
+    #[arg(long)]
+    baseline: Option<String>,
     #[command(flatten)]
     execution: ExecutionArgs,
     /// Also write the rows as a JSON list to this file
@@ -73,11 +80,7 @@ fn parse_stages(text: &str) -> Result<Vec<Stage>, String> {
 pub fn bench(args: &BenchArgs) -> Result<(), String> {
     let sizes = parse_sizes(&args.size)?;
     let chosen = args.stages.as_deref().map(parse_stages).transpose()?;
-    if args.repeat == 0 {
-        return Err("--repeat must be at least 1".into());
-    }
     let options = args.execution.options();
-    let history = args.execution.history;
     // Unless named, a stage that cannot run here is left out with a note.
     let unavailable = opencl_unavailable();
     let mut rows = Vec::new();
@@ -96,30 +99,37 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
                 (stages, slow)
             }
         };
-        let exact = reference::final_field(problem).map_err(|e| e.to_string())?;
-        let mut measured = Vec::new();
+        let mut comparison =
+            Comparison::new(problem, &options, args.repeat).map_err(|e| e.to_string())?;
         for stage in stages {
             eprintln!(
                 "timing {stage} on {} ({} runs after a warm-up)...",
                 size.label, args.repeat
             );
-            measured.push(
-                measure(stage, problem, &options, args.repeat, &exact)
-                    .map_err(|e| e.to_string())?,
-            );
+            let row = measure(
+                stage,
+                problem,
+                &options,
+                args.repeat,
+                comparison.reference(),
+            )
+            .map_err(|e| e.to_string())?;
+            comparison.push(row);
         }
-        print_table(size, history, &measured, skipped);
+        if let Some(baseline) = &args.baseline {
+            comparison
+                .set_baseline(baseline)
+                .map_err(|e| format!("--baseline: {e}"))?;
+        }
+        print_table(size, &comparison, skipped);
         if let (None, Some((stage, why))) = (&chosen, &unavailable) {
             println!("({stage} not run: {why})");
         }
-        let interpreted = measured
-            .iter()
-            .find(|m| m.stage == Stage::Interpreted)
-            .map(|m| m.timing.median());
         rows.extend(
-            measured
+            comparison
+                .rows
                 .iter()
-                .map(|m| json_row(size, history, m, interpreted)),
+                .map(|row| json_row(size, &comparison, row)),
         );
     }
     if let Some(path) = &args.json {
@@ -131,72 +141,30 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn history_name(history: HistoryArg) -> &'static str {
-    match history {
-        HistoryArg::Full => "full",
-        HistoryArg::Final => "final",
-    }
-}
-
-fn print_table(
-    size: &Size,
-    history: HistoryArg,
-    measured: &[Measurement],
-    interpreted_skipped: bool,
-) {
+fn print_table(size: &Size, comparison: &Comparison, interpreted_skipped: bool) {
     let p = &size.problem;
-    println!(
-        "\n{}: nx = {}, nt = {}, gamma = {}, history = {}, {} cell updates",
-        size.label,
-        p.nx,
-        p.nt,
-        p.gamma(),
-        history_name(history),
-        p.cell_updates()
-    );
-    println!(
-        "{:<14} {:>3} {:>11} {:>23} {:>10} {:>10} {:>13}",
-        "stage", "thr", "median s", "min - max s", "Mcells/s", "speed-up", "max |diff|"
-    );
-    let interpreted = measured
-        .iter()
-        .find(|m| m.stage == Stage::Interpreted)
-        .map(|m| m.timing.median());
-    for m in measured {
-        let speed_up = interpreted.map_or("-".to_string(), |t| {
-            format!("{:.0}x", t / m.timing.median())
-        });
-        println!(
-            "{:<14} {:>3} {:>11.6} {:>11.6} - {:>9.6} {:>10.1} {:>10} {:>13.2e}",
-            m.stage.name(),
-            m.threads,
-            m.timing.median(),
-            m.timing.min(),
-            m.timing.max(),
-            m.mcells_per_s(),
-            speed_up,
-            m.max_abs_diff
-        );
-    }
-    if history == HistoryArg::Full {
-        let setup = measured
+    println!("\n{}: {}", size.label, comparison.to_text().trim_end());
+    if comparison.options.storage == Storage::FullHistory {
+        let setup = comparison
+            .rows
             .iter()
-            .map(|m| m.setup.median())
+            .map(|row| row.setup.median())
             .fold(0.0, f64::max);
         println!(
-            "(times exclude allocating the {} history before each run, as the Python peers' do: up to {setup:.3} s here)",
-            heatlib::history_bytes(p.nt, p.nx)
+            "(times exclude allocating the {} history before each run, as the Python versions do: up to {} here)",
+            heatlib::history_bytes(p.nt, p.nx),
+            seconds(setup)
         );
     }
-    for run in measured
+    for (row, device) in comparison
+        .rows
         .iter()
-        .filter_map(|m| Some((m, m.device.as_ref()?)))
+        .filter_map(|row| Some((row, row.device.as_ref()?)))
     {
-        let (m, device) = run;
         println!(
-            "({}: first run {:.3} s; {})",
-            m.stage,
-            m.first_run_s,
+            "({}: first run {}; {})",
+            row.name,
+            seconds(row.first_run_s),
             describe_device_run(device)
         );
     }
@@ -208,36 +176,35 @@ fn print_table(
     }
 }
 
-fn json_row(
-    size: &Size,
-    history: HistoryArg,
-    m: &Measurement,
-    interpreted: Option<f64>,
-) -> serde_json::Value {
+/// One row of `--json`: each row says what ran, on what, how fast, against which baseline.
+fn json_row(size: &Size, comparison: &Comparison, row: &Measurement) -> serde_json::Value {
     json!({
-        "stage": m.stage.name(),
-        "python_analog": m.stage.python_analog(),
-        "idea": m.stage.idea(),
+        "stage": row.name,
+        "python_analog": row.python_analog(),
+        "idea": row.stage.map(Stage::idea),
         "size": size.label,
         "nx": size.problem.nx,
         "nt": size.problem.nt,
         "gamma": size.problem.gamma(),
-        "history": history_name(history),
-        "threads": m.threads,
-        "median_s": m.timing.median(),
-        "min_s": m.timing.min(),
-        "max_s": m.timing.max(),
-        "mean_s": m.timing.mean(),
-        "std_s": m.timing.std_dev(),
-        "runs_s": m.timing.runs,
-        "setup_median_s": m.setup.median(),
-        "cell_updates": m.cell_updates,
-        "mcells_per_s": m.mcells_per_s(),
-        "speedup_vs_interpreted": interpreted.map(|t| t / m.timing.median()),
-        "max_abs_diff": m.max_abs_diff,
-        "first_run_s": m.first_run_s,
-        "device": m.device.as_ref().map(|d| json!({
+        "history": comparison.options.storage.name(),
+        "threads": row.threads,
+        "repeat": comparison.repeat,
+        "median_s": row.timing.median(),
+        "min_s": row.timing.min(),
+        "max_s": row.timing.max(),
+        "mean_s": row.timing.mean(),
+        "std_s": row.timing.std_dev(),
+        "runs_s": row.timing.runs,
+        "setup_median_s": row.setup.median(),
+        "cell_updates": row.cell_updates,
+        "mcells_per_s": row.mcells_per_s(),
+        "baseline": comparison.baseline().map(|base| base.name.as_str()),
+        "speed_up": comparison.speed_up(row),
+        "max_abs_diff": row.max_abs_diff,
+        "first_run_s": row.first_run_s,
+        "device": row.device.as_ref().map(|d| json!({
             "name": d.device,
+            "compute_units": d.compute_units,
             "precision": format!("{:?}", d.precision).to_lowercase(),
             "work_group": d.work_group,
             "build_s": d.build_s,

@@ -34,7 +34,11 @@ enum Command {
     /// Time stages with warm-up and repeats, and compare them with the reference
     Bench(bench::BenchArgs),
     /// List the stages with their Python counterparts
-    Stages,
+    Stages {
+        /// Print them as a JSON list (name, python_analog, idea), for scripts
+        #[arg(long)]
+        json: bool,
+    },
     /// List the OpenCL platforms and devices the opencl stage can use
     Devices,
 }
@@ -167,7 +171,7 @@ impl ProblemArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum HistoryArg {
+enum HistoryArg {
     Full,
     Final,
 }
@@ -186,8 +190,8 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run(&args),
         Command::Bench(args) => bench::bench(&args),
-        Command::Stages => {
-            print_stages();
+        Command::Stages { json } => {
+            print_stages(json);
             Ok(())
         }
         Command::Devices => print_devices(),
@@ -271,7 +275,21 @@ fn print_devices() -> Result<(), String> {
     Err("this heat was built without the opencl feature; build it with `--features opencl`".into())
 }
 
-fn print_stages() {
+fn print_stages(json: bool) {
+    if json {
+        let stages: Vec<serde_json::Value> = Stage::ALL
+            .iter()
+            .map(|stage| {
+                serde_json::json!({
+                    "name": stage.name(),
+                    "python_analog": stage.python_analog(),
+                    "idea": stage.idea(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::from(stages));
+        return;
+    }
     println!("{:<14} {:<42} idea", "stage", "Python counterpart");
     for stage in Stage::ALL {
         println!(

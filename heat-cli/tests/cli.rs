@@ -138,6 +138,16 @@ fn stages_lists_every_stage_with_its_python_counterpart() {
             .unwrap_or_default();
         assert!(line.contains(stage.python_analog()), "{stage}: {stdout}");
     }
+    let output = heat(&["stages", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|stage| stage["name"].as_str())
+        .collect();
+    let expected: Vec<&str> = heatlib::Stage::ALL.iter().map(|s| s.name()).collect();
+    assert_eq!(names, expected);
 }
 
 #[test]
@@ -158,7 +168,7 @@ fn bench_prints_a_table_and_writes_json_rows() {
     ]);
     let stdout = stdout_of_success(&output);
     assert!(
-        stdout.contains("Mcells/s") && stdout.contains("speed-up"),
+        stdout.contains("M cell updates/s") && stdout.contains("speed-up over interpreted"),
         "{stdout}"
     );
     let rows: serde_json::Value =
@@ -174,24 +184,72 @@ fn bench_prints_a_table_and_writes_json_rows() {
             "nt",
             "history",
             "threads",
+            "repeat",
             "median_s",
             "min_s",
             "max_s",
             "mcells_per_s",
+            "baseline",
+            "speed_up",
             "max_abs_diff",
         ] {
             assert!(row.get(key).is_some(), "missing {key} in {row}");
         }
         assert_eq!(row["history"], "full");
+        assert_eq!(row["baseline"], "interpreted");
+        assert_eq!(row["runs_s"].as_array().map(Vec::len), Some(2), "{row}");
         assert!(row["max_abs_diff"].as_f64().unwrap() <= 1e-12, "{row}");
-        assert!(row["min_s"].as_f64() <= row["median_s"].as_f64());
         match row["stage"].as_str() {
             Some("parallel") => assert_eq!(row["threads"], 2, "{row}"),
-            // The OpenCL device's compute units.
-            Some("opencl") => assert!(row["threads"].as_u64() >= Some(1), "{row}"),
             _ => assert_eq!(row["threads"], 1, "{row}"),
         }
     }
+}
+
+/// The JSON's speed-ups are over its stated baseline, and the printed table shows the same ones.
+#[test]
+fn bench_prints_the_speed_ups_its_json_carries() {
+    let json = scratch("baseline.json");
+    let output = heat(&[
+        "bench",
+        "--size",
+        "40:50",
+        "--stages",
+        "typed_checked,typed,vectorized",
+        "--baseline",
+        "vectorized",
+        "--repeat",
+        "3",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let stdout = stdout_of_success(&output);
+    assert!(stdout.contains("speed-up over vectorized"), "{stdout}");
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    let median = |name: &str| {
+        rows.iter()
+            .find(|r| r["stage"] == name)
+            .and_then(|r| r["median_s"].as_f64())
+            .unwrap()
+    };
+    for row in rows {
+        let name = row["stage"].as_str().unwrap();
+        let speed_up = row["speed_up"].as_f64().unwrap();
+        assert_eq!(row["baseline"], "vectorized");
+        assert_eq!(speed_up, median("vectorized") / median(name), "{row}");
+        let line = stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap();
+        let printed = heatlib::benchmark::times(speed_up);
+        assert!(line.contains(&format!(" {printed} ")), "{name}: {stdout}");
+    }
+    let output = heat(&["bench", "--size", "20:10", "--baseline", "numpy"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no row called 'numpy'"), "{stderr}");
 }
 
 #[test]

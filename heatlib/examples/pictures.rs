@@ -2,8 +2,8 @@
 //!
 //! `cargo run --release -p heatlib --example pictures -- OUT_DIR`
 
-use heatlib::display::{Animation, BarChart, Heatmap, LinePlot, Series, compare_stages};
-use heatlib::{Problem, RunOptions, Stage};
+use heatlib::display::{Animation, BarChart, Heatmap, LinePlot, Series};
+use heatlib::{Problem, RunOptions, Stage, compare};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out =
@@ -20,8 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .copied()
         .filter(|s| *s != Stage::Interpreted)
         .collect();
-    compare_stages(&problem, &stages, &RunOptions::final_field())?
-        .0
+    compare(&problem, &stages, &RunOptions::final_field(), 1)?
+        .heatmaps()?
         .save(out.join("stages.png"))?;
     Animation::from_snapshots(&solution.snapshots, Some((0.0, 100.0)), 40)?
         .save(out.join("heating.gif"))?;

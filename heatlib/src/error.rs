@@ -13,13 +13,21 @@ pub enum HeatError {
         "unstable time step: gamma = alpha*dt/dx^2 = {gamma} is above 1/4, so the explicit scheme \
          blows up; use dt <= {max_stable_dt} (dx^2 / (4 alpha)) or a smaller alpha"
     )]
-    Unstable { gamma: f64, max_stable_dt: f64 },
+    Unstable {
+        /// The gamma asked for.
+        gamma: f64,
+        /// The largest dt that keeps gamma at 1/4.
+        max_stable_dt: f64,
+    },
 
     /// A parameter that must be a finite, non-negative (or positive) number is not.
     #[error("invalid {name} = {value}: {requirement}")]
     InvalidParameter {
+        /// Which parameter.
         name: &'static str,
+        /// The value given.
         value: f64,
+        /// What the value must be.
         requirement: &'static str,
     },
 
@@ -27,17 +35,26 @@ pub enum HeatError {
     #[error(
         "grid too small: nx = {nx}, but the plate needs nx >= 3 nodes per side (two boundaries and at least one interior node)"
     )]
-    GridTooSmall { nx: usize },
+    GridTooSmall {
+        /// Nodes per side asked for.
+        nx: usize,
+    },
 
     /// No time level at all was asked for.
     #[error(
         "no time steps: nt = {nt}, but nt counts the time levels including the initial one and must be >= 1"
     )]
-    NoTimeSteps { nt: usize },
+    NoTimeSteps {
+        /// Time levels asked for.
+        nt: usize,
+    },
 
     /// Snapshots every 0 steps mean nothing.
     #[error("snapshot interval must be >= 1 step, got {every}")]
-    ZeroSnapshotInterval { every: usize },
+    ZeroSnapshotInterval {
+        /// The interval asked for.
+        every: usize,
+    },
 
     /// The full history would not fit in memory.
     #[error(
@@ -46,15 +63,24 @@ pub enum HeatError {
          every k steps instead"
     )]
     HistoryTooLarge {
+        /// Time levels asked for.
         nt: usize,
+        /// Nodes per side asked for.
         nx: usize,
+        /// Bytes the history would take.
         needed: Bytes,
+        /// Bytes this process can still take.
         available: Bytes,
     },
 
     /// A thread count of zero, or a pool that could not be built.
     #[error("cannot use {threads} threads: {reason}")]
-    Threads { threads: usize, reason: String },
+    Threads {
+        /// Threads asked for.
+        threads: usize,
+        /// Why they cannot be had.
+        reason: String,
+    },
 
     /// No OpenCL platform or device on this machine.
     #[error(
@@ -62,47 +88,89 @@ pub enum HeatError {
          `sudo apt install pocl-opencl-icd ocl-icd-opencl-dev clinfo` for the CPU (PoCL), or your \
          GPU vendor's driver; `clinfo -l` should then list a device. The other stages work without it"
     )]
-    NoOpenClDevice { detail: String },
+    NoOpenClDevice {
+        /// What the OpenCL loader said.
+        detail: String,
+    },
 
     /// Double precision asked for on a device without it.
     #[error(
         "OpenCL device '{device}' has no double precision (cl_khr_fp64): choose another device \
          (see `heat devices`) or single precision (Precision::F32), which keeps about 7 significant digits"
     )]
-    NoDoublePrecision { device: String },
+    NoDoublePrecision {
+        /// The device's name.
+        device: String,
+    },
 
     /// A device choice that matches no device.
     #[error("no OpenCL device matches '{choice}'; give an index or part of a name: {known}")]
-    UnknownDevice { choice: String, known: String },
+    UnknownDevice {
+        /// The index or name asked for.
+        choice: String,
+        /// The devices there are.
+        known: String,
+    },
 
     /// A work-group size the device cannot run.
     #[error(
         "work-group size {columns} x {rows} is not possible: both must be at least 1 and their product at most {max} on this device"
     )]
     WorkGroup {
+        /// Work items per group along a row.
         columns: usize,
+        /// Work items per group down a column.
         rows: usize,
+        /// The device's largest work group.
         max: usize,
     },
 
     /// The OpenCL driver refused something.
     #[error("OpenCL failed while {doing}: {message}")]
     OpenCl {
+        /// What heatlib was doing.
         doing: &'static str,
+        /// What the driver said.
         message: String,
     },
 
     /// A picture that cannot be drawn from what it was given.
     #[error("cannot draw the picture: {message}")]
-    Picture { message: String },
+    Picture {
+        /// What is wrong with it.
+        message: String,
+    },
 
     /// A file that cannot be written.
     #[error("cannot write {path}: {message}")]
-    File { path: String, message: String },
+    File {
+        /// The file.
+        path: String,
+        /// What the operating system said.
+        message: String,
+    },
+
+    /// A timing asked for no timed runs.
+    #[error("timing needs at least 1 timed run after the warm-up; asked for 0 repeats")]
+    NoRepeats,
+
+    /// A baseline that names no row of a comparison.
+    #[error("no row called '{name}' to measure speed-ups against; the rows are: {rows}")]
+    UnknownBaseline {
+        /// The name asked for.
+        name: String,
+        /// The rows there are.
+        rows: String,
+    },
 
     /// A stage name that does not exist.
     #[error("unknown stage '{name}'; the stages are: {known}")]
-    UnknownStage { name: String, known: String },
+    UnknownStage {
+        /// The name asked for.
+        name: String,
+        /// The stages there are.
+        known: String,
+    },
 }
 
 /// A byte count that prints itself in the unit a person would use.

@@ -7,18 +7,19 @@
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use ndarray::{ArrayView2, ArrayViewMut2};
-
 use crate::harmonic;
+use crate::options::RunOptions;
 use crate::problem::{Boundary, Problem};
 use crate::reference;
-use crate::solver::{self, RunOptions};
+use crate::solver::solve_with;
+use crate::step::Step;
 
 /// What a check found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckReport {
     /// What was checked.
     pub subject: String,
+    /// Whether every case matched the reference.
     pub passed: bool,
     /// One line per case tried, then what to do.
     pub lines: Vec<String>,
@@ -88,9 +89,11 @@ fn step_cases() -> Vec<(&'static str, Problem)> {
     ]
 }
 
-/// Checks a learner's time step, `advance(current, next, gamma)`, which must
+/// Checks a learner's [`Step`], `my_step(current, next, gamma)`, which must
 /// write the interior of `next` from `current` (the edges are already set).
-pub fn check_advance(advance: fn(ArrayView2<'_, f64>, ArrayViewMut2<'_, f64>, f64)) -> CheckReport {
+/// It runs through the library's own time loop, keeping every level, and is
+/// compared with the reference at every step.
+pub fn check_step<S: Step + ?Sized>(step: &S) -> CheckReport {
     let mut lines = Vec::new();
     let mut passed = true;
     for (name, problem) in step_cases() {
@@ -102,10 +105,7 @@ pub fn check_advance(advance: fn(ArrayView2<'_, f64>, ArrayViewMut2<'_, f64>, f6
                 continue;
             }
         };
-        let run = attempt(|| {
-            let keep = solver::prepare(&problem, &RunOptions::full_history())?;
-            Ok::<_, crate::HeatError>(solver::run(&problem, keep, advance))
-        });
+        let run = attempt(|| solve_with(step, &problem, &RunOptions::full_history()));
         let history = match run {
             Err(panicked) => {
                 passed = false;
@@ -206,6 +206,7 @@ pub fn check_signal(signal: fn(&[f32], f32) -> Vec<f32>) -> CheckReport {
 mod tests {
     use super::*;
     use crate::stages::typed_checked::advance as right;
+    use ndarray::{ArrayView2, ArrayViewMut2};
 
     fn forgets_the_centre(
         current: ArrayView2<'_, f64>,
@@ -230,7 +231,7 @@ mod tests {
 
     #[test]
     fn a_right_step_passes() {
-        let report = check_advance(right);
+        let report = check_step(&right);
         assert!(report.passed, "{report}");
         assert!(report.to_string().starts_with("PASSED"));
     }
@@ -238,7 +239,7 @@ mod tests {
     #[test]
     fn a_wrong_step_is_located() {
         // Right at gamma = 1/4, wrong for gamma = 0.2: the second case finds it.
-        let report = check_advance(forgets_the_centre);
+        let report = check_step(&forgets_the_centre);
         assert!(!report.passed);
         assert!(report.lines[0].contains("matches"), "{report}");
         assert!(
@@ -249,7 +250,7 @@ mod tests {
 
     #[test]
     fn a_blank_is_reported_not_panicked() {
-        let report = check_advance(not_written_yet);
+        let report = check_step(&not_written_yet);
         assert!(!report.passed);
         assert!(
             report

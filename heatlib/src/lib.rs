@@ -23,33 +23,73 @@
 //! # Ok::<(), heatlib::HeatError>(())
 //! ```
 //!
+//! ## How it fits together
+//!
+//! Follow one [`Problem`] from `Stage::Typed.solve(&problem, &options)` to its [`Solution`]:
+//!
+//! - [`Problem`] is the plate: size, time steps, `gamma`, edge temperatures.
+//!   It validates itself and makes the initial field.
+//! - [`RunOptions`] says what to keep ([`Storage`]: the final field, the full
+//!   history or snapshots), on how many threads, on which OpenCL device.
+//! - Storage is allocated before the time loop, after checking that it fits
+//!   in memory ([`available_memory`], [`history_bytes`]).
+//! - A [`Step`] computes one time level from the previous one: the one
+//!   contract every stage keeps, and the one a step of your own keeps too.
+//! - The time loop, [`solve_with`], calls the step, swaps the two fields and
+//!   keeps what was asked for. The `parallel` stage runs one such loop per band
+//!   of rows, and `opencl` keeps its fields on a device.
+//! - The [`Solution`] holds the final field, and the history or snapshots.
+//!
+//! Around that:
+//!
+//! - [`reference`](mod@reference) is the update rule written as literally as possible, with
+//!   its own loop; every stage is checked against it ([`max_abs_diff`]).
+//! - [`benchmark`] measures stages and your own steps one way (warm-up, then
+//!   repeats, median and spread) and compares them in a [`Comparison`] with
+//!   one stated baseline; `heat bench`, the notebooks and the docs site all print it.
+//! - [`timeit`] and [`first_and_later`] time any work, as IPython's `%timeit` does.
+//! - [`exercise`] checks a learner's step or signal and says where it first goes wrong.
+//! - [`harmonic`] is the vectorization example, `sin(2 pi f t)`.
+//! - `display` (feature `display`, on by default) draws heatmaps, charts,
+//!   animations and comparison tables inline in an evcxr notebook.
+//!
 //! Every entry point validates its input and returns a [`HeatError`] that says
-//! what to change; nothing panics on bad input.
+//! what to change; nothing panics on bad input (a panic in the notebook kernel
+//! would lose the learner's variables).
 
+#![deny(missing_docs)]
 // ndarray's `s![1..-1]` means "all but the first and last", which clippy mistakes for an empty range.
 #![allow(clippy::reversed_empty_ranges)]
 
+pub mod benchmark;
 #[cfg(feature = "display")]
 pub mod display;
 mod error;
 pub mod exercise;
 pub mod harmonic;
+mod memory;
+mod options;
 mod problem;
 pub mod reference;
+mod solution;
 mod solver;
 pub mod stages;
+mod step;
+mod storage;
 mod timing;
 
+pub use benchmark::{Comparison, Measurement, compare, measure, measure_step};
 pub use error::{Bytes, HeatError, Result};
+pub use memory::{available_memory, history_bytes};
+pub use options::{OpenClSettings, Precision, RunOptions, Storage};
 pub use problem::{Boundary, Problem, TimeStep};
-pub use solver::{
-    DeviceRun, OpenClSettings, Precision, RunOptions, Snapshot, Solution, Storage,
-    available_memory, history_bytes,
-};
+pub use reference::max_abs_diff;
+pub use solution::{DeviceRun, Snapshot, Solution};
+pub use solver::solve_with;
 pub use stages::Stage;
 #[cfg(feature = "opencl")]
 pub use stages::opencl;
+pub use step::Step;
 pub use timing::{
-    FirstAndLater, Measurement, TimeIt, Timing, first_and_later, max_abs_diff, measure, seconds,
-    time_runs, timeit, try_timeit,
+    FirstAndLater, TimeIt, Timing, first_and_later, seconds, time_runs, timeit, try_timeit,
 };

@@ -25,9 +25,13 @@ use crate::error::{HeatError, Result};
 /// the corner cells of a picture show.)
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Boundary {
+    /// The last row, `nx - 1`.
     pub top: f64,
+    /// Row 0.
     pub bottom: f64,
+    /// Column 0.
     pub left: f64,
+    /// The last column, `nx - 1`.
     pub right: f64,
 }
 

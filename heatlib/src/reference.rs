@@ -1,10 +1,10 @@
-//! The reference solution every stage is checked against.
+//! The reference solution every stage is checked against, and the measure of agreement.
 //!
 //! Written as literally as the equation, with its own edge set-up and time
 //! loop, and sharing no code with the stages or their time loop, so a
 //! mistake there cannot hide by being made twice.
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2, Zip};
 
 use crate::error::Result;
 use crate::problem::Problem;
@@ -59,4 +59,39 @@ fn march(problem: &Problem, mut visit: impl FnMut(&[Vec<f64>])) -> Result<()> {
 fn to_array(level: &[Vec<f64>]) -> Array2<f64> {
     let n = level.len();
     Array2::from_shape_fn((n, n), |(i, j)| level[i][j])
+}
+
+/// The largest absolute difference between two fields of the same shape;
+/// infinite when the shapes differ, NaN when either holds a NaN (so a
+/// comparison with a tolerance fails, as it should).
+pub fn max_abs_diff(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {
+    if a.dim() != b.dim() {
+        return f64::INFINITY;
+    }
+    Zip::from(a).and(b).fold(0.0, |largest: f64, x, y| {
+        let difference = (x - y).abs();
+        if difference.is_nan() || largest.is_nan() {
+            f64::NAN
+        } else {
+            largest.max(difference)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn differences_see_nan_and_shape() {
+        let a = array![[0.0, 1.0], [2.0, 3.0]];
+        let b = array![[0.0, 1.5], [2.0, 2.0]];
+        assert_eq!(max_abs_diff(a.view(), b.view()), 1.0);
+        let c = array![[0.0, f64::NAN], [2.0, 3.0]];
+        assert!(max_abs_diff(a.view(), c.view()).is_nan());
+        assert!(max_abs_diff(c.view(), a.view()).is_nan());
+        let d = Array2::zeros((3, 2));
+        assert_eq!(max_abs_diff(a.view(), d.view()), f64::INFINITY);
+    }
 }

@@ -1,6 +1,7 @@
 //! Every stage computes the reference's numbers, to 1e-12, in every storage mode.
 
-use heatlib::{Boundary, Problem, RunOptions, Stage, max_abs_diff, reference};
+use heatlib::{Boundary, Problem, RunOptions, Stage, max_abs_diff, reference, solve_with};
+use ndarray::{ArrayView2, ArrayViewMut2};
 
 const TOLERANCE: f64 = 1e-12;
 
@@ -139,7 +140,8 @@ fn parallel_is_right_for_any_thread_count() {
                     "nx {} with {threads} threads: {difference}",
                     problem.nx
                 );
-                assert_eq!(solution.threads, threads);
+                // One band per thread, but never more bands than interior rows.
+                assert_eq!(solution.threads, threads.min(problem.nx - 2));
                 if let Some(history) = solution.history {
                     for (level, expected) in history.outer_iter().zip(&exact) {
                         assert!(max_abs_diff(level, expected.view()) <= TOLERANCE);
@@ -179,4 +181,47 @@ fn the_initial_field_follows_the_webinar_convention() {
         [1.0, 1.0, 1.0, 1.0],
     ];
     assert_eq!(field, expected);
+}
+
+/// A step of one's own, written plainly, runs through the library's loop and
+/// storage and keeps every level just as a stage does.
+#[test]
+fn a_step_of_your_own_runs_through_the_same_loop_and_storage() {
+    fn my_step(current: ArrayView2<f64>, mut next: ArrayViewMut2<f64>, gamma: f64) {
+        let (rows, columns) = current.dim();
+        for i in 1..rows - 1 {
+            for j in 1..columns - 1 {
+                next[[i, j]] = gamma
+                    * (current[[i + 1, j]]
+                        + current[[i - 1, j]]
+                        + current[[i, j + 1]]
+                        + current[[i, j - 1]])
+                    + (1.0 - 4.0 * gamma) * current[[i, j]];
+            }
+        }
+    }
+    for (name, problem) in cases().into_iter().filter(|(_, p)| p.nx <= 40) {
+        let exact = reference::history(&problem).unwrap();
+        let mine = solve_with(&my_step, &problem, &RunOptions::full_history()).unwrap();
+        let library = Stage::TypedChecked
+            .solve(&problem, &RunOptions::full_history())
+            .unwrap();
+        assert_eq!(mine, library, "{name}");
+        let history = mine.history.unwrap();
+        for (level, expected) in history.outer_iter().zip(&exact) {
+            assert!(max_abs_diff(level, expected.view()) <= TOLERANCE, "{name}");
+        }
+        assert_eq!(mine.threads, 1);
+    }
+}
+
+#[test]
+fn serial_stages_report_one_thread_whatever_the_pool() {
+    let options = RunOptions::final_field().with_threads(2);
+    for stage in [Stage::Typed, Stage::Vectorized, Stage::Convolve] {
+        let solution = stage.solve(&Problem::small(), &options).unwrap();
+        assert_eq!(solution.threads, 1, "{stage}");
+    }
+    let parallel = Stage::Parallel.solve(&Problem::small(), &options).unwrap();
+    assert_eq!(parallel.threads, 2);
 }

@@ -2,10 +2,8 @@
 #![cfg(feature = "display")]
 
 use base64::Engine;
-use heatlib::display::{
-    Animation, BarChart, Heatmap, LinePlot, Series, compare, compare_stages, heatmap_row, viridis,
-};
-use heatlib::{Problem, RunOptions, Stage};
+use heatlib::display::{Animation, BarChart, Heatmap, LinePlot, Series, heatmap_row, viridis};
+use heatlib::{Problem, RunOptions, Stage, compare};
 use ndarray::Array2;
 
 const VIRIDIS_LOW: [u8; 3] = [68, 1, 84];
@@ -200,12 +198,10 @@ fn evcxr_sees_a_png_in_its_framing() {
 fn stages_side_by_side_share_a_scale_and_show_their_differences() {
     let problem = Problem::small().with_size(30, 200);
     let stages = [Stage::Typed, Stage::Vectorized, Stage::Convolve];
-    let (picture, differences) =
-        compare_stages(&problem, &stages, &RunOptions::final_field()).unwrap();
-    let image = decode_png(picture.png_bytes());
+    let table = compare(&problem, &stages, &RunOptions::final_field(), 1).unwrap();
+    let image = decode_png(table.heatmaps().unwrap().png_bytes());
     assert_eq!((image.width, image.height), (340 * 3 + 90, 340));
-    assert_eq!(differences.len(), 3);
-    assert!(differences.iter().all(|&d| d <= 1e-12), "{differences:?}");
+    assert!(table.rows.iter().all(|row| row.max_abs_diff <= 1e-12));
     assert!(image.count(|p| p == VIRIDIS_HIGH, 0..image.height) > 100);
 }
 
@@ -296,6 +292,7 @@ fn the_comparison_table_lists_every_stage_in_text_and_html() {
     assert_eq!(html.matches("<tr>").count(), stages.len() + 1);
     assert!(table.rows.iter().all(|m| m.max_abs_diff <= 1e-12));
     assert!(text.contains("speed-up over interpreted"), "{text}");
+    assert!(html.contains("speed-up over interpreted"), "{html}");
     let shown = table.evcxr_text();
     assert!(
         shown.starts_with("EVCXR_BEGIN_CONTENT text/plain\n")
@@ -303,4 +300,34 @@ fn the_comparison_table_lists_every_stage_in_text_and_html() {
     );
     let chart = decode_png(table.speed_up_chart().unwrap().png_bytes());
     assert!(chart.distinct_colours() > 20);
+}
+
+/// The text table, the HTML table and the computed figures print the same speed-ups.
+#[test]
+fn every_rendering_of_a_comparison_shows_the_same_speed_ups() {
+    let mut table = compare(
+        &Problem::small().with_size(40, 60),
+        &[Stage::TypedChecked, Stage::Typed, Stage::Vectorized],
+        &RunOptions::final_field(),
+        2,
+    )
+    .unwrap();
+    table.set_baseline("vectorized").unwrap();
+    let (text, html) = (table.to_text(), table.to_html());
+    for (name, speed_up) in table.speed_ups() {
+        let printed = heatlib::benchmark::times(speed_up);
+        let text_row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap();
+        assert!(text_row.contains(&format!(" {printed} ")), "{text}");
+        let html_row = html
+            .lines()
+            .find(|l| l.starts_with(&format!("<tr><td>{name}</td>")))
+            .unwrap();
+        assert!(html_row.contains(&format!(">{printed}</td>")), "{html}");
+    }
+    let vectorized = &table.rows[2];
+    assert_eq!(table.speed_up(vectorized), 1.0);
+    assert!(html.contains("speed-up over vectorized"), "{html}");
 }

@@ -10,7 +10,6 @@ use heatlib::{
 #[test]
 fn lists_at_least_one_device_with_its_details() {
     let devices = devices().expect("the test machine has an OpenCL device (PoCL at least)");
-    assert!(!devices.is_empty());
     for (index, device) in devices.iter().enumerate() {
         assert_eq!(device.index, index);
         assert!(!device.name.is_empty() && device.compute_units >= 1);
@@ -27,7 +26,7 @@ fn the_program_is_built_once_and_reused() {
     let (second_solution, second) = solver.solve(&problem, &RunOptions::final_field()).unwrap();
     assert_eq!(first.build_s, solver.build_seconds());
     assert_eq!(second.build_s, 0.0);
-    assert!(second.compute_s > 0.0 && second.upload_s >= 0.0 && second.download_s >= 0.0);
+    assert!(second.compute_s > 0.0 && second.upload_s > 0.0 && second.download_s > 0.0);
     let exact = reference::final_field(&problem).unwrap();
     assert!(max_abs_diff(second_solution.final_field.view(), exact.view()) <= 1e-12);
 }
@@ -37,10 +36,19 @@ fn stage_solutions_carry_their_device_timings() {
     let solution = Stage::OpenCl
         .solve(&Problem::small(), &RunOptions::final_field())
         .unwrap();
+    // One host thread drives the device; the device's own units are reported apart.
+    assert_eq!(solution.threads, 1);
     let run = solution
         .device
         .expect("the opencl stage reports its device run");
     assert!(!run.device.is_empty() && run.compute_s > 0.0);
+    let listed = devices().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|d| d.name == run.device && d.compute_units == run.compute_units),
+        "{run:?}"
+    );
     let cpu = Stage::Typed
         .solve(&Problem::small(), &RunOptions::final_field())
         .unwrap();

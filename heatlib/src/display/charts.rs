@@ -103,6 +103,7 @@ pub struct BarChart {
 }
 
 impl BarChart {
+    /// An empty chart: its title, and what the bars measure (the value axis' label).
     pub fn new(title: impl Into<String>, value_label: impl Into<String>) -> BarChart {
         BarChart {
             title: title.into(),
@@ -112,6 +113,7 @@ impl BarChart {
         }
     }
 
+    /// Adds a bar, labelled under it and with its value above it.
     pub fn bar(mut self, label: impl Into<String>, value: f64) -> BarChart {
         self.bars.push((label.into(), value));
         self
@@ -123,6 +125,7 @@ impl BarChart {
         self
     }
 
+    /// Draws the chart; an error if there is no bar, or a value is not a positive number on a log scale.
     pub fn render(&self) -> Result<Picture> {
         if self.bars.is_empty() {
             return Err(HeatError::Picture {
@@ -192,11 +195,14 @@ impl BarChart {
 /// One line of a [`LinePlot`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
+    /// Its name in the legend.
     pub name: String,
+    /// `(x, y)` points, joined in this order.
     pub points: Vec<(f64, f64)>,
 }
 
 impl Series {
+    /// A line called `name` through `points`.
     pub fn new(name: impl Into<String>, points: impl IntoIterator<Item = (f64, f64)>) -> Series {
         Series {
             name: name.into(),
@@ -218,6 +224,7 @@ pub struct LinePlot {
 }
 
 impl LinePlot {
+    /// An empty plot with its title and axis labels.
     pub fn new(
         title: impl Into<String>,
         x_label: impl Into<String>,
@@ -234,6 +241,7 @@ impl LinePlot {
         }
     }
 
+    /// Adds a line.
     pub fn series(mut self, series: Series) -> LinePlot {
         self.series.push(series);
         self
@@ -252,6 +260,7 @@ impl LinePlot {
         self
     }
 
+    /// Draws the plot; an error if there is no point, or a value is not positive on a log axis.
     pub fn render(&self) -> Result<Picture> {
         let points = || self.series.iter().flat_map(|s| s.points.iter());
         if points().next().is_none() {

@@ -9,10 +9,7 @@ use super::{
     write_file,
 };
 use crate::error::{HeatError, Result};
-use crate::problem::Problem;
-use crate::solver::{RunOptions, Snapshot};
-use crate::stages::Stage;
-use crate::{max_abs_diff, reference};
+use crate::solution::Snapshot;
 
 /// A heatmap of one field: viridis colours, a colour bar, axis labels, the plate's top at the top.
 ///
@@ -42,6 +39,7 @@ impl Heatmap {
         }
     }
 
+    /// The title above the plate.
     pub fn title(mut self, title: impl Into<String>) -> Heatmap {
         self.title = title.into();
         self
@@ -59,6 +57,7 @@ impl Heatmap {
         self
     }
 
+    /// Draws the heatmap; an error if its colour limits are not finite (an empty or NaN field).
     pub fn render(&self) -> Result<Picture> {
         let limits = colour_limits(self.limits, [self.field.view()])?;
         let (width, height) = checked_size(self.size)?;
@@ -211,32 +210,6 @@ pub fn heatmap_row(
     })
 }
 
-/// Runs every stage on `problem`, and shows their final fields side by side,
-/// each titled with its largest difference from the reference: the webinar's
-/// "make sure the algorithms are the same", with the number it lacked.
-/// Returns the picture and the differences, in the order of `stages`.
-pub fn compare_stages(
-    problem: &Problem,
-    stages: &[Stage],
-    options: &RunOptions,
-) -> Result<(Picture, Vec<f64>)> {
-    let exact = reference::final_field(problem)?;
-    let mut fields = Vec::with_capacity(stages.len());
-    for stage in stages {
-        let field = stage.solve(problem, options)?.final_field;
-        let difference = max_abs_diff(field.view(), exact.view());
-        fields.push((stage.name(), field, difference));
-    }
-    let panels: Vec<(String, ArrayView2<'_, f64>)> = fields
-        .iter()
-        .map(|(name, field, difference)| {
-            (format!("{name}: max |diff| {difference:.1e}"), field.view())
-        })
-        .collect();
-    let picture = heatmap_row(&panels, None)?;
-    Ok((picture, fields.iter().map(|(_, _, d)| *d).collect()))
-}
-
 /// An animated GIF of the plate, one frame per snapshot (at most `max_frames`, evenly chosen).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Animation {
@@ -256,7 +229,7 @@ impl std::fmt::Debug for Animation {
 }
 
 impl Animation {
-    /// Frames from `snapshots` (as [`RunOptions::snapshots_every`] returns them), on one colour scale.
+    /// Frames from `snapshots` (as [`RunOptions::snapshots_every`](crate::RunOptions::snapshots_every) asks for them), on one colour scale.
     pub fn from_snapshots(
         snapshots: &[Snapshot],
         limits: Option<(f64, f64)>,
@@ -308,6 +281,7 @@ impl Animation {
         Ok(Animation { gif, frames: count })
     }
 
+    /// How many frames the animation has.
     pub fn frames(&self) -> usize {
         self.frames
     }
@@ -317,6 +291,7 @@ impl Animation {
         &self.gif
     }
 
+    /// Writes the GIF to `path`.
     pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
         write_file(path.as_ref(), &self.gif)
     }
@@ -326,6 +301,7 @@ impl Animation {
         evcxr_content("image/gif", &base64(&self.gif))
     }
 
+    /// Shows the animation in the evcxr Jupyter kernel.
     pub fn evcxr_display(&self) {
         print_flushed(&self.evcxr_text());
     }

@@ -45,8 +45,7 @@ mod heatmap;
 mod table;
 
 pub use charts::{BarChart, LinePlot, Series};
-pub use heatmap::{Animation, Heatmap, compare_stages, heatmap_row, viridis};
-pub use table::{Comparison, compare};
+pub use heatmap::{Animation, Heatmap, heatmap_row, viridis};
 
 /// The font family every picture uses.
 const FONT: &str = "sans-serif";

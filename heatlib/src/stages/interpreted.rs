@@ -18,8 +18,9 @@ use std::rc::Rc;
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
-/// The update rule the interpreter runs for every interior cell `(i, j)`.
-pub const UPDATE_RULE: &str = "new[i][j] = g * (old[i + 1][j] + old[i - 1][j] + old[i][j + 1] + old[i][j - 1]) + keep * old[i][j]";
+/// The update rule the interpreter runs for every interior cell `(i, j)`:
+/// `g` is gamma, `c` the centre's weight `1 - 4 gamma`.
+pub const UPDATE_RULE: &str = "new[i][j] = g * (old[i + 1][j] + old[i - 1][j] + old[i][j + 1] + old[i][j - 1]) + c * old[i][j]";
 
 pub(crate) fn advance(current: ArrayView2<'_, f64>, mut next: ArrayViewMut2<'_, f64>, gamma: f64) {
     let (rows, columns) = current.dim();
@@ -27,7 +28,7 @@ pub(crate) fn advance(current: ArrayView2<'_, f64>, mut next: ArrayViewMut2<'_, 
     variables.insert("old".into(), nested_list(current));
     variables.insert("new".into(), nested_list(current));
     variables.insert("g".into(), Rc::new(Object::Float(gamma)));
-    variables.insert("keep".into(), Rc::new(Object::Float(1.0 - 4.0 * gamma)));
+    variables.insert("c".into(), Rc::new(Object::Float(1.0 - 4.0 * gamma)));
     PROGRAM.with(|program| {
         for i in 1..rows - 1 {
             variables.insert("i".into(), Rc::new(Object::Int(i as i64)));
@@ -546,10 +547,10 @@ mod tests {
     #[test]
     fn counts_the_work_of_one_cell() {
         let count = operations_per_cell();
-        // Target: new[i][j]. Value: g, keep, and old[..][..] five times, each with an i and a j.
+        // Target: new[i][j]. Value: g, c, and old[..][..] five times, each with an i and a j.
         assert_eq!(count.name_lookups, 3 + 2 + 5 * 3);
         assert_eq!(count.subscripts, 2 + 5 * 2);
-        // i + 1, i - 1, j + 1, j - 1; three + inside the brackets; g *, keep *, and the last +.
+        // i + 1, i - 1, j + 1, j - 1; three + inside the brackets; g *, c *, and the last +.
         assert_eq!(count.arithmetic, 4 + 3 + 3);
         assert_eq!(count.allocations, count.arithmetic + 1);
     }

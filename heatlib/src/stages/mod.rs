@@ -1,16 +1,23 @@
 //! The stages: one solver, rewritten once per idea.
 //!
 //! Every CPU stage is a module with one function,
-//! `advance(current, next, gamma)`, that computes the interior of the next
-//! time level; the shared time loop in [`crate::solver`] does the rest.
-//! Diff two stage files and the difference is the idea.
+//! `advance(current, next, gamma)`: a [`Step`](crate::Step), which computes
+//! the interior of the next time level. The time loop in
+//! [`solve_with`](crate::solve_with) does the rest. Diff two stage files and
+//! the difference is the idea.
+//!
+//! Two stages add a little more: `parallel` runs the `typed` step on bands of
+//! rows, one band per thread, and `opencl` keeps its fields on a device.
 
 use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{HeatError, Result};
+use crate::options::RunOptions;
 use crate::problem::Problem;
-use crate::solver::{self, Keep, RunOptions, Solution};
+use crate::solution::Solution;
+use crate::solver;
+use crate::storage::Record;
 
 mod convolve;
 pub mod interpreted;
@@ -26,15 +33,22 @@ pub use convolve::convolve_same;
 /// Why `typed` and `parallel` may assume a plain row-major field.
 const CONTIGUOUS: &str = "the solver's fields are contiguous row-major arrays";
 
-/// One implementation of the solver.
+/// One implementation of the solver; [`Stage::idea`] says what each teaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stage {
+    /// A small interpreter runs the update rule from its text (pure Python).
     Interpreted,
+    /// The direct typed loop, `field[[i, j]]` checked on every access (Cython, checks on).
     TypedChecked,
+    /// Typed loops over row slices: no checks inside, SIMD (Cython `boundscheck(False)`, Numba).
     Typed,
+    /// Whole-array operations on shifted views (NumPy).
     Vectorized,
+    /// A general 2-D convolution per step (`scipy.signal.convolve`).
     Convolve,
+    /// The `typed` step on bands of rows, one per thread (Numba `prange`).
     Parallel,
+    /// An OpenCL kernel on a GPU or, through PoCL, the CPU (JAX on a GPU).
     /// Built with the `opencl` cargo feature.
     #[cfg(feature = "opencl")]
     OpenCl,
@@ -104,8 +118,8 @@ impl Stage {
     /// # Ok::<(), heatlib::HeatError>(())
     /// ```
     pub fn solve(self, problem: &Problem, options: &RunOptions) -> Result<Solution> {
-        let keep = solver::prepare(problem, options)?;
-        solver::in_thread_pool(options.threads, || self.run(problem, options, keep))?
+        let record = Record::prepare(problem, options)?;
+        solver::in_thread_pool(options.threads, || self.run(problem, options, record))?
     }
 
     /// Runs on storage already prepared, in the current thread pool: the part worth timing.
@@ -114,19 +128,18 @@ impl Stage {
         self,
         problem: &Problem,
         options: &RunOptions,
-        keep: Keep,
+        record: Record,
     ) -> Result<Solution> {
-        let advance: solver::Advance = match self {
-            Stage::Interpreted => interpreted::advance,
-            Stage::TypedChecked => typed_checked::advance,
-            Stage::Typed => typed::advance,
-            Stage::Vectorized => vectorized::advance,
-            Stage::Convolve => convolve::advance,
-            Stage::Parallel => return Ok(parallel::run(problem, keep)),
+        Ok(match self {
+            Stage::Interpreted => solver::run(&interpreted::advance, problem, record),
+            Stage::TypedChecked => solver::run(&typed_checked::advance, problem, record),
+            Stage::Typed => solver::run(&typed::advance, problem, record),
+            Stage::Vectorized => solver::run(&vectorized::advance, problem, record),
+            Stage::Convolve => solver::run(&convolve::advance, problem, record),
+            Stage::Parallel => parallel::run(&typed::advance, problem, record),
             #[cfg(feature = "opencl")]
-            Stage::OpenCl => return opencl::run_shared(problem, &options.opencl, keep),
-        };
-        Ok(solver::run(problem, keep, advance))
+            Stage::OpenCl => opencl::run_shared(problem, &options.opencl, record)?,
+        })
     }
 }
 

@@ -16,14 +16,16 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use ndarray::{Array2, s};
+use ndarray::Array2;
 use ocl::enums::{DeviceInfo as ClDeviceInfo, DeviceInfoResult};
 use ocl::flags::DeviceType;
 use ocl::{Buffer, Context, Device, Kernel, OclPrm, Platform, Program, Queue};
 
 use crate::error::{HeatError, Result};
+use crate::options::{OpenClSettings, Precision, RunOptions};
 use crate::problem::Problem;
-use crate::solver::{DeviceRun, Keep, OpenClSettings, Precision, Solution};
+use crate::solution::{DeviceRun, Solution};
+use crate::storage::Record;
 
 /// The environment variable that picks the device when none is given: an
 /// index from [`devices`] (or `heat devices`), or part of a device's name.
@@ -42,23 +44,27 @@ typedef float real;
 #pragma OPENCL FP_CONTRACT OFF
 
 __kernel void heat_update(__global const real *current, __global real *next,
-                          const int nx, const real gamma, const real keep)
+                          const int nx, const real gamma, const real centre_weight)
 {
     const int j = get_global_id(0) + 1;   // column, skipping the left edge
     const int i = get_global_id(1) + 1;   // row, skipping the bottom edge
     if (i >= nx - 1 || j >= nx - 1) return;   // work items beyond the interior
     const int c = i * nx + j;
     next[c] = gamma * (current[c + nx] + current[c - nx] + current[c + 1] + current[c - 1])
-            + keep * current[c];
+            + centre_weight * current[c];
 }
 "#;
 
 /// What kind of device it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceKind {
+    /// A graphics processor.
     Gpu,
+    /// The CPU, for example through PoCL.
     Cpu,
+    /// Another kind of accelerator (an FPGA, a DSP).
     Accelerator,
+    /// Anything its driver does not call one of the above.
     Other,
 }
 
@@ -67,11 +73,17 @@ pub enum DeviceKind {
 pub struct DeviceInfo {
     /// Position in the list, counting over all platforms: what [`DEVICE_VARIABLE`] takes.
     pub index: usize,
+    /// The OpenCL platform (driver) it belongs to.
     pub platform: String,
+    /// The device's name, as its driver reports it.
     pub name: String,
+    /// GPU, CPU or other.
     pub kind: DeviceKind,
+    /// Cores of a CPU, multiprocessors of a GPU.
     pub compute_units: u32,
+    /// Memory on the device.
     pub global_memory_bytes: u64,
+    /// The most work items one work group can hold.
     pub max_work_group_size: usize,
     /// Whether it computes in double precision (`cl_khr_fp64`).
     pub fp64: bool,
@@ -319,13 +331,13 @@ impl OpenClSolver {
     pub fn solve(
         &mut self,
         problem: &Problem,
-        options: &crate::RunOptions,
+        options: &RunOptions,
     ) -> Result<(Solution, DeviceRun)> {
-        let keep = crate::solver::prepare(problem, options)?;
-        self.run(problem, keep)
+        let record = Record::prepare(problem, options)?;
+        self.run(problem, record)
     }
 
-    pub(crate) fn run(&mut self, problem: &Problem, keep: Keep) -> Result<(Solution, DeviceRun)> {
+    fn run(&mut self, problem: &Problem, record: Record) -> Result<(Solution, DeviceRun)> {
         let build_s = if self.runs == 0 {
             self.build_seconds
         } else {
@@ -333,8 +345,8 @@ impl OpenClSolver {
         };
         self.runs += 1;
         let run = match self.settings.precision {
-            Precision::F64 => self.march::<f64>(problem, keep),
-            Precision::F32 => self.march::<f32>(problem, keep),
+            Precision::F64 => self.march::<f64>(problem, record),
+            Precision::F32 => self.march::<f32>(problem, record),
         };
         run.map(|(solution, mut timings)| {
             timings.build_s = build_s;
@@ -342,7 +354,11 @@ impl OpenClSolver {
         })
     }
 
-    fn march<T: Real>(&self, problem: &Problem, mut keep: Keep) -> Result<(Solution, DeviceRun)> {
+    fn march<T: Real>(
+        &self,
+        problem: &Problem,
+        mut record: Record,
+    ) -> Result<(Solution, DeviceRun)> {
         let nx = problem.nx;
         let work_group = self.work_group(nx);
         let global = [
@@ -383,22 +399,17 @@ impl OpenClSolver {
                 .arg(&buffers[1 - from])
                 .arg(nx as i32)
                 .arg(T::from_f64(gamma))
-                .arg(T::from_f64(1.0 - 4.0 * gamma))
+                .arg(T::from_f64(1.0 - 4.0 * gamma)) // the centre's weight
                 .build()
                 .map_err(failed("setting up the kernel"))
         };
         let kernels = [kernel(0)?, kernel(1)?];
 
-        let whole_plate = 1..nx - 1;
-        let mut band = keep
-            .split(std::slice::from_ref(&whole_plate))
-            .pop()
-            .expect("one band per range given");
         let mut host = vec![T::from_f64(0.0); initial.len()];
         let (mut compute_s, mut download_s) = (0.0, 0.0);
-        let mut download = |step: usize, host: &mut Vec<T>| -> Result<Array2<f64>> {
+        let mut download = |level: usize, host: &mut Vec<T>| -> Result<Array2<f64>> {
             let start = Instant::now();
-            buffers[step % 2]
+            buffers[level % 2]
                 .read(&mut *host)
                 .enq()
                 .map_err(failed("copying the field back from the device"))?;
@@ -407,38 +418,32 @@ impl OpenClSolver {
                 host[i * nx + j].to_f64()
             }))
         };
-        if band.wants(0) {
-            band.record(0, download(0, &mut host)?.slice(s![1..-1, ..]));
+        if record.wants(0) {
+            record.keep(0, download(0, &mut host)?.view());
         }
         let mut clock = Instant::now();
-        for step in 1..problem.nt {
+        for level in 1..problem.nt {
             // SAFETY: the kernel reads and writes only inside two buffers of nx * nx
             // values, each work item checks its cell is in the interior, and both
             // buffers outlive the queue's work (it is finished below).
-            unsafe { kernels[(step - 1) % 2].enq() }.map_err(failed("running a time step"))?;
-            if band.wants(step) {
+            unsafe { kernels[(level - 1) % 2].enq() }.map_err(failed("running a time step"))?;
+            if record.wants(level) {
                 self.queue.finish().map_err(failed("running a time step"))?;
                 compute_s += clock.elapsed().as_secs_f64();
-                band.record(step, download(step, &mut host)?.slice(s![1..-1, ..]));
+                record.keep(level, download(level, &mut host)?.view());
                 clock = Instant::now();
             }
         }
         self.queue.finish().map_err(failed("running a time step"))?;
         compute_s += clock.elapsed().as_secs_f64();
-        let last = problem.nt - 1;
-        let final_field = download(last, &mut host)?;
-        let solution = keep.into_solution(
-            problem,
-            [(
-                whole_plate.clone(),
-                final_field.slice(s![whole_plate, ..]).to_owned(),
-            )],
-            self.info.compute_units as usize,
-        );
+        let final_field = download(problem.nt - 1, &mut host)?;
+        // One host thread drives the device; its compute units are reported apart.
+        let solution = record.into_solution(final_field, 1);
         Ok((
             solution,
             DeviceRun {
                 device: self.info.name.clone(),
+                compute_units: self.info.compute_units,
                 build_s: 0.0,
                 upload_s,
                 compute_s,
@@ -482,7 +487,7 @@ static SHARED: Mutex<Option<OpenClSolver>> = Mutex::new(None);
 pub(crate) fn run_shared(
     problem: &Problem,
     settings: &OpenClSettings,
-    keep: Keep,
+    record: Record,
 ) -> Result<Solution> {
     let mut shared = SHARED
         .lock()
@@ -496,7 +501,7 @@ pub(crate) fn run_shared(
         *shared = Some(OpenClSolver::new(settings)?);
     }
     let solver = shared.as_mut().expect("built just above");
-    let (mut solution, run) = solver.run(problem, keep)?;
+    let (mut solution, run) = solver.run(problem, record)?;
     solution.device = Some(run);
     Ok(solution)
 }

@@ -14,53 +14,91 @@
 //! `RAYON_NUM_THREADS`, else one per core.
 
 use std::ops::Range;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
-use ndarray::{ArrayView1, ArrayViewMut2};
+use ndarray::{Array2, ArrayView1, ArrayViewMut2, s};
 
 use crate::problem::Problem;
-use crate::solver::{self, Keep, Solution};
+use crate::solution::Solution;
+use crate::step::Step;
+use crate::storage::{Record, RowRecord};
 
 /// Runs `problem` on the threads of the current rayon pool, one band of rows each.
-pub(crate) fn run(problem: &Problem, mut keep: Keep) -> Solution {
-    let threads = rayon::current_num_threads();
-    let bands = bands_of_rows(problem.nx, threads);
-    let band_keeps = keep.split(&bands);
-    let band_keeps: Vec<_> = band_keeps
+pub(crate) fn run<S: Step + ?Sized>(step: &S, problem: &Problem, mut record: Record) -> Solution {
+    let bands = bands_of_rows(problem.nx, rayon::current_num_threads());
+    // Each thread takes its band's record out of its slot; a Mutex makes the hand-over safe.
+    let band_records: Vec<Mutex<Option<RowRecord<'_>>>> = record
+        .split_rows(&bands)
         .into_iter()
-        .map(|k| Mutex::new(Some(k)))
+        .map(|band_record| Mutex::new(Some(band_record)))
         .collect();
     let halos: Vec<Mutex<Halos>> = bands.iter().map(|_| Mutex::default()).collect();
     let barrier = SpinBarrier::new(bands.len());
+    // `broadcast` runs the closure once on every thread of the pool, all at
+    // once, which the barrier needs; threads beyond the number of bands idle.
     let final_rows = rayon::broadcast(|context| {
         let band = context.index();
         let rows = bands.get(band)?.clone();
-        let keep = band_keeps[band].lock().ok()?.take()?;
+        let band_record = band_records[band]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()?;
         let exchange = |step: usize, mut next: ArrayViewMut2<'_, f64>| {
             let last = next.nrows() - 1;
-            if let Ok(mut mine) = halos[band].lock() {
-                mine.publish(step, next.row(1), next.row(last - 1));
-            }
+            halos[band]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .publish(step, next.row(1), next.row(last - 1));
             barrier.wait();
-            if let Some(Ok(below)) = band.checked_sub(1).map(|b| halos[b].lock()) {
+            if let Some(below) = band.checked_sub(1) {
+                let below = halos[below].lock().unwrap_or_else(PoisonError::into_inner);
                 next.row_mut(0).assign(&below.top(step));
             }
-            if let Some(Ok(above)) = halos.get(band + 1).map(|h| h.lock()) {
+            if let Some(above) = halos.get(band + 1) {
+                let above = above.lock().unwrap_or_else(PoisonError::into_inner);
                 next.row_mut(last).assign(&above.bottom(step));
             }
         };
-        let advance: solver::Advance = super::typed::advance;
-        Some(solver::march_band(
-            problem,
-            rows.clone(),
-            keep,
-            advance,
-            exchange,
-        ))
+        Some(march_band(step, problem, rows, band_record, exchange))
     });
-    let final_rows = bands.iter().cloned().zip(final_rows.into_iter().flatten());
-    keep.into_solution(problem, final_rows, threads)
+    let mut final_field = problem.initial_field();
+    for (rows, values) in bands.iter().zip(final_rows) {
+        let values = values.expect(
+            "thread k of the pool marches band k, and there are no more bands than threads",
+        );
+        final_field.slice_mut(s![rows.clone(), ..]).assign(&values);
+    }
+    record.into_solution(final_field, bands.len())
+}
+
+/// Marches one band of plate rows through all time levels and returns its final rows.
+///
+/// The band works on its own two fields: its rows plus one halo row below
+/// and one above. `step` updates their interior, which is exactly the band's
+/// rows; `exchange(level, next)` then refreshes the halo rows of `next` from
+/// the neighbouring bands (a band at the plate's edge keeps that edge as its halo).
+fn march_band<S: Step + ?Sized>(
+    step: &S,
+    problem: &Problem,
+    rows: Range<usize>,
+    mut record: RowRecord<'_>,
+    mut exchange: impl FnMut(usize, ArrayViewMut2<'_, f64>),
+) -> Array2<f64> {
+    let gamma = problem.gamma();
+    let mut current = problem
+        .initial_field()
+        .slice(s![rows.start - 1..rows.end + 1, ..])
+        .to_owned();
+    let mut next = current.clone();
+    record.keep(0, current.slice(s![1..-1, ..]));
+    for level in 1..problem.nt {
+        step.advance(current.view(), next.view_mut(), gamma);
+        exchange(level, next.view_mut());
+        std::mem::swap(&mut current, &mut next);
+        record.keep(level, current.slice(s![1..-1, ..]));
+    }
+    current.slice(s![1..-1, ..]).to_owned()
 }
 
 /// Splits the plate's interior rows `1..nx-1` into at most `threads` bands of near-equal size.

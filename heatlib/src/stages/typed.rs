@@ -34,17 +34,17 @@ pub(crate) fn update_row(out: &mut [f64], rows: &[f64], gamma: f64) {
     let centre = &rows[nx + 1..][..n];
     let right = &rows[nx + 2..][..n];
     let above = &rows[2 * nx + 1..][..n];
-    let keep = 1.0 - 4.0 * gamma;
+    let centre_weight = 1.0 - 4.0 * gamma;
     // At the webinar's gamma = 1/4 the centre's weight is exactly 0: skipping
     // it saves a load, a multiply and an add per cell (about a quarter of the
     // time) and gives the same bits, since adding 0 * centre changes nothing.
-    if keep == 0.0 {
+    if centre_weight == 0.0 {
         for j in 0..n {
             out[j] = gamma * (above[j] + below[j] + right[j] + left[j]);
         }
     } else {
         for j in 0..n {
-            out[j] = gamma * (above[j] + below[j] + right[j] + left[j]) + keep * centre[j];
+            out[j] = gamma * (above[j] + below[j] + right[j] + left[j]) + centre_weight * centre[j];
         }
     }
 }

@@ -12,7 +12,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 
 pub(crate) fn advance(current: ArrayView2<'_, f64>, mut next: ArrayViewMut2<'_, f64>, gamma: f64) {
     let (rows, columns) = current.dim();
-    let keep = 1.0 - 4.0 * gamma;
+    let centre_weight = 1.0 - 4.0 * gamma;
     for i in 1..rows - 1 {
         for j in 1..columns - 1 {
             next[[i, j]] = gamma
@@ -20,7 +20,7 @@ pub(crate) fn advance(current: ArrayView2<'_, f64>, mut next: ArrayViewMut2<'_, 
                     + current[[i - 1, j]]
                     + current[[i, j + 1]]
                     + current[[i, j - 1]])
-                + keep * current[[i, j]];
+                + centre_weight * current[[i, j]];
         }
     }
 }

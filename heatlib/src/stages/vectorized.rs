@@ -15,7 +15,7 @@
 use ndarray::{ArrayView2, ArrayViewMut2, Zip, s};
 
 pub(crate) fn advance(current: ArrayView2<'_, f64>, mut next: ArrayViewMut2<'_, f64>, gamma: f64) {
-    let keep = 1.0 - 4.0 * gamma;
+    let centre_weight = 1.0 - 4.0 * gamma;
     Zip::from(next.slice_mut(s![1..-1, 1..-1]))
         .and(current.slice(s![2.., 1..-1]))
         .and(current.slice(s![..-2, 1..-1]))
@@ -23,6 +23,6 @@ pub(crate) fn advance(current: ArrayView2<'_, f64>, mut next: ArrayViewMut2<'_, 
         .and(current.slice(s![1..-1, ..-2]))
         .and(current.slice(s![1..-1, 1..-1]))
         .for_each(|out, &up, &down, &right, &left, &centre| {
-            *out = gamma * (up + down + right + left) + keep * centre;
+            *out = gamma * (up + down + right + left) + centre_weight * centre;
         });
 }

@@ -1,0 +1,510 @@
+//! Measuring and comparing: the library's stages and steps of your own, timed one way.
+//!
+//! Every speed figure heatlib reports comes from here. `heat bench`, a
+//! notebook's comparison table and chart, and the docs site all print a
+//! [`Comparison`], whose speed-ups are over one stated baseline row (the
+//! first row, unless [`Comparison::set_baseline`] names another). Drawing a
+//! comparison is `display`'s job; this module only measures.
+//!
+//! The method, the same for everything: one untimed warm-up run, then
+//! `repeat` timed runs, reported as median, fastest and slowest. Before each
+//! run the storage is allocated outside the clock (as the Python versions
+//! allocate their array before starting theirs), and after the last run the
+//! final field is compared with the reference.
+//!
+//! ```
+//! use heatlib::{Comparison, Problem, RunOptions, Stage};
+//! use ndarray::{ArrayView2, ArrayViewMut2};
+//!
+//! fn my_step(current: ArrayView2<f64>, mut next: ArrayViewMut2<f64>, gamma: f64) {
+//!     let (rows, columns) = current.dim();
+//!     for i in 1..rows - 1 {
+//!         for j in 1..columns - 1 {
+//!             next[[i, j]] = gamma
+//!                 * (current[[i + 1, j]] + current[[i - 1, j]] + current[[i, j + 1]] + current[[i, j - 1]])
+//!                 + (1.0 - 4.0 * gamma) * current[[i, j]];
+//!         }
+//!     }
+//! }
+//!
+//! let mut table = Comparison::new(&Problem::small().with_size(30, 100), &RunOptions::final_field(), 3)?;
+//! table.add_step("my_step", &my_step)?;
+//! table.add_stage(Stage::TypedChecked)?;
+//! assert!(table.rows.iter().all(|row| row.max_abs_diff < 1e-12));
+//! println!("{}", table.to_text()); // speed-ups over my_step, the first row
+//! # Ok::<(), heatlib::HeatError>(())
+//! ```
+
+use std::fmt::Write;
+use std::time::Instant;
+
+use ndarray::{Array2, ArrayView2};
+
+use crate::error::{HeatError, Result};
+use crate::options::RunOptions;
+use crate::problem::Problem;
+use crate::reference::{self, max_abs_diff};
+use crate::solution::{DeviceRun, Solution};
+use crate::solver;
+use crate::stages::Stage;
+use crate::step::Step;
+use crate::storage::Record;
+use crate::timing::{Timing, seconds};
+
+/// A warm-up run longer than this is announced before the timed runs start.
+const ANNOUNCE_AFTER_S: f64 = 0.5;
+
+/// One stage, or one step of your own, timed on one problem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    /// What ran: the stage's name, or the name you gave your step.
+    pub name: String,
+    /// The library stage that ran; `None` for a step of your own.
+    pub stage: Option<Stage>,
+    /// The time loop: every step, and the copies of kept levels.
+    pub timing: Timing,
+    /// Before each timed run: allocating the kept levels and setting their
+    /// edges. Kept apart, as the Python versions allocate and initialise their
+    /// array before starting the clock. For the full history of the large
+    /// problem this is where the OS hands over (and zeroes) 1.28 GB.
+    pub setup: Timing,
+    /// `(nt - 1) (nx - 2)^2`.
+    pub cell_updates: u64,
+    /// Largest absolute difference of the final field from the reference.
+    pub max_abs_diff: f64,
+    /// CPU threads that computed time steps (see [`Solution::threads`]).
+    pub threads: usize,
+    /// The untimed warm-up run, whole (set-up included): for a JIT stage, the first call.
+    pub first_run_s: f64,
+    /// For the `opencl` stage: the last timed run's device timings.
+    pub device: Option<DeviceRun>,
+    /// The final field of the last run, for pictures.
+    pub final_field: Array2<f64>,
+}
+
+impl Measurement {
+    /// Million cell updates per second, at the median time.
+    pub fn mcells_per_s(&self) -> f64 {
+        self.cell_updates as f64 / self.timing.median() / 1e6
+    }
+
+    /// The Python tool the webinar used for the same idea; for your own step, "your step".
+    pub fn python_analog(&self) -> &'static str {
+        self.stage.map_or("your step", Stage::python_analog)
+    }
+}
+
+/// Times `stage` on `problem` and compares its final field with `reference`.
+pub fn measure(
+    stage: Stage,
+    problem: &Problem,
+    options: &RunOptions,
+    repeat: usize,
+    reference: ArrayView2<'_, f64>,
+) -> Result<Measurement> {
+    let trial = Trial {
+        problem,
+        options,
+        repeat,
+        reference,
+    };
+    trial.measure(
+        stage.name(),
+        Some(stage),
+        |_| {},
+        |record| stage.run(problem, options, record),
+    )
+}
+
+/// Times your own [`Step`] on `problem`, through the same time loop and
+/// storage as the library's stages, and compares its final field with `reference`.
+pub fn measure_step<S: Step + ?Sized>(
+    name: &str,
+    step: &S,
+    problem: &Problem,
+    options: &RunOptions,
+    repeat: usize,
+    reference: ArrayView2<'_, f64>,
+) -> Result<Measurement> {
+    let trial = Trial {
+        problem,
+        options,
+        repeat,
+        reference,
+    };
+    trial.measure(
+        name,
+        None,
+        |_| {},
+        |record| Ok(solver::run(step, problem, record)),
+    )
+}
+
+/// What every measurement shares: the problem, how it runs, how often, and the right answer.
+struct Trial<'a> {
+    problem: &'a Problem,
+    options: &'a RunOptions,
+    repeat: usize,
+    reference: ArrayView2<'a, f64>,
+}
+
+impl Trial<'_> {
+    /// The one timing method: a warm-up run, then `repeat` timed runs, each on
+    /// storage prepared outside the clock. `after_warm_up` hears the warm-up's seconds.
+    fn measure(
+        &self,
+        name: &str,
+        stage: Option<Stage>,
+        after_warm_up: impl FnOnce(f64) + Send,
+        mut run: impl FnMut(Record) -> Result<Solution> + Send,
+    ) -> Result<Measurement> {
+        let Trial {
+            problem,
+            options,
+            repeat,
+            reference,
+        } = *self;
+        if repeat == 0 {
+            return Err(HeatError::NoRepeats);
+        }
+        solver::in_thread_pool(options.threads, || {
+            let start = Instant::now();
+            let mut last = run(Record::prepare(problem, options)?)?;
+            let first_run_s = start.elapsed().as_secs_f64();
+            after_warm_up(first_run_s);
+            let (mut setup, mut runs) = (Vec::new(), Vec::new());
+            for _ in 0..repeat {
+                let start = Instant::now();
+                let record = Record::prepare(problem, options)?;
+                let prepared = Instant::now();
+                let solution = run(record)?;
+                let finished = Instant::now();
+                setup.push((prepared - start).as_secs_f64());
+                runs.push((finished - prepared).as_secs_f64());
+                // The previous solution is freed here, outside both clocks.
+                last = solution;
+            }
+            Ok(Measurement {
+                name: name.to_string(),
+                stage,
+                timing: Timing { runs },
+                setup: Timing { runs: setup },
+                cell_updates: problem.cell_updates(),
+                max_abs_diff: max_abs_diff(last.final_field.view(), reference),
+                threads: last.threads,
+                first_run_s,
+                device: last.device,
+                final_field: last.final_field,
+            })
+        })?
+    }
+}
+
+/// Stages and steps timed side by side on one problem, with speed-ups over one baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// The problem every row solved.
+    pub problem: Problem,
+    /// How every row ran: storage, threads, OpenCL device.
+    pub options: RunOptions,
+    /// Timed runs per row, after one warm-up run.
+    pub repeat: usize,
+    /// One measurement per stage or step, in the order they were added.
+    pub rows: Vec<Measurement>,
+    /// The name of the row speed-ups are over; `None` for the first row.
+    baseline: Option<String>,
+    /// The reference's final field, computed once for all rows.
+    reference: Array2<f64>,
+}
+
+/// Times each of `stages` on `problem` (one warm-up, then `repeat` runs) and
+/// compares its final field with the reference; speed-ups are over the first
+/// stage. A stage whose warm-up run took over half a second says so before
+/// its timed runs.
+pub fn compare(
+    problem: &Problem,
+    stages: &[Stage],
+    options: &RunOptions,
+    repeat: usize,
+) -> Result<Comparison> {
+    let mut comparison = Comparison::new(problem, options, repeat)?;
+    for &stage in stages {
+        comparison.add_stage(stage)?;
+    }
+    Ok(comparison)
+}
+
+impl Comparison {
+    /// An empty comparison of `problem`: checks the inputs and computes the reference once.
+    pub fn new(problem: &Problem, options: &RunOptions, repeat: usize) -> Result<Comparison> {
+        if repeat == 0 {
+            return Err(HeatError::NoRepeats);
+        }
+        options.validate()?;
+        Ok(Comparison {
+            problem: problem.clone(),
+            options: options.clone(),
+            repeat,
+            rows: Vec::new(),
+            baseline: None,
+            reference: reference::final_field(problem)?,
+        })
+    }
+
+    /// Times a library stage and adds its row.
+    pub fn add_stage(&mut self, stage: Stage) -> Result<&Measurement> {
+        let (problem, options) = (&self.problem, &self.options);
+        let row = self.trial().measure(
+            stage.name(),
+            Some(stage),
+            announce(stage.name(), self.repeat),
+            |record| stage.run(problem, options, record),
+        )?;
+        Ok(self.push(row))
+    }
+
+    /// Times your own [`Step`] through the library's time loop and adds its row, named `name`.
+    pub fn add_step<S: Step + ?Sized>(&mut self, name: &str, step: &S) -> Result<&Measurement> {
+        let problem = &self.problem;
+        let row = self
+            .trial()
+            .measure(name, None, announce(name, self.repeat), |record| {
+                Ok(solver::run(step, problem, record))
+            })?;
+        Ok(self.push(row))
+    }
+
+    fn trial(&self) -> Trial<'_> {
+        Trial {
+            problem: &self.problem,
+            options: &self.options,
+            repeat: self.repeat,
+            reference: self.reference.view(),
+        }
+    }
+
+    /// Adds a row measured elsewhere (with [`measure`] or [`measure_step`] on the same problem).
+    pub fn push(&mut self, row: Measurement) -> &Measurement {
+        self.rows.push(row);
+        &self.rows[self.rows.len() - 1]
+    }
+
+    /// The reference's final field, which every row is compared with.
+    pub fn reference(&self) -> ArrayView2<'_, f64> {
+        self.reference.view()
+    }
+
+    /// Makes the row called `name` the one speed-ups are over.
+    pub fn set_baseline(&mut self, name: &str) -> Result<()> {
+        if self.rows.iter().any(|row| row.name == name) {
+            self.baseline = Some(name.to_string());
+            Ok(())
+        } else {
+            Err(HeatError::UnknownBaseline {
+                name: name.to_string(),
+                rows: self.names().join(", "),
+            })
+        }
+    }
+
+    /// The row speed-ups are over: the one [`Comparison::set_baseline`] named, else the first.
+    pub fn baseline(&self) -> Option<&Measurement> {
+        match &self.baseline {
+            Some(name) => self.rows.iter().find(|row| &row.name == name),
+            None => self.rows.first(),
+        }
+    }
+
+    /// How many times faster than the baseline `row` ran (median against median).
+    pub fn speed_up(&self, row: &Measurement) -> f64 {
+        self.baseline()
+            .map_or(f64::NAN, |base| base.timing.median() / row.timing.median())
+    }
+
+    /// Every row's name and speed-up, in order.
+    pub fn speed_ups(&self) -> Vec<(String, f64)> {
+        self.rows
+            .iter()
+            .map(|row| (row.name.clone(), self.speed_up(row)))
+            .collect()
+    }
+
+    fn names(&self) -> Vec<&str> {
+        self.rows.iter().map(|row| row.name.as_str()).collect()
+    }
+
+    /// One line that says what was compared and how: the problem, the
+    /// storage, the repeats, and the baseline.
+    pub fn heading(&self) -> String {
+        let p = &self.problem;
+        format!(
+            "nx = {}, nt = {}, gamma = {}, {}: {} cell updates; median of {} runs after a warm-up; speed-up over {}",
+            p.nx,
+            p.nt,
+            p.gamma(),
+            match self.options.storage.name() {
+                "full" => "full history",
+                "final" => "final field",
+                other => other,
+            },
+            p.cell_updates(),
+            self.repeat,
+            self.baseline().map_or("-", |row| row.name.as_str())
+        )
+    }
+
+    /// The column titles of [`Comparison::cells`].
+    pub const HEADERS: [&'static str; 7] = [
+        "stage",
+        "Python counterpart",
+        "threads",
+        "median (min – max)",
+        "M cell updates/s",
+        "speed-up",
+        "max |diff|",
+    ];
+
+    /// The table's cells, one row of text per measurement: what every rendering prints.
+    pub fn cells(&self) -> Vec<[String; 7]> {
+        self.rows
+            .iter()
+            .map(|row| {
+                [
+                    row.name.clone(),
+                    row.python_analog().to_string(),
+                    row.threads.to_string(),
+                    format!(
+                        "{} ({} – {})",
+                        seconds(row.timing.median()),
+                        seconds(row.timing.min()),
+                        seconds(row.timing.max())
+                    ),
+                    format!("{:.0}", row.mcells_per_s()),
+                    times(self.speed_up(row)),
+                    format!("{:.1e}", row.max_abs_diff),
+                ]
+            })
+            .collect()
+    }
+
+    /// A plain-text table, as `heat bench` prints it.
+    pub fn to_text(&self) -> String {
+        let cells = self.cells();
+        let widths: Vec<usize> = (0..Self::HEADERS.len())
+            .map(|c| {
+                cells
+                    .iter()
+                    .map(|row| row[c].chars().count())
+                    .chain([Self::HEADERS[c].chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut text = self.heading() + "\n";
+        for row in std::iter::once(Self::HEADERS.map(String::from)).chain(cells) {
+            let line: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(cell, &width)| format!("{cell:<width$}"))
+                .collect();
+            let _ = writeln!(text, "{}", line.join("  ").trim_end());
+        }
+        text
+    }
+}
+
+/// A speed-up as people write it: three significant digits, then "x".
+pub fn times(ratio: f64) -> String {
+    match ratio {
+        _ if !ratio.is_finite() => "-".into(),
+        _ if ratio >= 100.0 => format!("{ratio:.0}x"),
+        _ if ratio >= 10.0 => format!("{ratio:.1}x"),
+        _ => format!("{ratio:.2}x"),
+    }
+}
+
+/// Prints, once the warm-up is done, how long the timed runs will take, if that is long.
+fn announce(name: &str, repeat: usize) -> impl FnOnce(f64) + Send + '_ {
+    move |warm_up_s| {
+        if warm_up_s > ANNOUNCE_AFTER_S {
+            println!(
+                "{name}: one run takes {}; timing {repeat} more runs (about {})...",
+                seconds(warm_up_s),
+                seconds(warm_up_s * repeat as f64)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, median: f64) -> Measurement {
+        Measurement {
+            name: name.into(),
+            stage: name.parse().ok(),
+            timing: Timing {
+                runs: vec![median * 0.9, median, median * 1.2],
+            },
+            setup: Timing { runs: vec![0.0; 3] },
+            cell_updates: 1_000_000,
+            max_abs_diff: 0.0,
+            threads: 1,
+            first_run_s: median,
+            device: None,
+            final_field: Array2::zeros((3, 3)),
+        }
+    }
+
+    fn table(rows: Vec<Measurement>) -> Comparison {
+        let mut comparison =
+            Comparison::new(&Problem::small().with_size(5, 3), &RunOptions::default(), 3).unwrap();
+        for row in rows {
+            comparison.push(row);
+        }
+        comparison
+    }
+
+    #[test]
+    fn speed_ups_are_over_the_first_row_unless_told_otherwise() {
+        let mut comparison = table(vec![
+            row("interpreted", 2.0),
+            row("typed", 0.001),
+            row("mine", 0.004),
+        ]);
+        assert_eq!(comparison.speed_up(&comparison.rows[1]), 2000.0);
+        assert!(comparison.heading().ends_with("speed-up over interpreted"));
+        comparison.set_baseline("mine").unwrap();
+        assert_eq!(comparison.speed_up(&comparison.rows[1]), 4.0);
+        assert_eq!(comparison.speed_up(&comparison.rows[0]), 0.002);
+        assert!(comparison.heading().ends_with("speed-up over mine"));
+        let error = comparison.set_baseline("numpy").unwrap_err().to_string();
+        assert!(error.contains("interpreted, typed, mine"), "{error}");
+    }
+
+    #[test]
+    fn the_text_table_prints_the_speed_ups_it_computes() {
+        let comparison = table(vec![row("typed_checked", 0.0012), row("typed", 0.0008)]);
+        let text = comparison.to_text();
+        let typed_line = text.lines().find(|l| l.starts_with("typed ")).unwrap();
+        assert!(typed_line.contains(" 1.50x "), "{text}");
+        assert!(typed_line.contains("800 µs (720 µs – 960 µs)"), "{text}");
+        assert!(typed_line.contains("Cython boundscheck(False)"), "{text}");
+    }
+
+    #[test]
+    fn ratios_read_at_three_significant_digits() {
+        assert_eq!(times(2243.4), "2243x");
+        assert_eq!(times(13.42), "13.4x");
+        assert_eq!(times(1.5), "1.50x");
+        assert_eq!(times(0.666), "0.67x");
+        assert_eq!(times(f64::NAN), "-");
+    }
+
+    #[test]
+    fn no_repeats_is_refused() {
+        let refused = Comparison::new(&Problem::small(), &RunOptions::default(), 0);
+        assert_eq!(refused.unwrap_err(), HeatError::NoRepeats);
+    }
+}

@@ -1,0 +1,116 @@
+//! How to run a stage: which time levels to keep, on how many threads, on which OpenCL device.
+
+use crate::error::{HeatError, Result};
+
+/// Which time levels a run keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Storage {
+    /// Every time level, shape `(nt, nx, nx)`, as the webinar's array: index any step.
+    /// Memory grows with `nt`: the large problem needs 1.28 GB.
+    FullHistory,
+    /// Two buffers that take turns; only the final field comes back. Memory: two fields.
+    #[default]
+    FinalField,
+    /// Two buffers, plus a copy of the field every `every` steps (and the last one), for animations.
+    Snapshots {
+        /// Steps between two snapshots; at least 1.
+        every: usize,
+    },
+}
+
+impl Storage {
+    /// A short name for tables and JSON: `full`, `final` or `snapshots`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Storage::FullHistory => "full",
+            Storage::FinalField => "final",
+            Storage::Snapshots { .. } => "snapshots",
+        }
+    }
+}
+
+/// How to run a stage: what to keep, on how many threads, on which OpenCL device.
+///
+/// ```
+/// use heatlib::{RunOptions, Storage};
+/// let options = RunOptions::full_history().with_threads(2);
+/// assert_eq!(options.storage, Storage::FullHistory);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunOptions {
+    /// Which time levels come back.
+    pub storage: Storage,
+    /// Threads for the `parallel` stage (and for a step of your own that uses rayon);
+    /// `None` uses rayon's default: the `RAYON_NUM_THREADS` environment variable,
+    /// else one per core.
+    pub threads: Option<usize>,
+    /// Device, precision and work-group size for the `opencl` stage.
+    pub opencl: OpenClSettings,
+}
+
+impl RunOptions {
+    /// Keep only the final field (the default).
+    pub fn final_field() -> RunOptions {
+        RunOptions::default()
+    }
+
+    /// Keep every time level.
+    pub fn full_history() -> RunOptions {
+        RunOptions {
+            storage: Storage::FullHistory,
+            ..RunOptions::default()
+        }
+    }
+
+    /// Keep the final field and a snapshot every `every` steps.
+    pub fn snapshots_every(every: usize) -> RunOptions {
+        RunOptions {
+            storage: Storage::Snapshots { every },
+            ..RunOptions::default()
+        }
+    }
+
+    /// Run on a pool of `threads` threads.
+    pub fn with_threads(mut self, threads: usize) -> RunOptions {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// Refuses options that mean nothing: snapshots every 0 steps, 0 threads.
+    pub fn validate(&self) -> Result<()> {
+        if let Storage::Snapshots { every: 0 } = self.storage {
+            return Err(HeatError::ZeroSnapshotInterval { every: 0 });
+        }
+        if self.threads == Some(0) {
+            return Err(HeatError::Threads {
+                threads: 0,
+                reason: "the thread count must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Number format on an OpenCL device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// 64-bit floats, as every CPU stage: results agree with the reference to 1e-12.
+    /// Needs a device with `cl_khr_fp64`.
+    #[default]
+    F64,
+    /// 32-bit floats: about 7 significant digits, so results differ from the
+    /// reference by around 1e-5 of the temperatures; faster on many GPUs.
+    F32,
+}
+
+/// Settings of the `opencl` stage.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OpenClSettings {
+    /// A device index (as `heat devices` lists them) or part of its name; `None`
+    /// reads `HEAT_OPENCL_DEVICE`, else takes the first GPU, else the first CPU device.
+    pub device: Option<String>,
+    /// Number format on the device.
+    pub precision: Precision,
+    /// Work-group size (columns, rows); `None` picks one for the device.
+    pub work_group: Option<[usize; 2]>,
+}
