@@ -60,8 +60,13 @@ cargo run --release -q -p heat-cli -- bench --size small --repeat 5 --json targe
 cargo run --release -q -p heat-cli -- bench --size large --repeat 5 --baseline vectorized \
     --json target/site-build/bench-large.json
 
+say "heatlib's API reference (rustdoc)"
+RUSTDOCFLAGS="-D warnings" cargo doc -q -p heatlib --features opencl --no-deps
+
 say "the pages"
 rm -rf target/site
 .venv/bin/python docs/site/build.py --notebooks target/notebooks \
     --bench target/site-build/bench-small.json --bench target/site-build/bench-large.json \
     --mathjax "$mathjax_dir/package/es5/tex-svg.js" --out target/site
+cp -r target/doc target/site/api
+echo "API reference: target/site/api/heatlib/index.html"

@@ -32,6 +32,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "kernel-setup"))
 import kernel_check  # noqa: E402  (the doctor's table of checks)
 
+# heatlib's API reference, as rustdoc built it (copied into the site by docs/build-site.sh).
+API_REFERENCE = "api/heatlib/index.html"
+
 # The Markdown pages of docs/ that become pages of the site, in the order of the menu.
 PAGES = [
     ("python-to-rust.md", "Python to Rust"),
@@ -62,6 +65,7 @@ class Site:
         links += [f'<a href="{root}notebooks/{stem}.html" title="{html.escape(notebook_title(nb))}">{stem[:2]}</a>'
                   for stem, nb in self.notebooks]
         links += [f'<a href="{root}{page[:-3]}.html">{title}</a>' for page, title in PAGES]
+        links += [f'<a href="{root}{API_REFERENCE}">API reference</a>']
         return '<nav class="site-nav">' + " ".join(links) + "</nav>"
 
     def page(self, title, body, root=""):
@@ -237,6 +241,8 @@ def build_index(site):
         for stem, nb in site.notebooks
     )
     guides = "\n".join(f'<li><a href="{page[:-3]}.html">{title}</a></li>' for page, title in PAGES)
+    guides += (f'\n<li><a href="{API_REFERENCE}">heatlib\'s API reference</a>: every public item, '
+               "with examples that run as tests (rustdoc)</li>")
     body = f"""<h1>heat-accel: why code is slow or fast, measured live</h1>
 <p>A webinar taught researchers to speed up Python on one problem: explicit finite differences for
 2-D transient heat flow in a square plate. This tutorial rebuilds it in Rust, one idea per step:

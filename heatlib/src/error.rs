@@ -150,6 +150,13 @@ pub enum HeatError {
         message: String,
     },
 
+    /// Machine code that cannot be shown here.
+    #[error("cannot show the machine code: {message}")]
+    MachineCode {
+        /// Why not.
+        message: String,
+    },
+
     /// A timing asked for no timed runs.
     #[error("timing needs at least 1 timed run after the warm-up; asked for 0 repeats")]
     NoRepeats,

@@ -50,6 +50,8 @@
 //! - [`timeit`] and [`first_and_later`] time any work, as IPython's `%timeit` does.
 //! - [`exercise`] checks a learner's step or signal and says where it first goes wrong.
 //! - [`harmonic`] is the vectorization example, `sin(2 pi f t)`.
+//! - `machine_code` (feature `machine-code`, on by default) shows the machine
+//!   code of a step, its bounds checks and SIMD instructions marked.
 //! - `display` (feature `display`, on by default) draws heatmaps, charts,
 //!   animations and comparison tables inline in an evcxr notebook.
 //!
@@ -67,6 +69,8 @@ pub mod display;
 mod error;
 pub mod exercise;
 pub mod harmonic;
+#[cfg(feature = "machine-code")]
+pub mod machine_code;
 mod memory;
 mod options;
 mod problem;
@@ -89,7 +93,7 @@ pub use solver::solve_with;
 pub use stages::Stage;
 #[cfg(feature = "opencl")]
 pub use stages::opencl;
-pub use step::Step;
+pub use step::{Step, StepFn};
 pub use timing::{
     FirstAndLater, TimeIt, Timing, first_and_later, seconds, time_runs, timeit, try_timeit,
 };

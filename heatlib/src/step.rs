@@ -77,6 +77,11 @@ pub trait Step: Sync {
     fn advance(&self, current: ArrayView2<'_, f64>, next: ArrayViewMut2<'_, f64>, gamma: f64);
 }
 
+/// A step as a plain function pointer: what a `fn my_step(current, next, gamma)` becomes
+/// when passed where a value is needed, e.g. to
+/// [`MachineCode::of_step`](crate::machine_code::MachineCode::of_step).
+pub type StepFn = fn(ArrayView2<'_, f64>, ArrayViewMut2<'_, f64>, f64);
+
 impl<F> Step for F
 where
     F: Fn(ArrayView2<'_, f64>, ArrayViewMut2<'_, f64>, f64) + Sync,

@@ -64,7 +64,7 @@ pub fn evcxr_content(mime_type: &str, content: &str) -> String {
     format!("EVCXR_BEGIN_CONTENT {mime_type}\n{content}\nEVCXR_END_CONTENT\n")
 }
 
-fn print_flushed(text: &str) {
+pub(crate) fn print_flushed(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();

@@ -17,6 +17,7 @@ use crate::options::RunOptions;
 use crate::problem::Problem;
 use crate::solution::Solution;
 use crate::solver;
+use crate::step::StepFn;
 use crate::storage::Record;
 
 mod convolve;
@@ -106,6 +107,20 @@ impl Stage {
             Stage::Parallel => "rows of one step shared among threads",
             #[cfg(feature = "opencl")]
             Stage::OpenCl => "a kernel compiled at run time, data kept on the device",
+        }
+    }
+
+    /// The stage's step as a plain function (`parallel` runs `typed`'s on each
+    /// band); `None` for `opencl`, whose step is a kernel on a device.
+    pub fn step_fn(self) -> Option<StepFn> {
+        match self {
+            Stage::Interpreted => Some(interpreted::advance),
+            Stage::TypedChecked => Some(typed_checked::advance),
+            Stage::Typed | Stage::Parallel => Some(typed::advance),
+            Stage::Vectorized => Some(vectorized::advance),
+            Stage::Convolve => Some(convolve::advance),
+            #[cfg(feature = "opencl")]
+            Stage::OpenCl => None,
         }
     }
 
