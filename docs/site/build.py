@@ -136,9 +136,9 @@ def stage_table(bench):
     lines = [
         "<table class=\"speed-table\">",
         "<thead><tr><th>webinar tool</th><th>heatlib stage</th><th>the idea it teaches</th>"
-        f"<th>small ({small['nx']}&times;{small['nx']}, {small['nt']} steps): median (min&ndash;max)</th>"
+        f"<th>small ({small['nx']}&times;{small['nx']}, {small['nt']} time levels): median (min&ndash;max)</th>"
         f"<th>speed-up over <code>{html.escape(small['baseline'])}</code></th>"
-        f"<th>large ({large['nx']}&times;{large['nx']}, {large['nt']} steps): median (min&ndash;max)</th>"
+        f"<th>large ({large['nx']}&times;{large['nx']}, {large['nt']} time levels): median (min&ndash;max)</th>"
         f"<th>M cell-updates/s</th><th>speed-up over <code>{html.escape(large['baseline'])}</code></th></tr></thead><tbody>",
     ]
     for stage in stages:

@@ -17,7 +17,7 @@ const INTERPRETED_LIMIT: u64 = 10_000_000;
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Problem sizes, comma-separated: small (50 x 50, 1000 steps), large (200 x 200, 4000 steps) or NX:NT
+    /// Problem sizes, comma-separated: small (50 x 50, 1000 time levels), large (200 x 200, 4000 time levels) or NX:NT (nodes per side : time levels)
     #[arg(long, default_value = "small,large")]
     size: String,
     /// Stages to time, comma-separated (default: all; on large problems all but interpreted)

@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let problem = Problem::small();
     let solution = Stage::Typed.solve(&problem, &RunOptions::snapshots_every(20))?;
     Heatmap::new(solution.final_field.view())
-        .title("Plate after 1000 steps")
+        .title("Plate after 999 steps (1000 time levels)")
         .limits(0.0, 100.0)
         .save(out.join("heatmap.png"))?;
     let stages: Vec<Stage> = Stage::ALL

@@ -5,7 +5,7 @@
 
 use plotters::prelude::*;
 
-use super::{Canvas, FONT, Picture, drawing, short_number};
+use super::{Canvas, FONT, Picture, TickedRange, Ticks, drawing, short_number};
 use crate::error::{HeatError, Result};
 
 /// Colours for bars and lines (Tableau 10, which stays legible in print).
@@ -31,23 +31,9 @@ impl Axis {
         if self.log { value.log10() } else { value }
     }
 
-    fn value_at(self, plotted: f64) -> f64 {
-        if self.log {
-            10f64.powf(plotted)
-        } else {
-            plotted
-        }
-    }
-
-    /// A tick label: the value itself, rounded to 2 significant digits on a log axis.
-    fn label(self, plotted: f64) -> String {
-        let value = self.value_at(plotted);
-        if self.log && value != 0.0 {
-            let digits = 10f64.powi(value.abs().log10().floor() as i32 - 1);
-            short_number((value / digits).round() * digits)
-        } else {
-            short_number(value)
-        }
+    /// Ticks at round values over the plotted `range`, one label format for all.
+    fn ticks(self, range: &std::ops::Range<f64>) -> Ticks {
+        Ticks::new(range.start, range.end, self.log)
     }
 
     /// The plotted range covering `values`, with some room above.
@@ -135,6 +121,7 @@ impl BarChart {
         let axis = Axis { log: self.log };
         let y_range = axis.range(self.bars.iter().map(|(_, v)| *v), "bars")?;
         let base = y_range.start;
+        let y_ticks = axis.ticks(&y_range);
         let width = (140 + 110 * self.bars.len() as u32).max(480);
         Picture::draw(width, 420, |canvas| {
             let mut chart = ChartBuilder::on(canvas)
@@ -142,7 +129,10 @@ impl BarChart {
                 .margin(10)
                 .x_label_area_size(40)
                 .y_label_area_size(70)
-                .build_cartesian_2d(-0.5..self.bars.len() as f64 - 0.5, y_range.clone())
+                .build_cartesian_2d(
+                    -0.5..self.bars.len() as f64 - 0.5,
+                    TickedRange::new(y_range.clone(), &y_ticks),
+                )
                 .map_err(drawing)?;
             chart
                 .configure_mesh()
@@ -160,7 +150,7 @@ impl BarChart {
                 } else {
                     self.value_label.clone()
                 })
-                .y_label_formatter(&|v| axis.label(*v))
+                .y_label_formatter(&|v| y_ticks.label(*v))
                 .label_style((FONT, 12))
                 .axis_desc_style((FONT, 13))
                 .draw()
@@ -282,12 +272,16 @@ impl LinePlot {
         (x_axis, x_range): (Axis, std::ops::Range<f64>),
         (y_axis, y_range): (Axis, std::ops::Range<f64>),
     ) -> Result<()> {
+        let (x_ticks, y_ticks) = (x_axis.ticks(&x_range), y_axis.ticks(&y_range));
         let mut chart = ChartBuilder::on(canvas)
             .caption(&self.title, (FONT, 18))
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(70)
-            .build_cartesian_2d(x_range, y_range)
+            .build_cartesian_2d(
+                TickedRange::new(x_range, &x_ticks),
+                TickedRange::new(y_range, &y_ticks),
+            )
             .map_err(drawing)?;
         let with_scale = |label: &str, log: bool| {
             if log {
@@ -300,8 +294,8 @@ impl LinePlot {
             .configure_mesh()
             .x_desc(with_scale(&self.x_label, self.log_x))
             .y_desc(with_scale(&self.y_label, self.log_y))
-            .x_label_formatter(&|v| x_axis.label(*v))
-            .y_label_formatter(&|v| y_axis.label(*v))
+            .x_label_formatter(&|v| x_ticks.label(*v))
+            .y_label_formatter(&|v| y_ticks.label(*v))
             .label_style((FONT, 12))
             .axis_desc_style((FONT, 13))
             .light_line_style(WHITE.mix(0.0))

@@ -5,8 +5,8 @@ use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 
 use super::{
-    Canvas, FONT, Picture, base64, draw_rgb, drawing, evcxr_content, print_flushed, short_number,
-    write_file,
+    Canvas, FONT, Picture, TickedRange, Ticks, base64, draw_rgb, drawing, evcxr_content,
+    print_flushed, write_file,
 };
 use crate::error::{HeatError, Result};
 use crate::solution::Snapshot;
@@ -16,7 +16,7 @@ use crate::solution::Snapshot;
 /// ```
 /// use heatlib::{Problem, RunOptions, Stage, display::Heatmap};
 /// let field = Stage::Typed.solve(&Problem::small(), &RunOptions::final_field())?.final_field;
-/// let picture = Heatmap::new(field.view()).title("After 1000 steps").limits(0.0, 100.0).render()?;
+/// let picture = Heatmap::new(field.view()).title("After 999 steps").limits(0.0, 100.0).render()?;
 /// assert_eq!(picture.size(), (520, 440));
 /// # Ok::<(), heatlib::HeatError>(())
 /// ```
@@ -157,6 +157,7 @@ fn draw_field(
 }
 
 fn draw_colour_bar(area: &Canvas<'_>, (low, high): (f64, f64)) -> Result<()> {
+    let ticks = Ticks::new(low, high, false);
     let mut bar = ChartBuilder::on(area)
         .margin_top(36)
         .margin_bottom(46)
@@ -164,13 +165,12 @@ fn draw_colour_bar(area: &Canvas<'_>, (low, high): (f64, f64)) -> Result<()> {
         .margin_right(4)
         .y_label_area_size(0)
         .right_y_label_area_size(52)
-        .build_cartesian_2d(0.0..1.0, low..high)
+        .build_cartesian_2d(0.0..1.0, TickedRange::new(low..high, &ticks))
         .map_err(drawing)?;
     bar.configure_mesh()
         .disable_mesh()
         .disable_x_axis()
-        .y_labels(6)
-        .y_label_formatter(&|v| short_number(*v))
+        .y_label_formatter(&|v| ticks.label(*v))
         .label_style((FONT, 12))
         .draw()
         .map_err(drawing)?;
