@@ -283,6 +283,22 @@ impl Comparison {
         }
     }
 
+    /// Times your own [`Step`] on bands of rows, one per thread, as the
+    /// `parallel` stage runs `typed`'s (see [`solve_in_bands`](crate::solve_in_bands)), and adds its row.
+    pub fn add_step_in_bands<S: Step + ?Sized>(
+        &mut self,
+        name: &str,
+        step: &S,
+    ) -> Result<&Measurement> {
+        let problem = &self.problem;
+        let row = self
+            .trial()
+            .measure(name, None, announce(name, self.repeat), |record| {
+                Ok(crate::stages::parallel::run(step, problem, record))
+            })?;
+        Ok(self.push(row))
+    }
+
     /// Adds a row measured elsewhere (with [`measure`] or [`measure_step`] on the same problem).
     pub fn push(&mut self, row: Measurement) -> &Measurement {
         self.rows.push(row);

@@ -90,9 +90,9 @@ pub use problem::{Boundary, Problem, TimeStep};
 pub use reference::max_abs_diff;
 pub use solution::{DeviceRun, Snapshot, Solution};
 pub use solver::solve_with;
-pub use stages::Stage;
 #[cfg(feature = "opencl")]
 pub use stages::opencl;
+pub use stages::{Stage, solve_in_bands};
 pub use step::{Step, StepFn};
 pub use timing::{
     FirstAndLater, TimeIt, Timing, first_and_later, seconds, time_runs, timeit, try_timeit,

@@ -81,6 +81,9 @@ pub struct Problem {
     pub boundary: Boundary,
     /// Temperature of every interior node at time 0.
     pub initial: f64,
+    /// Lets gamma go above 1/4, where the explicit scheme blows up: only to
+    /// watch it happen ([`Problem::allow_unstable`]). Off by default.
+    pub unstable_allowed: bool,
 }
 
 impl Default for Problem {
@@ -101,6 +104,7 @@ impl Problem {
             time_step: TimeStep::StableLimit,
             boundary: Boundary::WEBINAR,
             initial: 0.0,
+            unstable_allowed: false,
         }
     }
 
@@ -119,6 +123,24 @@ impl Problem {
     /// Sets `gamma = alpha dt / dx^2` directly (at most 1/4 for a stable run).
     pub fn with_gamma(mut self, gamma: f64) -> Problem {
         self.time_step = TimeStep::Gamma(gamma);
+        self
+    }
+
+    /// Lets gamma go above 1/4, to watch the explicit scheme blow up. Every
+    /// other check stays; without this call, such a gamma is refused with a
+    /// message that says which `dt` is stable.
+    ///
+    /// ```
+    /// use heatlib::{Problem, RunOptions, Stage};
+    /// let refused = Problem::small().with_gamma(0.3);
+    /// assert!(refused.validate().is_err());
+    /// let on_purpose = refused.allow_unstable().with_size(20, 100);
+    /// let field = Stage::Typed.solve(&on_purpose, &RunOptions::final_field())?.final_field;
+    /// assert!(field.iter().any(|t| t.abs() > 1e6), "it blew up");
+    /// # Ok::<(), heatlib::HeatError>(())
+    /// ```
+    pub fn allow_unstable(mut self) -> Problem {
+        self.unstable_allowed = true;
         self
     }
 
@@ -221,7 +243,7 @@ impl Problem {
             });
         }
         // A dt typed in as dx^2/(4 alpha) can round to a hair above 1/4; that is still the stable limit.
-        if gamma > 0.25 * (1.0 + 1e-12) {
+        if gamma > 0.25 * (1.0 + 1e-12) && !self.unstable_allowed {
             return Err(HeatError::Unstable {
                 gamma,
                 max_stable_dt: self.max_stable_dt(),

@@ -32,6 +32,36 @@ fn unstable_gamma_names_the_largest_stable_dt() {
     assert!(message.contains("gamma = alpha*dt/dx^2 = 0.4"), "{message}");
 }
 
+/// The opt-in runs gamma above 1/4 (and the stages agree on the blow-up);
+/// without it the message is exactly the one above, every other check stays.
+#[test]
+fn instability_runs_only_when_asked_for_by_name() {
+    let unstable = Problem::small().with_size(16, 60).with_gamma(0.3);
+    let refused = message_for(&unstable, &final_field());
+    assert_eq!(
+        refused,
+        "unstable time step: gamma = alpha*dt/dx^2 = 0.3 is above 1/4, so the explicit scheme \
+         blows up; use dt <= 1.220703125 (dx^2 / (4 alpha)) or a smaller alpha"
+    );
+    let on_purpose = unstable.clone().allow_unstable();
+    let exact = heatlib::reference::final_field(&on_purpose).unwrap();
+    let largest = exact.iter().fold(0.0f64, |m, t| m.max(t.abs()));
+    assert!(largest > 1e4, "the scheme grows: {largest}");
+    for stage in [Stage::TypedChecked, Stage::Typed, Stage::Vectorized, Stage::Parallel] {
+        let field = stage.solve(&on_purpose, &final_field()).unwrap().final_field;
+        let scale = largest.max(1.0);
+        assert!(
+            heatlib::max_abs_diff(field.view(), exact.view()) <= 1e-12 * scale,
+            "{stage}"
+        );
+    }
+    let still_checked = on_purpose.with_boundary(heatlib::Boundary {
+        top: f64::NAN,
+        ..heatlib::Boundary::WEBINAR
+    });
+    assert!(message_for(&still_checked, &final_field()).contains("top temperature"));
+}
+
 #[test]
 fn the_stable_limit_typed_in_by_hand_is_accepted() {
     let problem = Problem::small().with_size(37, 5);

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use ndarray::ArrayView2;
 
-use super::{BarChart, Picture, evcxr_content, heatmap_row, print_flushed};
+use super::{BarChart, Picture, escape, evcxr_content, heatmap_row, print_flushed};
 use crate::benchmark::Comparison;
 use crate::error::Result;
 
@@ -76,10 +76,4 @@ impl Comparison {
     pub fn evcxr_display(&self) {
         print_flushed(&self.evcxr_text());
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

@@ -24,12 +24,15 @@ mod convolve;
 pub mod interpreted;
 #[cfg(feature = "opencl")]
 pub mod opencl;
-mod parallel;
+pub(crate) mod parallel;
+mod source;
 mod typed;
 pub(crate) mod typed_checked;
 mod vectorized;
 
 pub use convolve::convolve_same;
+pub use parallel::solve_in_bands;
+pub use source::SourceCode;
 
 /// Why `typed` and `parallel` may assume a plain row-major field.
 const CONTIGUOUS: &str = "the solver's fields are contiguous row-major arrays";
@@ -107,6 +110,44 @@ impl Stage {
             Stage::Parallel => "rows of one step shared among threads",
             #[cfg(feature = "opencl")]
             Stage::OpenCl => "a kernel compiled at run time, data kept on the device",
+        }
+    }
+
+    /// Every stage that can run on this machine: all of [`Stage::ALL`] but
+    /// `opencl` when there is no OpenCL device (see [`Stage::unavailable`]).
+    pub fn available() -> Vec<Stage> {
+        let unavailable = Stage::unavailable();
+        Stage::ALL
+            .iter()
+            .copied()
+            .filter(|stage| !unavailable.iter().any(|(left_out, _)| left_out == stage))
+            .collect()
+    }
+
+    /// The stages that cannot run on this machine, each with the reason and what to install.
+    pub fn unavailable() -> Vec<(Stage, String)> {
+        #[cfg(feature = "opencl")]
+        if let Err(error) = opencl::devices() {
+            return vec![(Stage::OpenCl, error.to_string())];
+        }
+        Vec::new()
+    }
+
+    /// The source file of this stage, as compiled into the library you are running.
+    pub fn source(self) -> SourceCode {
+        let (file, text) = match self {
+            Stage::Interpreted => ("interpreted.rs", include_str!("interpreted.rs")),
+            Stage::TypedChecked => ("typed_checked.rs", include_str!("typed_checked.rs")),
+            Stage::Typed => ("typed.rs", include_str!("typed.rs")),
+            Stage::Vectorized => ("vectorized.rs", include_str!("vectorized.rs")),
+            Stage::Convolve => ("convolve.rs", include_str!("convolve.rs")),
+            Stage::Parallel => ("parallel.rs", include_str!("parallel.rs")),
+            #[cfg(feature = "opencl")]
+            Stage::OpenCl => ("opencl.rs", include_str!("opencl.rs")),
+        };
+        SourceCode {
+            path: format!("heatlib/src/stages/{file}"),
+            text: text.to_string(),
         }
     }
 

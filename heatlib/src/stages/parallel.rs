@@ -19,10 +19,35 @@ use std::sync::{Mutex, PoisonError};
 
 use ndarray::{Array2, ArrayView1, ArrayViewMut2, s};
 
+use crate::error::Result;
+use crate::options::RunOptions;
 use crate::problem::Problem;
 use crate::solution::Solution;
+use crate::solver::in_thread_pool;
 use crate::step::Step;
 use crate::storage::{Record, RowRecord};
+
+/// Solves `problem` with any [`Step`] on bands of rows, one band per thread
+/// (of a pool of [`RunOptions::threads`](crate::RunOptions::threads) threads,
+/// else rayon's default), as the `parallel` stage runs the `typed` step: the
+/// threads idea, apart from the step.
+///
+/// ```
+/// use heatlib::{Problem, RunOptions, Stage, solve_in_bands};
+/// let problem = Problem::small();
+/// let step = Stage::Typed.step_fn().expect("typed has a step");
+/// let banded = solve_in_bands(&step, &problem, &RunOptions::final_field().with_threads(2))?;
+/// assert_eq!(banded.threads, 2);
+/// # Ok::<(), heatlib::HeatError>(())
+/// ```
+pub fn solve_in_bands<S: Step + ?Sized>(
+    step: &S,
+    problem: &Problem,
+    options: &RunOptions,
+) -> Result<Solution> {
+    let record = Record::prepare(problem, options)?;
+    in_thread_pool(options.threads, || run(step, problem, record))
+}
 
 /// Runs `problem` on the threads of the current rayon pool, one band of rows each.
 pub(crate) fn run<S: Step + ?Sized>(step: &S, problem: &Problem, mut record: Record) -> Solution {
