@@ -33,7 +33,11 @@ rayon_version="$(workspace_version rayon)"
 # The --cfg names the heatlib source the cache's entries were built from (start-kernel.sh).
 # ndarray and rayon are direct dependencies too (the versions heatlib uses), so
 # that cells can name their types and evcxr can keep arrays between cells.
+# :timing makes the kernel print, in grey under every cell, how long the cell took, compiling
+# included: the notebooks' lesson on compilation is visible everywhere, and since it is set
+# here, no cell toggles it (the command toggles; running such a cell twice would turn it off).
 cat > "$config/init.evcxr.in" <<INIT
+:timing
 :opt 2
 :build_env CARGO_PROFILE_DEV_DEBUG_ASSERTIONS=false
 :build_env CARGO_PROFILE_DEV_OVERFLOW_CHECKS=false

@@ -150,6 +150,13 @@ pub enum HeatError {
         message: String,
     },
 
+    /// The Rust compiler could not be run, or refused the source.
+    #[error("cannot compile: {message}")]
+    Compiler {
+        /// What went wrong, in the compiler's words where it had some.
+        message: String,
+    },
+
     /// Machine code that cannot be shown here.
     #[error("cannot show the machine code: {message}")]
     MachineCode {

@@ -4,15 +4,20 @@
 //! filled in, an index out of bounds) is reported as a failed check, and the
 //! notebook's variables survive.
 
-use std::fmt;
+use std::fmt::{self, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use ndarray::ArrayView3;
+
+use crate::benchmark::{Comparison, times};
 use crate::harmonic;
 use crate::options::RunOptions;
 use crate::problem::{Boundary, Problem};
 use crate::reference;
 use crate::solver::solve_with;
+use crate::stages::Stage;
 use crate::step::Step;
+use crate::timing::seconds;
 
 /// What a check found.
 #[derive(Debug, Clone, PartialEq)]
@@ -202,6 +207,213 @@ pub fn check_signal(signal: fn(&[f32], f32) -> Vec<f32>) -> CheckReport {
     }
 }
 
+/// Your steps timed beside a library stage, each with a one-line reading:
+/// "yours: 0.81 ms, typed_checked: 0.78 ms: the same speed".
+///
+/// Start one with [`race`], add your steps with [`Race::yours`] and the stage
+/// to beat with [`Race::library`]; show it by ending a cell with it. Steps run
+/// through the library's time loop ([`Comparison::add_step`]). A step that
+/// panics or gives other numbers than the reference is reported, not timed as
+/// if it were right, and nothing panics.
+#[derive(Debug, Clone)]
+pub struct Race {
+    comparison: std::result::Result<Comparison, String>,
+    /// Names of the rows that are yours, in the order they were added.
+    yours: Vec<String>,
+    /// The library stage's row, once added.
+    library: Option<String>,
+    /// What went wrong along the way.
+    problems: Vec<String>,
+}
+
+/// A race on `problem`, each entry timed (one warm-up, then 5 runs) with `options`.
+pub fn race(problem: &Problem, options: &RunOptions) -> Race {
+    Race {
+        comparison: Comparison::new(problem, options, 5).map_err(|error| error.to_string()),
+        yours: Vec::new(),
+        library: None,
+        problems: Vec::new(),
+    }
+}
+
+impl Race {
+    /// Times your step, called `name`, through the library's time loop.
+    pub fn yours<S: Step + ?Sized>(mut self, name: &str, step: &S) -> Race {
+        if let Ok(comparison) = &mut self.comparison {
+            match attempt(|| comparison.add_step(name, step).map(|_| ())) {
+                Ok(Ok(())) => self.yours.push(name.to_string()),
+                Ok(Err(error)) => self.problems.push(format!("{name}: {error}")),
+                Err(panicked) => self.problems.push(format!("{name}: {panicked}")),
+            }
+        }
+        self
+    }
+
+    /// Times the library's `stage`, the one to compare with.
+    pub fn library(mut self, stage: Stage) -> Race {
+        if let Ok(comparison) = &mut self.comparison {
+            match comparison.add_stage(stage) {
+                Ok(_) => self.library = Some(stage.name().to_string()),
+                Err(error) => self.problems.push(format!("{stage}: {error}")),
+            }
+        }
+        self
+    }
+
+    /// The measurements, if the race could start at all.
+    pub fn comparison(&self) -> Option<&Comparison> {
+        self.comparison.as_ref().ok()
+    }
+
+    /// One sentence per step of yours: its time beside the library's, and the
+    /// speed-up over your previous step.
+    pub fn readings(&self) -> Vec<String> {
+        let comparison = match &self.comparison {
+            Ok(comparison) => comparison,
+            Err(error) => return vec![format!("not timed: {error}")],
+        };
+        let row = |name: &str| comparison.rows.iter().find(|row| row.name == name);
+        let library = self.library.as_deref().and_then(row);
+        let mut readings = Vec::new();
+        let mut previous: Option<&crate::benchmark::Measurement> = None;
+        for mine in self.yours.iter().filter_map(|name| row(name)) {
+            if mine.max_abs_diff.is_nan() || mine.max_abs_diff > 1e-12 {
+                readings.push(format!(
+                    "{}: differs from the reference by {:.1e}, so its time means nothing yet: make its check say PASSED first",
+                    mine.name, mine.max_abs_diff
+                ));
+                previous = None;
+                continue;
+            }
+            let mut reading = format!("{}: {}", mine.name, seconds(mine.timing.median()));
+            if let Some(library) = library {
+                let ratio = mine.timing.median() / library.timing.median();
+                let _ = write!(
+                    reading,
+                    ", {}: {}: {}",
+                    library.name,
+                    seconds(library.timing.median()),
+                    match ratio {
+                        _ if (0.9..=1.1).contains(&ratio) => "the same speed".to_string(),
+                        _ if ratio < 1.0 => format!("yours is {} faster", times(1.0 / ratio)),
+                        _ => format!("the library's is {} faster", times(ratio)),
+                    }
+                );
+            }
+            if let Some(before) = previous {
+                let _ = write!(
+                    reading,
+                    "; {} the speed of {}",
+                    times(before.timing.median() / mine.timing.median()),
+                    before.name
+                );
+            }
+            readings.push(reading);
+            previous = Some(mine);
+        }
+        readings.extend(
+            self.problems
+                .iter()
+                .map(|problem| format!("not timed: {problem}")),
+        );
+        readings
+    }
+
+    /// Shows the table and the readings in the notebook.
+    pub fn evcxr_display(&self) {
+        println!("{self}");
+    }
+}
+
+impl fmt::Display for Race {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Ok(comparison) = &self.comparison {
+            writeln!(f, "{}", comparison.to_text())?;
+        }
+        for reading in self.readings() {
+            writeln!(f, "{reading}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks a learner's `largest_per_level(history)`, which must return, for
+/// each time level of a full history, the largest |T| on the plate.
+pub fn check_largest_per_level(
+    largest_per_level: fn(ArrayView3<'_, f64>) -> Vec<f64>,
+) -> CheckReport {
+    let mut lines = Vec::new();
+    let mut passed = true;
+    let cases = [
+        (
+            "a stable plate, gamma = 0.25, its bottom edge at -150",
+            Problem::small().with_size(12, 30).with_boundary(Boundary {
+                bottom: -150.0,
+                ..Boundary::WEBINAR
+            }),
+        ),
+        (
+            "an unstable plate, gamma = 0.3",
+            Problem::small()
+                .with_size(12, 30)
+                .with_gamma(0.3)
+                .allow_unstable(),
+        ),
+    ];
+    for (name, problem) in cases {
+        let history = match reference::history(&problem) {
+            Ok(levels) => levels,
+            Err(error) => {
+                lines.push(format!("{name}: {error}"));
+                passed = false;
+                continue;
+            }
+        };
+        let expected: Vec<f64> = history
+            .iter()
+            .map(|level| level.iter().fold(0.0f64, |m, t| m.max(t.abs())))
+            .collect();
+        let mut levels = ndarray::Array3::zeros((history.len(), problem.nx, problem.nx));
+        for (mut slot, level) in levels.outer_iter_mut().zip(&history) {
+            slot.assign(level);
+        }
+        match attempt(|| largest_per_level(levels.view())) {
+            Err(panicked) => {
+                passed = false;
+                lines.push(format!("{name}: {panicked}"));
+                break;
+            }
+            Ok(yours) if yours.len() != expected.len() => {
+                passed = false;
+                lines.push(format!(
+                    "{name}: {} values for {} time levels; one per level, please",
+                    yours.len(),
+                    expected.len()
+                ));
+            }
+            Ok(yours) => match yours
+                .iter()
+                .zip(&expected)
+                .position(|(&a, &b)| differs(a, b, 1e-12 * b.abs().max(1.0)))
+            {
+                None => lines.push(format!("{name}: right at every level")),
+                Some(level) => {
+                    passed = false;
+                    lines.push(format!(
+                        "{name}: level {level}: yours {}, expected {} (the largest |T|, absolute values)",
+                        yours[level], expected[level]
+                    ));
+                }
+            },
+        }
+    }
+    CheckReport {
+        subject: "your largest |T| per level".into(),
+        passed,
+        lines,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +480,65 @@ mod tests {
         let report = check_signal(|t, f| t.iter().map(|&x| (f * x).sin()).collect());
         assert!(
             !report.passed && report.lines[1].contains("sample 1"),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn a_race_reads_each_step_against_the_library_and_the_one_before() {
+        let problem = Problem::small().with_size(30, 40);
+        let race = race(&problem, &RunOptions::final_field())
+            .yours("exercise 1", &right)
+            .yours("exercise 2", &Stage::Typed.step_fn().unwrap())
+            .library(Stage::TypedChecked);
+        let readings = race.readings();
+        assert_eq!(readings.len(), 2, "{race}");
+        assert!(readings[0].starts_with("exercise 1: "), "{race}");
+        assert!(readings[0].contains(", typed_checked: "), "{race}");
+        assert!(readings[1].contains(" the speed of exercise 1"), "{race}");
+        assert!(
+            race.to_string().contains("speed-up over exercise 1"),
+            "{race}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_or_panicking_step_is_reported_not_timed_as_right() {
+        let problem = Problem::small().with_size(12, 30).with_gamma(0.2);
+        let race = race(&problem, &RunOptions::final_field())
+            .yours("forgets the centre", &forgets_the_centre)
+            .yours("blank", &not_written_yet)
+            .library(Stage::Typed);
+        let text = race.to_string();
+        assert!(
+            text.contains("forgets the centre: differs from the reference"),
+            "{text}"
+        );
+        assert!(
+            text.contains("not timed: blank: your function panicked"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn largest_per_level_is_checked_level_by_level() {
+        fn right(history: ArrayView3<f64>) -> Vec<f64> {
+            history
+                .outer_iter()
+                .map(|level| level.iter().fold(0.0f64, |m, t| m.max(t.abs())))
+                .collect()
+        }
+        fn signed(history: ArrayView3<f64>) -> Vec<f64> {
+            history
+                .outer_iter()
+                .map(|level| level.iter().fold(f64::MIN, |m, t| m.max(*t)))
+                .collect()
+        }
+        assert!(check_largest_per_level(right).passed);
+        let report = check_largest_per_level(signed);
+        assert!(!report.passed, "{report}");
+        assert!(
+            report.lines[0].contains("level 0: yours 100, expected 150"),
             "{report}"
         );
     }

@@ -95,5 +95,6 @@ pub use stages::opencl;
 pub use stages::{Stage, solve_in_bands};
 pub use step::{Step, StepFn};
 pub use timing::{
-    FirstAndLater, TimeIt, Timing, first_and_later, seconds, time_runs, timeit, try_timeit,
+    FirstAndLater, TimeIt, Timing, compile_seconds, first_and_later, seconds, time_runs, timeit,
+    try_timeit,
 };

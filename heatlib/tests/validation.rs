@@ -47,8 +47,16 @@ fn instability_runs_only_when_asked_for_by_name() {
     let exact = heatlib::reference::final_field(&on_purpose).unwrap();
     let largest = exact.iter().fold(0.0f64, |m, t| m.max(t.abs()));
     assert!(largest > 1e4, "the scheme grows: {largest}");
-    for stage in [Stage::TypedChecked, Stage::Typed, Stage::Vectorized, Stage::Parallel] {
-        let field = stage.solve(&on_purpose, &final_field()).unwrap().final_field;
+    for stage in [
+        Stage::TypedChecked,
+        Stage::Typed,
+        Stage::Vectorized,
+        Stage::Parallel,
+    ] {
+        let field = stage
+            .solve(&on_purpose, &final_field())
+            .unwrap()
+            .final_field;
         let scale = largest.max(1.0);
         assert!(
             heatlib::max_abs_diff(field.view(), exact.view()) <= 1e-12 * scale,
