@@ -319,8 +319,29 @@ impl Race {
         readings
     }
 
-    /// Shows the table and the readings in the notebook.
+    /// Shows the table and the readings in the notebook (as HTML where the notebook shows HTML).
     pub fn evcxr_display(&self) {
+        #[cfg(feature = "display")]
+        if let Ok(comparison) = &self.comparison {
+            let readings: String = self
+                .readings()
+                .iter()
+                .map(|reading| {
+                    format!(
+                        "<p class=\"heat-reading\">{}</p>\n",
+                        crate::display::escape(reading)
+                    )
+                })
+                .collect();
+            crate::display::print_flushed(
+                &(crate::display::evcxr_content("text/plain", &self.to_string())
+                    + &crate::display::evcxr_content(
+                        "text/html",
+                        &(comparison.to_html() + &readings),
+                    )),
+            );
+            return;
+        }
         println!("{self}");
     }
 }

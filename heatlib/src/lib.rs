@@ -84,6 +84,7 @@ mod timing;
 
 pub use benchmark::{Comparison, Measurement, compare, measure, measure_step};
 pub use error::{Bytes, HeatError, Result};
+pub use exercise::{Race, race};
 pub use memory::{available_memory, history_bytes};
 pub use options::{OpenClSettings, Precision, RunOptions, Storage};
 pub use problem::{Boundary, Problem, TimeStep};
@@ -92,7 +93,7 @@ pub use solution::{DeviceRun, Snapshot, Solution};
 pub use solver::solve_with;
 #[cfg(feature = "opencl")]
 pub use stages::opencl;
-pub use stages::{Stage, solve_in_bands};
+pub use stages::{SourceCode, Stage, solve_in_bands};
 pub use step::{Step, StepFn};
 pub use timing::{
     FirstAndLater, TimeIt, Timing, compile_seconds, first_and_later, seconds, time_runs, timeit,

@@ -18,6 +18,17 @@ pub struct SourceCode {
 }
 
 impl SourceCode {
+    /// The time loop every serial stage (and every step of yours) runs through:
+    /// `run` in `heatlib/src/solver.rs`.
+    pub fn time_loop() -> SourceCode {
+        let solver = SourceCode {
+            path: "heatlib/src/solver.rs".into(),
+            text: include_str!("../solver.rs").into(),
+        };
+        // The file is compiled in with this function, so `run` is there; the whole file otherwise.
+        solver.function("run").unwrap_or(solver)
+    }
+
     /// One function of the file, with the comments and attributes just above it;
     /// `None` if the file has no `fn name`.
     pub fn function(&self, name: &str) -> Option<SourceCode> {
@@ -181,6 +192,18 @@ mod tests {
             html.contains("#8e908c\">// a comment &lt;here&gt;</span>"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn the_time_loop_is_the_loop() {
+        let time_loop = SourceCode::time_loop();
+        assert!(time_loop.path.ends_with("(fn run)"), "{}", time_loop.path);
+        assert!(
+            time_loop
+                .text
+                .contains("std::mem::swap(&mut current, &mut next);")
+        );
+        assert!(time_loop.line_count() < 25, "{}", time_loop.text);
     }
 
     #[test]
