@@ -3,22 +3,36 @@
     .venv/bin/python tests/notebooks.py [--kernel rust-heatlib] [--timeout 600] [NOTEBOOK ...]
 
 Each notebook runs headless on a fresh kernel (nbclient over the Jupyter protocol), with a
-per-cell timeout. No cell may fail; every image must decode as a non-blank picture; every
-comparison table must list its stages with differences from the reference under 1e-12.
-Exercise checks must say NOT YET in the exercise notebook as committed (the blanks), and
-PASSED everywhere else, including a copy of the exercises with the solutions (the cells
-tagged `solution:NAME` in the main notebooks) put in place of the blanks (`exercise:NAME`).
+per-cell timeout. What must hold:
+
+- No cell fails, except the cells tagged `compile-error` (the lab's compiler-error exercise),
+  each of which must fail to compile.
+- Every image decodes as a non-blank picture; every comparison table lists its rows with
+  differences from the reference under 1e-12; the table tagged `every stage` lists every stage
+  that can run (all of `heat stages` with OpenCL, all but `opencl` without).
+- Notebook 03 shows, for every CPU stage, a cell defining its step (`step:STAGE`) and a cell
+  timing it through heatlib (`timed:STAGE`) whose table holds both the cell's step and the
+  library stage, agreeing with the reference; the machine-code cells show SIMD arithmetic for
+  the row-slice step and a bounds check for the checked loop. It runs a second time with
+  OCL_ICD_VENDORS pointing at an empty folder (no OpenCL platform), again without an error.
+- The lab (05) as committed: every check says NOT YET, every race says what is not timed. With
+  the solutions from tests/lab-solutions/ swapped into its `exercise:NAME` cells: every check
+  says PASSED and every race prints its readings. No line of a solution appears in notebooks
+  01-04. Everywhere else, no check says NOT YET.
+
 The executed copies go to target/notebooks/ (the committed notebooks stay without outputs).
 """
 import argparse
 import base64
 import functools
 import json
+import os
 import pathlib
 import re
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 
@@ -26,6 +40,10 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "tests" / "lab-solutions"
+# The CPU stages notebook 03 must write out and time; the interpreter and OpenCL show their source.
+WRITTEN_OUT = ["typed_checked", "typed", "vectorized", "convolve"]
+TIMED = WRITTEN_OUT + ["parallel"]
 
 
 @functools.cache
@@ -55,6 +73,16 @@ def gif_frames(data):
     return data.count(b"\x21\xf9\x04") if data.startswith(b"GIF8") else 0
 
 
+def text_of(cell):
+    """Everything a cell printed or showed as text or HTML."""
+    parts = []
+    for output in cell.get("outputs", []):
+        parts.append(output.get("text", ""))
+        data = output.get("data", {})
+        parts += [data.get("text/plain", ""), data.get("text/html", "")]
+    return "\n".join(parts)
+
+
 def verdicts(notebook):
     """The exercise checks' verdicts, in order: 'PASSED' or 'NOT YET'."""
     found = []
@@ -65,31 +93,50 @@ def verdicts(notebook):
     return found
 
 
-def with_solutions(exercises, solved_from):
-    """A copy of the exercise notebook with each `exercise:NAME` cell replaced by `solution:NAME`."""
-    solutions = {}
-    for notebook in solved_from:
-        for cell in notebook.cells:
-            for tag in cell.metadata.get("tags", []):
-                if tag.startswith("solution:"):
-                    solutions[tag.split(":", 1)[1]] = cell.source
+def comparison_rows(html):
+    """(name, max |diff|) of every row of every comparison table in `html`."""
+    return re.findall(r"<tr><td>([^<]+)</td>.*?<td[^>]*>([^<]+)</td></tr>", html)
+
+
+def tags(cell):
+    return cell.metadata.get("tags", [])
+
+
+def solutions():
+    return {path.stem: path.read_text() for path in sorted(SOLUTIONS.glob("*.rs"))}
+
+
+def with_solutions(exercises):
+    """A copy of the lab with each `exercise:NAME` cell replaced by tests/lab-solutions/NAME.rs."""
+    known = solutions()
     copy = nbformat.from_dict(json.loads(json.dumps(exercises)))
+    used = set()
     for cell in copy.cells:
-        for tag in cell.metadata.get("tags", []):
+        for tag in tags(cell):
             if tag.startswith("exercise:"):
                 name = tag.split(":", 1)[1]
-                if name not in solutions:
-                    raise SystemExit(f"exercise '{name}' has no cell tagged solution:{name} in the main notebooks")
-                cell.source = solutions[name]
+                if name not in known:
+                    raise SystemExit(f"exercise '{name}' has no solution in {SOLUTIONS}/{name}.rs")
+                cell.source = known[name]
+                used.add(name)
+    unused = set(known) - used
+    if unused:
+        raise SystemExit(f"solutions without an exercise cell: {sorted(unused)}")
     return copy
 
 
-def check(notebook, path):
+def check(notebook, name, expected_stages):
     problems, images, tables = [], 0, 0
     for number, cell in enumerate(notebook.cells, 1):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
+        failed = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if "compile-error" in tags(cell):
+            compiled_not = any("error[E" in "\n".join(o.get("traceback", [])) + o.get("evalue", "") for o in failed)
+            if not compiled_not:
+                problems.append(f"cell {number} is tagged compile-error but did not fail to compile")
+        else:
+            for output in failed:
                 problems.append(f"cell {number}: {output.get('ename')}: {output.get('evalue')}")
+        for output in cell.get("outputs", []):
             data = output.get("data", {})
             if "image/png" in data:
                 images += 1
@@ -102,29 +149,66 @@ def check(notebook, path):
             html = data.get("text/html", "")
             if "heat-comparison" in html:
                 tables += 1
-                rows = re.findall(r"<tr><td>([a-z_]+)</td>.*?<td[^>]*>([^<]+)</td></tr>", html)
+                rows = comparison_rows(html)
                 if not rows:
                     problems.append(f"cell {number}: a comparison table without rows")
-                for stage, difference in rows:
+                for row, difference in rows:
                     if not float(difference) <= 1e-12:
-                        problems.append(f"cell {number}: {stage} differs from the reference by {difference}")
-                if "every stage" in cell.metadata.get("tags", []):
-                    missing = set(stage_names()) - {stage for stage, _ in rows}
+                        problems.append(f"cell {number}: {row} differs from the reference by {difference}")
+                if "every stage" in tags(cell):
+                    missing = set(expected_stages) - {row for row, _ in rows}
                     if missing:
                         problems.append(f"cell {number}: the comparison table lacks {sorted(missing)}")
-    if images == 0 and not str(path).startswith("05-"):
+    if images == 0 and not name.startswith("05-"):
         problems.append("no picture at all")
+    if name.startswith("03-"):
+        problems += check_stage_cells(notebook)
     return problems, images, tables
 
 
-def run(notebook, name, args, out):
+def check_stage_cells(notebook):
+    """Notebook 03: each CPU stage written in a cell and timed beside the library's; the machine code."""
+    problems = []
+    cell_tags = [tag for cell in notebook.cells for tag in tags(cell)]
+    for stage in WRITTEN_OUT:
+        if f"step:{stage}" not in cell_tags:
+            problems.append(f"no cell defines the {stage} step (tag step:{stage})")
+    for stage in TIMED:
+        timed = [cell for cell in notebook.cells if f"timed:{stage}" in tags(cell)]
+        if not timed:
+            problems.append(f"no cell times the {stage} step through heatlib (tag timed:{stage})")
+        for cell in timed:
+            rows = [row for row, _ in comparison_rows(text_of(cell))]
+            if stage not in rows:
+                problems.append(f"timed:{stage}: the library's {stage} is not in the table ({rows})")
+            if not any("this cell" in row or "in bands" in row for row in rows):
+                problems.append(f"timed:{stage}: no step of the notebook's own in the table ({rows})")
+            if stage != "parallel" and "heat-reading" not in text_of(cell):
+                problems.append(f"timed:{stage}: no reading of the race")
+    machine = {tag.split(":", 1)[1]: text_of(cell) for cell in notebook.cells for tag in tags(cell)
+               if tag.startswith("machine-code:")}
+    if "SIMD:" not in machine.get("typed", ""):
+        problems.append("the machine code of the row-slice step shows no SIMD arithmetic")
+    if "check: if it fails, array_out_of_bounds" not in machine.get("typed_checked", ""):
+        problems.append("the machine code of the checked loop shows no bounds check")
+    return problems
+
+
+def run(notebook, name, args, out, environment=None):
     start = time.perf_counter()
-    client = NotebookClient(notebook, timeout=args.timeout, kernel_name=args.kernel, allow_errors=True,
-                            resources={"metadata": {"path": str(ROOT / "notebooks")}})
-    client.execute()
+    saved = dict(os.environ)
+    os.environ.update(environment or {})
+    try:
+        client = NotebookClient(notebook, timeout=args.timeout, kernel_name=args.kernel, allow_errors=True,
+                                resources={"metadata": {"path": str(ROOT / "notebooks")}})
+        client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     seconds = time.perf_counter() - start
     nbformat.write(notebook, out / name)
-    problems, images, tables = check(notebook, name)
+    expected = [s for s in stage_names() if not (environment and s == "opencl")]
+    problems, images, tables = check(notebook, name, expected)
     print(f"{name}: executed in {seconds:.0f} s, {images} pictures, {tables} comparison tables", flush=True)
     return problems
 
@@ -133,6 +217,26 @@ def report(name, problems):
     print(f"{name}: {'ok' if not problems else 'FAILED'}", flush=True)
     for problem in problems:
         print(f"  {problem}", flush=True)
+
+
+def races_untimed(notebook):
+    return sum(text_of(cell).count("not timed:") for cell in notebook.cells)
+
+
+def answers_in(notebooks):
+    """Lines of a lab solution (long enough to be distinctive) found in the other notebooks."""
+    found = []
+    sources = {name: "\n".join(c.source for c in nb.cells if c.cell_type == "code") for name, nb in notebooks.items()}
+    squash = lambda text: re.sub(r"\s+", "", text)
+    for solution, text in solutions().items():
+        for line in text.splitlines():
+            line = line.strip()
+            if len(line) < 30 or line.startswith(("fn ", "let current = current.as_slice", "let next = next.as_slice_mut")):
+                continue
+            for name, source in sources.items():
+                if squash(line) in squash(source):
+                    found.append(f"{name} shows a line of the lab's {solution} answer: {line}")
+    return found
 
 
 def main():
@@ -145,7 +249,7 @@ def main():
     out = ROOT / "target" / "notebooks"
     out.mkdir(parents=True, exist_ok=True)
     failed = False
-    executed = {}
+    main_notebooks = {}
     for path in paths:
         notebook = nbformat.read(path, as_version=4)
         problems = run(notebook, path.name, args, out)
@@ -153,20 +257,40 @@ def main():
         if path.name.startswith("05-"):
             if not found or "PASSED" in found:
                 problems.append(f"the blank exercises should all say NOT YET; they said {found}")
-        elif "NOT YET" in found:
-            problems.append(f"a check failed in a main notebook: {found}")
+            if races_untimed(notebook) == 0:
+                problems.append("the blank lab's races should each say what is not timed")
+        else:
+            main_notebooks[path.name] = nbformat.read(path, as_version=4)
+            if "NOT YET" in found:
+                problems.append(f"a check failed in a main notebook: {found}")
         report(path.name, problems)
         failed |= bool(problems)
-        executed[path.name] = notebook
-    exercises = [name for name in executed if name.startswith("05-")]
-    if exercises:
-        originals = [nbformat.read(ROOT / "notebooks" / name, as_version=4) for name in sorted(executed) if not name.startswith("05-")]
-        solved = with_solutions(nbformat.read(ROOT / "notebooks" / exercises[0], as_version=4), originals)
+        if path.name.startswith("03-"):
+            with tempfile.TemporaryDirectory() as no_drivers:
+                name = "03-heat-flow-without-opencl.ipynb"
+                again = nbformat.read(path, as_version=4)
+                problems = run(again, name, args, out, {"OCL_ICD_VENDORS": no_drivers})
+                if "opencl is left out on this machine" not in "\n".join(text_of(c) for c in again.cells):
+                    problems.append("without OpenCL, notebook 03 does not say that it left opencl out")
+                report(name, problems)
+                failed |= bool(problems)
+    if main_notebooks:
+        leaked = answers_in(main_notebooks)
+        report("no lab answer in notebooks 01-04", leaked)
+        failed |= bool(leaked)
+    lab = [path for path in paths if path.name.startswith("05-")]
+    if lab:
+        solved = with_solutions(nbformat.read(lab[0], as_version=4))
         name = "05-exercises-solved.ipynb"
         problems = run(solved, name, args, out)
         found = verdicts(solved)
         if not found or "NOT YET" in found:
             problems.append(f"with the solutions every check should say PASSED; they said {found}")
+        untimed = races_untimed(solved)
+        if untimed:
+            problems.append(f"with the solutions every race should time every step; {untimed} said 'not timed'")
+        if not any("the speed of exercise 1" in text_of(cell) for cell in solved.cells):
+            problems.append("exercise 2's race does not report its speed-up over exercise 1")
         report(name, problems)
         failed |= bool(problems)
     return 1 if failed else 0

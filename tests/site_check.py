@@ -134,14 +134,18 @@ def check_page(driver, url, problems):
 
 
 def pictures_in(notebook_path):
-    """How many pictures (PNG or GIF outputs) the executed notebook holds."""
+    """How many pictures the executed notebook holds: its PNG and GIF outputs, and the figures
+    its Markdown cells show (`![what](figures/...)`)."""
     notebook = nbformat.read(notebook_path, as_version=4)
-    return sum(
+    outputs = sum(
         kind.startswith("image/")
         for cell in notebook.cells
         for output in cell.get("outputs", [])
         for kind in output.get("data", {})
     )
+    figures = sum(len(re.findall(r"!\[[^\]]*\]\([^)]+\)", cell.source))
+                  for cell in notebook.cells if cell.cell_type == "markdown")
+    return outputs + figures
 
 
 def check_speed_ups(rows, problems):

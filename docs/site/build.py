@@ -231,7 +231,16 @@ def build_notebook_pages(site):
             "site_pager": '<nav class="site-pager">' + " ".join(pager) + "</nav>",
         }
         body, _ = exporter.from_notebook_node(notebook, resources=resources)
-        site.write(f"notebooks/{stem}.html", body)
+        site.write(f"notebooks/{stem}.html", notebook_links_on_the_site(body))
+    figures = ROOT / "notebooks" / "figures"
+    if figures.is_dir():
+        shutil.copytree(figures, site.out / "notebooks" / "figures", dirs_exist_ok=True)
+
+
+def notebook_links_on_the_site(body):
+    """A notebook's links as the site has them: other notebooks and docs/ pages are HTML pages there."""
+    body = re.sub(r'href="\.\./docs/([\w-]+)\.md(#[\w-]+)?"', r'href="../\1.html\2"', body)
+    return re.sub(r'href="([\w-]+)\.ipynb(#[\w-]+)?"', r'href="\1.html\2"', body)
 
 
 def build_index(site):

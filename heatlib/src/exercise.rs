@@ -55,8 +55,13 @@ fn differs(yours: f64, right: f64, tolerance: f64) -> bool {
 }
 
 /// Runs the learner's code; a panic becomes "your function panicked: <its message>".
+/// The panic is not printed as well: the report says it once, where it belongs.
 fn attempt<T>(work: impl FnOnce() -> T) -> Result<T, String> {
-    catch_unwind(AssertUnwindSafe(work)).map_err(|payload| {
+    let printing = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = catch_unwind(AssertUnwindSafe(work));
+    std::panic::set_hook(printing);
+    outcome.map_err(|payload| {
         let message = payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())

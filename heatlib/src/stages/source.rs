@@ -4,10 +4,10 @@
 ///
 /// ```
 /// use heatlib::Stage;
-/// let source = Stage::Typed.source();
-/// assert!(source.text.contains("fn update_row"));
-/// let row = source.function("update_row").expect("typed has update_row");
-/// assert!(row.text.starts_with("/// Updates the interior of one row"));
+/// let source = Stage::Parallel.source();
+/// assert!(source.text.contains("fn march_band"));
+/// let band = source.function("march_band").expect("parallel marches bands");
+/// assert!(band.text.starts_with("/// Marches one band of plate rows"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceCode {
