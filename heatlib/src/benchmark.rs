@@ -116,30 +116,6 @@ pub fn measure(
     )
 }
 
-/// Times your own [`Step`] on `problem`, through the same time loop and
-/// storage as the library's stages, and compares its final field with `reference`.
-pub fn measure_step<S: Step + ?Sized>(
-    name: &str,
-    step: &S,
-    problem: &Problem,
-    options: &RunOptions,
-    repeat: usize,
-    reference: ArrayView2<'_, f64>,
-) -> Result<Measurement> {
-    let trial = Trial {
-        problem,
-        options,
-        repeat,
-        reference,
-    };
-    trial.measure(
-        name,
-        None,
-        |_| {},
-        |record| Ok(solver::run(step, problem, record)),
-    )
-}
-
 /// What every measurement shares: the problem, how it runs, how often, and the right answer.
 struct Trial<'a> {
     problem: &'a Problem,
@@ -299,7 +275,7 @@ impl Comparison {
         Ok(self.push(row))
     }
 
-    /// Adds a row measured elsewhere (with [`measure`] or [`measure_step`] on the same problem).
+    /// Adds a row measured elsewhere (with [`measure`] on the same problem).
     pub fn push(&mut self, row: Measurement) -> &Measurement {
         self.rows.push(row);
         &self.rows[self.rows.len() - 1]

@@ -82,7 +82,7 @@ mod step;
 mod storage;
 mod timing;
 
-pub use benchmark::{Comparison, Measurement, compare, measure, measure_step};
+pub use benchmark::{Comparison, Measurement, compare, measure};
 pub use error::{Bytes, HeatError, Result};
 pub use exercise::{Race, race};
 pub use memory::{available_memory, history_bytes};

@@ -22,8 +22,18 @@ pub fn solve_with<S: Step + ?Sized>(
     problem: &Problem,
     options: &RunOptions,
 ) -> Result<Solution> {
+    solve_on(problem, options, |record| Ok(run(step, problem, record)))
+}
+
+/// What every way of solving does around its loop: check the inputs, allocate
+/// what is kept, then `march` in the thread pool `options` asks for.
+pub(crate) fn solve_on(
+    problem: &Problem,
+    options: &RunOptions,
+    march: impl FnOnce(Record) -> Result<Solution> + Send,
+) -> Result<Solution> {
     let record = Record::prepare(problem, options)?;
-    in_thread_pool(options.threads, || run(step, problem, record))
+    in_thread_pool(options.threads, || march(record))?
 }
 
 /// The time loop, on storage that [`Record::prepare`] made for `problem`.

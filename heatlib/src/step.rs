@@ -4,7 +4,7 @@
 //! Your own step, written in a notebook cell, is a `Step` too, so it runs
 //! through the very loop and storage the library's stages use, and it can be
 //! checked ([`exercise::check_step`](crate::exercise::check_step)) and timed
-//! ([`measure_step`](crate::measure_step)) exactly as they are.
+//! ([`Comparison::add_step`](crate::Comparison::add_step)) exactly as they are.
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 

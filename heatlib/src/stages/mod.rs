@@ -174,8 +174,9 @@ impl Stage {
     /// # Ok::<(), heatlib::HeatError>(())
     /// ```
     pub fn solve(self, problem: &Problem, options: &RunOptions) -> Result<Solution> {
-        let record = Record::prepare(problem, options)?;
-        solver::in_thread_pool(options.threads, || self.run(problem, options, record))?
+        solver::solve_on(problem, options, |record| {
+            self.run(problem, options, record)
+        })
     }
 
     /// Runs on storage already prepared, in the current thread pool: the part worth timing.

@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::options::RunOptions;
 use crate::problem::Problem;
 use crate::solution::Solution;
-use crate::solver::in_thread_pool;
+use crate::solver::solve_on;
 use crate::step::Step;
 use crate::storage::{Record, RowRecord};
 
@@ -45,8 +45,7 @@ pub fn solve_in_bands<S: Step + ?Sized>(
     problem: &Problem,
     options: &RunOptions,
 ) -> Result<Solution> {
-    let record = Record::prepare(problem, options)?;
-    in_thread_pool(options.threads, || run(step, problem, record))
+    solve_on(problem, options, |record| Ok(run(step, problem, record)))
 }
 
 /// Runs `problem` on the threads of the current rayon pool, one band of rows each.
