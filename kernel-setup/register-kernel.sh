@@ -31,6 +31,9 @@ rayon_version="$(workspace_version rayon)"
 # machine and run on others sets HEAT_TARGET_CPU (e.g. x86-64-v3): the build cache it
 # ships must not hold instructions that the machines running it lack.
 # The --cfg names the heatlib source the cache's entries were built from (start-kernel.sh).
+# -Aunused: evcxr keeps every earlier cell's functions in each new cell's crate, and when a cell
+# fails to compile it shows all their warnings too; a blank exercise (`todo!()`) has unused
+# parameters, so without this a learner's one compile error would come with a dozen others.
 # ndarray and rayon are direct dependencies too (the versions heatlib uses), so
 # that cells can name their types and evcxr can keep arrays between cells.
 # :timing makes the kernel print, in grey under every cell, how long the cell took, compiling
@@ -42,7 +45,7 @@ cat > "$config/init.evcxr.in" <<INIT
 :build_env CARGO_PROFILE_DEV_DEBUG_ASSERTIONS=false
 :build_env CARGO_PROFILE_DEV_OVERFLOW_CHECKS=false
 :build_env CARGO_PROFILE_DEV_OPT_LEVEL=3
-:build_env RUSTFLAGS=-Cprefer-dynamic -Ctarget-cpu=${HEAT_TARGET_CPU:-native} --cfg heatlib_source="@HEATLIB_SOURCE@"
+:build_env RUSTFLAGS=-Cprefer-dynamic -Ctarget-cpu=${HEAT_TARGET_CPU:-native} -Aunused --cfg heatlib_source="@HEATLIB_SOURCE@"
 :cache 4096
 :dep heatlib = { path = "$repo/heatlib", features = ["opencl"] }
 :dep ndarray = "$ndarray_version"

@@ -72,7 +72,9 @@ pub struct Measurement {
     pub cell_updates: u64,
     /// Largest absolute difference of the final field from the reference.
     pub max_abs_diff: f64,
-    /// CPU threads that computed time steps (see [`Solution::threads`]).
+    /// For a stage, the CPU threads that computed time steps (see
+    /// [`Solution::threads`]); for a step of yours, the threads of the pool it
+    /// ran in, which it may use (rayon inside the step) or not.
     pub threads: usize,
     /// The untimed warm-up run, whole (set-up included): for a JIT stage, the first call.
     pub first_run_s: f64,
@@ -167,7 +169,12 @@ impl Trial<'_> {
                 setup: Timing { runs: setup },
                 cell_updates: problem.cell_updates(),
                 max_abs_diff: max_abs_diff(last.final_field.view(), reference),
-                threads: last.threads,
+                // A step of yours may use the pool's threads itself (rayon inside a
+                // step): its row says how many it had; a stage's, how many it used.
+                threads: match stage {
+                    Some(_) => last.threads,
+                    None => rayon::current_num_threads(),
+                },
                 first_run_s,
                 device: last.device,
                 final_field: last.final_field,
