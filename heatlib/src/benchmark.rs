@@ -72,9 +72,9 @@ pub struct Measurement {
     pub cell_updates: u64,
     /// Largest absolute difference of the final field from the reference.
     pub max_abs_diff: f64,
-    /// For a stage, the CPU threads that computed time steps (see
-    /// [`Solution::threads`]); for a step of yours, the threads of the pool it
-    /// ran in, which it may use (rayon inside the step) or not.
+    /// CPU threads that ran the time loop (see [`Solution::threads`]): 1 for a
+    /// step of yours run by [`Comparison::add_step`], even if the step itself
+    /// hands work to the pool's threads.
     pub threads: usize,
     /// The untimed warm-up run, whole (set-up included): for a JIT stage, the first call.
     pub first_run_s: f64,
@@ -169,12 +169,7 @@ impl Trial<'_> {
                 setup: Timing { runs: setup },
                 cell_updates: problem.cell_updates(),
                 max_abs_diff: max_abs_diff(last.final_field.view(), reference),
-                // A step of yours may use the pool's threads itself (rayon inside a
-                // step): its row says how many it had; a stage's, how many it used.
-                threads: match stage {
-                    Some(_) => last.threads,
-                    None => rayon::current_num_threads(),
-                },
+                threads: last.threads,
                 first_run_s,
                 device: last.device,
                 final_field: last.final_field,
