@@ -72,5 +72,11 @@ if $setup_only; then
     exit 0
 fi
 say "starting JupyterLab on http://127.0.0.1:$port (open the link with the token it prints; Ctrl-C stops it)"
-exec "$venv/bin/jupyter" lab --no-browser --ip 127.0.0.1 --port "$port" --notebook-dir "$repo/notebooks" \
+as_root=()
+if [ "$(id -u)" -eq 0 ]; then
+    # JupyterLab refuses to start as root unless told; a fresh cloud VM or a container gives root.
+    echo "warning: running JupyterLab as root (it listens on 127.0.0.1 only, behind a token)"
+    as_root=(--allow-root)
+fi
+exec "$venv/bin/jupyter" lab --no-browser --ip 127.0.0.1 --port "$port" --notebook-dir "$repo/notebooks" "${as_root[@]}" \
     --ServerApp.token="${JUPYTER_TOKEN:-$("$venv/bin/python" -c 'import secrets; print(secrets.token_hex(24))')}"
