@@ -41,7 +41,7 @@ use std::time::Instant;
 use ndarray::{Array2, ArrayView2};
 
 use crate::error::{HeatError, Result};
-use crate::options::RunOptions;
+use crate::options::{RunOptions, Storage};
 use crate::problem::Problem;
 use crate::reference::{self, max_abs_diff};
 use crate::solution::{DeviceRun, Solution};
@@ -336,10 +336,10 @@ impl Comparison {
             p.nx,
             p.nt,
             p.gamma(),
-            match self.options.storage.name() {
-                "full" => "full history",
-                "final" => "final field",
-                other => other,
+            match self.options.storage {
+                Storage::FullHistory => "full history",
+                Storage::FinalField => "final field",
+                Storage::Snapshots { .. } => "snapshots",
             },
             p.cell_updates(),
             self.repeat,
