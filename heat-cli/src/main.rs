@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use heatlib::{
@@ -52,8 +53,20 @@ pub struct ExecutionArgs {
     /// Threads for the parallel stage (default: RAYON_NUM_THREADS, else one per core)
     #[arg(long)]
     threads: Option<usize>,
+    /// Stop a run still going after this many seconds, with a message (default: no limit)
+    #[arg(long, value_name = "SECONDS", value_parser = parse_time_budget)]
+    time_budget: Option<Duration>,
     #[command(flatten)]
     device: DeviceArgs,
+}
+
+fn parse_time_budget(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .filter(|budget| !budget.is_zero())
+        .ok_or_else(|| format!("'{text}' is not a number of seconds greater than 0, e.g. 30"))
 }
 
 impl ExecutionArgs {
@@ -62,6 +75,7 @@ impl ExecutionArgs {
             storage: self.history.storage(),
             threads: self.threads,
             opencl: self.device.settings(),
+            time_budget: self.time_budget,
         }
     }
 }

@@ -113,6 +113,7 @@ pub fn measure(
     trial.measure(
         stage.name(),
         Some(stage),
+        stage.working_fields(),
         |_| {},
         |record| stage.run(problem, options, record),
     )
@@ -133,6 +134,7 @@ impl Trial<'_> {
         &self,
         name: &str,
         stage: Option<Stage>,
+        working_fields: u128,
         after_warm_up: impl FnOnce(f64) + Send,
         mut run: impl FnMut(Record) -> Result<Solution> + Send,
     ) -> Result<Measurement> {
@@ -147,13 +149,13 @@ impl Trial<'_> {
         }
         solver::in_thread_pool(options.threads, || {
             let start = Instant::now();
-            let mut last = run(Record::prepare(problem, options)?)?;
+            let mut last = run(Record::prepare(problem, options, working_fields)?)?;
             let first_run_s = start.elapsed().as_secs_f64();
             after_warm_up(first_run_s);
             let (mut setup, mut runs) = (Vec::new(), Vec::new());
             for _ in 0..repeat {
                 let start = Instant::now();
-                let record = Record::prepare(problem, options)?;
+                let record = Record::prepare(problem, options, working_fields)?;
                 let prepared = Instant::now();
                 let solution = run(record)?;
                 let finished = Instant::now();
@@ -235,6 +237,7 @@ impl Comparison {
         let row = self.trial().measure(
             stage.name(),
             Some(stage),
+            stage.working_fields(),
             announce(stage.name(), self.repeat),
             |record| stage.run(problem, options, record),
         )?;
@@ -244,11 +247,13 @@ impl Comparison {
     /// Times your own [`Step`] through the library's time loop and adds its row, named `name`.
     pub fn add_step<S: Step + ?Sized>(&mut self, name: &str, step: &S) -> Result<&Measurement> {
         let problem = &self.problem;
-        let row = self
-            .trial()
-            .measure(name, None, announce(name, self.repeat), |record| {
-                Ok(solver::run(step, problem, record))
-            })?;
+        let row = self.trial().measure(
+            name,
+            None,
+            solver::TWO_FIELDS,
+            announce(name, self.repeat),
+            |record| solver::run(step, problem, record),
+        )?;
         Ok(self.push(row))
     }
 
@@ -269,11 +274,13 @@ impl Comparison {
         step: &S,
     ) -> Result<&Measurement> {
         let problem = &self.problem;
-        let row = self
-            .trial()
-            .measure(name, None, announce(name, self.repeat), |record| {
-                Ok(crate::stages::parallel::run(step, problem, record))
-            })?;
+        let row = self.trial().measure(
+            name,
+            None,
+            crate::stages::parallel::WORKING_FIELDS,
+            announce(name, self.repeat),
+            |record| crate::stages::parallel::run(step, problem, record),
+        )?;
         Ok(self.push(row))
     }
 

@@ -73,6 +73,67 @@ pub enum HeatError {
         available: Bytes,
     },
 
+    /// A run, a picture or a buffer that would not fit in memory.
+    #[error("{what} needs {needed} but only {available} is available; {advice}")]
+    OutOfMemory {
+        /// What would have been allocated.
+        what: String,
+        /// Bytes it would take.
+        needed: Bytes,
+        /// Bytes this process can still take (or the most any array can hold).
+        available: Bytes,
+        /// What to ask for instead.
+        advice: String,
+    },
+
+    /// Temperatures so large in magnitude that the update could overflow.
+    #[error(
+        "{name} = {value:e} is too large: the update adds four neighbours, which overflows f64 \
+         for magnitudes above {limit:.1e}; use temperatures in a physical range (kelvin or \
+         degrees: below 1e6 keeps every digit meaningful)"
+    )]
+    TemperatureTooLarge {
+        /// Which temperature.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// The largest magnitude accepted.
+        limit: f64,
+    },
+
+    /// A run that produced infinities or NaNs; nothing of it is returned.
+    #[error(
+        "the result is not finite: {count} of the final field's values are infinite or NaN (the \
+         first at row {row}, column {column}). {advice}"
+    )]
+    NotFinite {
+        /// How many values are not finite.
+        count: usize,
+        /// Row of the first one.
+        row: usize,
+        /// Column of the first one.
+        column: usize,
+        /// The likely cause, and what to do.
+        advice: &'static str,
+    },
+
+    /// A run stopped by its time budget ([`RunOptions::with_time_budget`](crate::RunOptions::with_time_budget)).
+    #[error(
+        "stopped after the time budget of {budget_s:.1} s, at time level {level} of {nt}; the \
+         whole run would take about {estimate_s:.0} s. Give it more time \
+         (RunOptions::with_time_budget, or --time-budget of `heat`) or a smaller problem (fewer levels nt, or fewer nodes nx)"
+    )]
+    OutOfTime {
+        /// The budget, in seconds.
+        budget_s: f64,
+        /// The last level computed.
+        level: usize,
+        /// Levels asked for.
+        nt: usize,
+        /// Seconds the whole run would have taken, at the pace so far.
+        estimate_s: f64,
+    },
+
     /// A thread count of zero, or a pool that could not be built.
     #[error("cannot use {threads} threads: {reason}")]
     Threads {

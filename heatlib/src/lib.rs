@@ -85,7 +85,7 @@ mod timing;
 pub use benchmark::{Comparison, Measurement, compare, measure};
 pub use error::{Bytes, HeatError, Result};
 pub use exercise::{Race, race};
-pub use memory::{available_memory, history_bytes};
+pub use memory::{available_memory, fields_bytes, history_bytes};
 pub use options::{OpenClSettings, Precision, RunOptions, Storage};
 pub use problem::{Boundary, Problem, TimeStep};
 pub use reference::max_abs_diff;

@@ -4,11 +4,84 @@
 //! is refused with a message instead of killing the process (in a notebook,
 //! that would lose the learner's variables).
 
+use ndarray::{Array2, Array3, ArrayView2};
+
 use crate::error::{Bytes, HeatError, Result};
 
-/// Bytes of the full history, `nt x nx x nx x 8`, without overflow.
+/// Bytes of `count` fields of `nx x nx` values (saturating: no machine has that many).
+pub fn fields_bytes(count: u128, nx: usize) -> Bytes {
+    let cells = (nx as u128).saturating_mul(nx as u128);
+    Bytes(
+        count
+            .saturating_mul(cells)
+            .saturating_mul(std::mem::size_of::<f64>() as u128),
+    )
+}
+
+/// Refuses `needed` bytes for `what` when this process cannot take them
+/// (where that is known), or when no array can be that large.
+pub(crate) fn check_fits(what: &str, needed: Bytes, advice: &str) -> Result<()> {
+    check_fits_in(what, needed, advice, available_memory())
+}
+
+fn check_fits_in(what: &str, needed: Bytes, advice: &str, available: Option<u64>) -> Result<()> {
+    let limit = match available {
+        Some(available) => (available as u128).min(isize::MAX as u128),
+        None => isize::MAX as u128,
+    };
+    if needed.0 <= limit {
+        return Ok(());
+    }
+    Err(HeatError::OutOfMemory {
+        what: what.to_string(),
+        needed,
+        available: Bytes(limit),
+        advice: advice.to_string(),
+    })
+}
+
+/// A vector of `len` copies of `value`, or an error if the allocator cannot
+/// give the memory: memory another program took after [`check_fits`] said
+/// yes becomes a message, not an abort that ends the kernel.
+pub(crate) fn try_filled<T: Clone>(len: usize, value: T, what: &str) -> Result<Vec<T>> {
+    let mut data = Vec::new();
+    data.try_reserve_exact(len)
+        .map_err(|_| HeatError::OutOfMemory {
+            what: what.to_string(),
+            needed: Bytes(len as u128 * std::mem::size_of::<T>() as u128),
+            available: Bytes(available_memory().unwrap_or(0) as u128),
+            advice: "the machine ran short while allocating; close other notebooks or \
+                     programs, or ask for less"
+                .to_string(),
+        })?;
+    data.resize(len, value);
+    Ok(data)
+}
+
+/// An `(rows, cols)` field of `value`s, allocated as [`try_filled`] does.
+pub(crate) fn try_field(rows: usize, cols: usize, value: f64) -> Result<Array2<f64>> {
+    let data = try_filled(rows * cols, value, "a field")?;
+    Ok(Array2::from_shape_vec((rows, cols), data).expect("rows * cols values make that shape"))
+}
+
+/// A copy of `field`, allocated as [`try_filled`] does.
+pub(crate) fn try_copy(field: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+    let (rows, cols) = field.dim();
+    let mut copy = try_field(rows, cols, 0.0)?;
+    copy.assign(&field);
+    Ok(copy)
+}
+
+/// `levels` zeroed fields of `(rows, cols)`, allocated as [`try_filled`] does.
+pub(crate) fn try_levels(levels: usize, rows: usize, cols: usize) -> Result<Array3<f64>> {
+    let data = try_filled(levels * rows * cols, 0.0, "the kept time levels")?;
+    Ok(Array3::from_shape_vec((levels, rows, cols), data)
+        .expect("levels * rows * cols values make that shape"))
+}
+
+/// Bytes of the full history, `nt x nx x nx x 8` (saturating: no machine has that many).
 pub fn history_bytes(nt: usize, nx: usize) -> Bytes {
-    Bytes(nt as u128 * nx as u128 * nx as u128 * std::mem::size_of::<f64>() as u128)
+    fields_bytes(nt as u128, nx)
 }
 
 /// Refuses a full history larger than `available` bytes (when that is known),
@@ -100,6 +173,33 @@ mod tests {
         let text = "MemTotal: 100 kB\nMemFree: 50 kB\nMemAvailable:   2048 kB\n";
         assert_eq!(meminfo_available(text), Some(2 * 1024 * 1024));
         assert_eq!(meminfo_available("MemTotal: 1 kB\n"), None);
+    }
+
+    #[test]
+    fn a_request_beyond_available_memory_says_what_and_what_to_do() {
+        let needed = fields_bytes(2, 60_000);
+        assert_eq!(needed, Bytes(57_600_000_000));
+        let error =
+            check_fits_in("the run", needed, "use a smaller nx", Some(8_000_000_000)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the run needs 57.60 GB but only 8.00 GB is available; use a smaller nx"
+        );
+        assert_eq!(
+            check_fits_in("the run", needed, "", Some(60_000_000_000)),
+            Ok(())
+        );
+        assert!(check_fits_in("the run", Bytes(u128::MAX), "", None).is_err());
+    }
+
+    #[test]
+    fn an_allocation_the_allocator_refuses_is_an_error() {
+        let error = try_filled(usize::MAX / 8, 0.0_f64, "a huge field").unwrap_err();
+        assert!(matches!(error, HeatError::OutOfMemory { .. }), "{error}");
+        assert_eq!(
+            try_field(2, 3, 1.5).unwrap(),
+            Array2::from_elem((2, 3), 1.5)
+        );
     }
 
     #[test]

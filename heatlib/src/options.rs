@@ -1,5 +1,7 @@
 //! How to run a stage: which time levels to keep, on how many threads, on which OpenCL device.
 
+use std::time::Duration;
+
 use crate::error::{HeatError, Result};
 
 /// Which time levels a run keeps.
@@ -46,6 +48,8 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// Device, precision and work-group size for the `opencl` stage.
     pub opencl: OpenClSettings,
+    /// How long a run may take before it stops with [`HeatError::OutOfTime`]; `None`: no limit.
+    pub time_budget: Option<Duration>,
 }
 
 impl RunOptions {
@@ -73,6 +77,24 @@ impl RunOptions {
     /// Run on a pool of `threads` threads.
     pub fn with_threads(mut self, threads: usize) -> RunOptions {
         self.threads = Some(threads);
+        self
+    }
+
+    /// Stop a run that is still going after `budget`, with an error that says how far it
+    /// got and how long the whole run would take.
+    ///
+    /// In a notebook, interrupting a cell ends the kernel's worker and every variable with
+    /// it; a budget ends only the run:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use heatlib::{HeatError, Problem, RunOptions, Stage};
+    /// let options = RunOptions::final_field().with_time_budget(Duration::from_millis(50));
+    /// let result = Stage::Interpreted.solve(&Problem::large(), &options);
+    /// assert!(matches!(result, Err(HeatError::OutOfTime { .. })));
+    /// ```
+    pub fn with_time_budget(mut self, budget: Duration) -> RunOptions {
+        self.time_budget = Some(budget);
         self
     }
 

@@ -225,6 +225,13 @@ impl Problem {
                     requirement: "temperatures must be finite numbers",
                 });
             }
+            if value.abs() > LARGEST_TEMPERATURE {
+                return Err(HeatError::TemperatureTooLarge {
+                    name,
+                    value,
+                    limit: LARGEST_TEMPERATURE,
+                });
+            }
         }
         if self.time_step == TimeStep::StableLimit && self.alpha == 0.0 {
             return Err(HeatError::InvalidParameter {
@@ -253,11 +260,26 @@ impl Problem {
     }
 
     /// The field at time 0: the interior at the initial temperature, the edges at theirs.
+    ///
+    /// This allocates `nx x nx` values unchecked, as `Array2::zeros` does; the
+    /// stages check the memory first (see [`Stage::solve`](crate::Stage::solve)).
     pub fn initial_field(&self) -> Array2<f64> {
+        let mut field = Array2::from_elem((self.nx, self.nx), self.initial);
+        self.set_edges(&mut field);
+        field
+    }
+
+    /// [`Problem::initial_field`], or an error where the allocator refuses the memory.
+    pub(crate) fn try_initial_field(&self) -> Result<Array2<f64>> {
+        let mut field = crate::memory::try_field(self.nx, self.nx, self.initial)?;
+        self.set_edges(&mut field);
+        Ok(field)
+    }
+
+    fn set_edges(&self, field: &mut Array2<f64>) {
         let n = self.nx;
-        let mut field = Array2::from_elem((n, n), self.initial);
         if n == 0 {
-            return field;
+            return;
         }
         for i in 1..n.saturating_sub(1) {
             field[[i, 0]] = self.boundary.left;
@@ -265,9 +287,13 @@ impl Problem {
         }
         field.row_mut(0).fill(self.boundary.bottom);
         field.row_mut(n - 1).fill(self.boundary.top);
-        field
     }
 }
+
+/// The largest temperature magnitude a run accepts. One update adds four
+/// neighbours before it weighs them, so four values of `f64::MAX / 4` would
+/// already overflow; an eighth leaves room for rounding.
+const LARGEST_TEMPERATURE: f64 = f64::MAX / 8.0;
 
 fn non_negative(name: &'static str, value: f64, strictly_positive: bool) -> Result<()> {
     let ok = value.is_finite()

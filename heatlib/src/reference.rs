@@ -7,10 +7,13 @@
 use ndarray::{Array2, ArrayView2, Zip};
 
 use crate::error::Result;
+use crate::memory::{check_fits, fields_bytes};
 use crate::problem::Problem;
 
 /// Every time level of `problem`, from 0 to `nt - 1`.
 pub fn history(problem: &Problem) -> Result<Vec<Array2<f64>>> {
+    problem.validate()?;
+    fits_beside_its_two_levels(problem, problem.nt)?;
     let mut levels = Vec::with_capacity(problem.nt);
     march(problem, |level| levels.push(to_array(level)))?;
     Ok(levels)
@@ -18,9 +21,22 @@ pub fn history(problem: &Problem) -> Result<Vec<Array2<f64>>> {
 
 /// The last time level of `problem`.
 pub fn final_field(problem: &Problem) -> Result<Array2<f64>> {
+    problem.validate()?;
+    // The last level, kept as lists, then as an array.
+    fits_beside_its_two_levels(problem, 2)?;
     let mut last = Vec::new();
     march(problem, |level| last = level.to_vec())?;
     Ok(to_array(&last))
+}
+
+/// Refuses a reference that would not fit: the two levels it marches with and `kept` more.
+fn fits_beside_its_two_levels(problem: &Problem, kept: usize) -> Result<()> {
+    let nx = problem.nx;
+    check_fits(
+        &format!("the reference solution of {nx} x {nx} nodes"),
+        fields_bytes(2 + kept as u128, nx),
+        "use fewer nodes nx (memory grows with nx^2)",
+    )
 }
 
 fn march(problem: &Problem, mut visit: impl FnMut(&[Vec<f64>])) -> Result<()> {

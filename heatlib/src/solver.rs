@@ -7,6 +7,7 @@
 //! fields on the device; both live in their own modules.)
 
 use crate::error::{HeatError, Result};
+use crate::memory::try_copy;
 use crate::options::RunOptions;
 use crate::problem::Problem;
 use crate::solution::Solution;
@@ -22,32 +23,45 @@ pub fn solve_with<S: Step + ?Sized>(
     problem: &Problem,
     options: &RunOptions,
 ) -> Result<Solution> {
-    solve_on(problem, options, |record| Ok(run(step, problem, record)))
+    solve_on(problem, options, TWO_FIELDS, |record| {
+        run(step, problem, record)
+    })
 }
 
-/// What every way of solving does around its loop: check the inputs, allocate
-/// what is kept, then `march` in the thread pool `options` asks for.
+/// The fields the time loop itself holds: `current` and `next`.
+pub(crate) const TWO_FIELDS: u128 = 2;
+
+/// What every way of solving does around its loop: check the inputs and that
+/// `working_fields` arrays of the plate's size fit in memory beside what is
+/// kept, allocate what is kept, then `march` in the thread pool `options` asks for.
 pub(crate) fn solve_on(
     problem: &Problem,
     options: &RunOptions,
+    working_fields: u128,
     march: impl FnOnce(Record) -> Result<Solution> + Send,
 ) -> Result<Solution> {
-    let record = Record::prepare(problem, options)?;
+    let record = Record::prepare(problem, options, working_fields)?;
     in_thread_pool(options.threads, || march(record))?
 }
 
 /// The time loop, on storage that [`Record::prepare`] made for `problem`.
-pub(crate) fn run<S: Step + ?Sized>(step: &S, problem: &Problem, mut record: Record) -> Solution {
+pub(crate) fn run<S: Step + ?Sized>(
+    step: &S,
+    problem: &Problem,
+    mut record: Record,
+) -> Result<Solution> {
     let gamma = problem.gamma();
     // Two fields take turns: `current` holds level k, `next` receives level k + 1.
     // Both start as the initial field, so both hold the edges, which no step writes.
-    let mut current = problem.initial_field();
-    let mut next = current.clone();
+    let mut current = problem.try_initial_field()?;
+    let mut next = try_copy(current.view())?;
     record.keep(0, current.view());
+    let clock = record.start_clock(problem.nt);
     for level in 1..problem.nt {
         step.advance(current.view(), next.view_mut(), gamma);
         std::mem::swap(&mut current, &mut next);
         record.keep(level, current.view());
+        clock.check(level)?;
     }
     record.into_solution(current, 1)
 }

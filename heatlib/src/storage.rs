@@ -6,14 +6,17 @@
 //! refused before anything runs.
 
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use ndarray::{
     Array2, Array3, ArrayBase, ArrayView2, ArrayViewMut3, Axis, DataMut, Ix3, OwnedRepr, RawData,
     ViewRepr,
 };
 
-use crate::error::Result;
-use crate::memory::{advise_huge_pages, available_memory, check_history_fits};
+use crate::error::{HeatError, Result};
+use crate::memory::{
+    advise_huge_pages, available_memory, check_fits, check_history_fits, fields_bytes, try_levels,
+};
 use crate::options::{RunOptions, Storage};
 use crate::problem::Problem;
 use crate::solution::{Snapshot, Solution};
@@ -28,6 +31,7 @@ pub(crate) struct Levels<S: RawData<Elem = f64>> {
     snapshots: ArrayBase<S, Ix3>,
     plan: SnapshotPlan,
     snapshots_taken: usize,
+    time_budget: Option<Duration>,
 }
 
 /// The levels of a whole run.
@@ -44,6 +48,16 @@ struct SnapshotPlan {
 }
 
 impl SnapshotPlan {
+    fn for_run(nt: usize, storage: Storage) -> SnapshotPlan {
+        SnapshotPlan {
+            every: match storage {
+                Storage::Snapshots { every } => Some(every),
+                _ => None,
+            },
+            last: nt - 1,
+        }
+    }
+
     fn takes(self, level: usize) -> bool {
         self.every
             .is_some_and(|every| level.is_multiple_of(every) || level == self.last)
@@ -55,45 +69,60 @@ impl SnapshotPlan {
 }
 
 impl Record {
-    /// Checks `problem` and `options`, then allocates what the run keeps.
-    pub(crate) fn prepare(problem: &Problem, options: &RunOptions) -> Result<Record> {
+    /// Checks `problem` and `options`, checks that the run fits in memory, then
+    /// allocates what it keeps. `working_fields` counts the `nx x nx` arrays the
+    /// way of solving needs at once beside the kept levels: 2 for the plain time loop.
+    pub(crate) fn prepare(
+        problem: &Problem,
+        options: &RunOptions,
+        working_fields: u128,
+    ) -> Result<Record> {
         problem.validate()?;
         options.validate()?;
-        if options.storage == Storage::FullHistory {
-            check_history_fits(problem.nt, problem.nx, available_memory())?;
-        }
-        Ok(Record::allocate(problem, options.storage))
+        let plan = SnapshotPlan::for_run(problem.nt, options.storage);
+        let kept_levels = match options.storage {
+            Storage::FullHistory => {
+                check_history_fits(problem.nt, problem.nx, available_memory())?;
+                problem.nt
+            }
+            _ => plan.levels().count(),
+        };
+        let (nt, nx) = (problem.nt, problem.nx);
+        check_fits(
+            &format!("a run of {nx} x {nx} nodes and {nt} levels"),
+            fields_bytes(working_fields + kept_levels as u128, problem.nx),
+            "use fewer nodes nx (memory grows with nx^2), or keep fewer levels",
+        )?;
+        Record::allocate(problem, options, plan)
     }
 
-    fn allocate(problem: &Problem, storage: Storage) -> Record {
+    fn allocate(problem: &Problem, options: &RunOptions, plan: SnapshotPlan) -> Result<Record> {
         let (nt, nx) = (problem.nt, problem.nx);
-        let plan = SnapshotPlan {
-            every: match storage {
-                Storage::Snapshots { every } => Some(every),
-                _ => None,
-            },
-            last: nt - 1,
-        };
         // The edge rows are written here, once: a band of rows keeps only its own rows.
-        let with_edges = |levels: usize| {
-            let mut levels = Array3::<f64>::zeros((levels, nx, nx));
+        let initial = problem.try_initial_field()?;
+        let with_edges = |levels: usize| -> Result<Array3<f64>> {
+            let mut levels = try_levels(levels, nx, nx)?;
             if let Some(data) = levels.as_slice_mut() {
                 advise_huge_pages(data);
             }
-            let initial = problem.initial_field();
             for edge in [0, nx - 1] {
                 levels
                     .index_axis_mut(Axis(1), edge)
                     .assign(&initial.row(edge));
             }
-            levels
+            Ok(levels)
         };
-        Levels {
-            history: (storage == Storage::FullHistory).then(|| with_edges(nt)),
-            snapshots: with_edges(plan.levels().count()),
+        let history = match options.storage {
+            Storage::FullHistory => Some(with_edges(nt)?),
+            _ => None,
+        };
+        Ok(Levels {
+            history,
+            snapshots: with_edges(plan.levels().count())?,
             plan,
             snapshots_taken: 0,
-        }
+            time_budget: options.time_budget,
+        })
     }
 
     /// One record per band of plate rows, each borrowing those rows of every kept level.
@@ -110,12 +139,19 @@ impl Record {
                 snapshots,
                 plan,
                 snapshots_taken: 0,
+                time_budget: self.time_budget,
             })
             .collect()
     }
 
-    /// The solution: the final field the loop ended with, and the kept levels.
-    pub(crate) fn into_solution(self, final_field: Array2<f64>, threads: usize) -> Solution {
+    /// The solution: the final field the loop ended with, and the kept levels;
+    /// refused if the field holds a value that is not finite.
+    pub(crate) fn into_solution(
+        self,
+        final_field: Array2<f64>,
+        threads: usize,
+    ) -> Result<Solution> {
+        check_finite(final_field.view())?;
         let snapshots = self
             .plan
             .levels()
@@ -125,17 +161,76 @@ impl Record {
                 field: field.to_owned(),
             })
             .collect();
-        Solution {
+        Ok(Solution {
             final_field,
             history: self.history,
             snapshots,
             threads,
             device: None,
+        })
+    }
+}
+
+/// Refuses a field with an infinite or NaN value. A non-finite value never
+/// leaves the plate once it appears (its neighbours take it up, NaN stays
+/// NaN), so the final field shows whether any level had one.
+fn check_finite(field: ArrayView2<'_, f64>) -> Result<()> {
+    let mut not_finite = field.indexed_iter().filter(|(_, value)| !value.is_finite());
+    let Some(((row, column), _)) = not_finite.next() else {
+        return Ok(());
+    };
+    Err(HeatError::NotFinite {
+        count: 1 + not_finite.count(),
+        row,
+        column,
+        advice: "With checked inputs this comes from the step: a gamma above 1/4 \
+                 (allow_unstable) grows without bound, and a step of your own may divide by \
+                 zero or read a cell it should not",
+    })
+}
+
+/// The clock of one run against its time budget.
+pub(crate) struct Deadline {
+    start: Instant,
+    budget: Option<Duration>,
+    nt: usize,
+}
+
+impl Deadline {
+    /// Whether the run has a time budget at all.
+    #[cfg(feature = "opencl")]
+    pub(crate) fn has_budget(&self) -> bool {
+        self.budget.is_some()
+    }
+
+    /// Refuses to go on past the budget, once `level` of the run's `nt` levels is done.
+    pub(crate) fn check(&self, level: usize) -> Result<()> {
+        let Some(budget) = self.budget else {
+            return Ok(());
+        };
+        let elapsed = self.start.elapsed();
+        if elapsed <= budget || level + 1 >= self.nt {
+            return Ok(());
         }
+        Err(HeatError::OutOfTime {
+            budget_s: budget.as_secs_f64(),
+            level,
+            nt: self.nt,
+            estimate_s: elapsed.as_secs_f64() * (self.nt - 1) as f64 / level.max(1) as f64,
+        })
     }
 }
 
 impl<S: DataMut<Elem = f64>> Levels<S> {
+    /// Starts the clock of a run of `nt` levels against the budget this record was prepared with.
+    pub(crate) fn start_clock(&self, nt: usize) -> Deadline {
+        Deadline {
+            start: Instant::now(),
+            budget: self.time_budget,
+            nt,
+        }
+    }
+
     /// Whether `level` is to be kept (a device copies back only those).
     #[cfg(feature = "opencl")]
     pub(crate) fn wants(&self, level: usize) -> bool {

@@ -199,3 +199,123 @@ fn unknown_stage_names_list_the_real_ones() {
         assert_eq!(stage.name().parse::<Stage>(), Ok(*stage));
     }
 }
+
+/// A typo in the size (60000 for 600) must not abort the process: in a
+/// notebook that would lose every variable. Every stage refuses it up front.
+#[test]
+fn a_plate_too_large_for_memory_is_refused_by_every_stage() {
+    // Stages need different amounts (the interpreter's lists are large), so each says its own.
+    let typo = Problem::small().with_size(60_000, 10);
+    let no_array_holds_it = Problem::small().with_size(usize::MAX / 2, 10);
+    for stage in Stage::ALL {
+        let message = stage.solve(&typo, &final_field()).unwrap_err().to_string();
+        assert!(
+            message.starts_with("a run of 60000 x 60000 nodes"),
+            "{message}"
+        );
+        assert!(
+            message.contains("is available; use fewer nodes nx"),
+            "{message}"
+        );
+        for options in [RunOptions::snapshots_every(1), RunOptions::full_history()] {
+            let error = stage.solve(&no_array_holds_it, &options).unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    HeatError::OutOfMemory { .. } | HeatError::HistoryTooLarge { .. }
+                ),
+                "{stage}: {error}"
+            );
+        }
+    }
+    let reference = heatlib::reference::final_field(&typo).unwrap_err();
+    assert!(
+        matches!(reference, HeatError::OutOfMemory { .. }),
+        "{reference}"
+    );
+}
+
+#[test]
+fn temperatures_that_could_overflow_are_refused() {
+    let hot = Problem::small().with_initial(1e308);
+    let message = message_for(&hot, &final_field());
+    assert!(
+        message.starts_with("initial temperature = 1e308 is too large"),
+        "{message}"
+    );
+    assert!(message.contains("above 2.2e307"), "{message}");
+    // The largest accepted magnitude runs, and stays finite.
+    let largest = Problem::small().with_size(12, 50).with_initial(-2.2e307);
+    for stage in Stage::ALL {
+        let field = stage.solve(&largest, &final_field()).unwrap().final_field;
+        assert!(field.iter().all(|t| t.is_finite()), "{stage}");
+    }
+}
+
+/// A step that produces NaN or infinity gets an error, not a field of NaNs.
+#[test]
+fn a_result_that_is_not_finite_is_an_error() {
+    use ndarray::{ArrayView2, ArrayViewMut2};
+    fn divides_by_zero(current: ArrayView2<'_, f64>, mut next: ArrayViewMut2<'_, f64>, _: f64) {
+        let (rows, columns) = current.dim();
+        for i in 1..rows - 1 {
+            for j in 1..columns - 1 {
+                next[[i, j]] = current[[i, j]] / 0.0;
+            }
+        }
+    }
+    let problem = Problem::small().with_size(10, 5);
+    for result in [
+        heatlib::solve_with(&divides_by_zero, &problem, &final_field()),
+        heatlib::solve_in_bands(&divides_by_zero, &problem, &final_field().with_threads(3)),
+    ] {
+        let message = result.unwrap_err().to_string();
+        assert!(
+            message.starts_with("the result is not finite: 64 of the final field's values"),
+            "{message}"
+        );
+        assert!(message.contains("row 1, column 1"), "{message}");
+    }
+    // An unstable run asked for by name overflows in the end, and says so.
+    let blows_up = Problem::small()
+        .with_size(20, 4000)
+        .with_gamma(0.5)
+        .allow_unstable();
+    let error = Stage::Typed.solve(&blows_up, &final_field()).unwrap_err();
+    assert!(matches!(error, HeatError::NotFinite { .. }), "{error}");
+}
+
+/// A time budget ends the run with an error that says how far it got, on
+/// every stage; the threads of `parallel` all stop at the same level.
+#[test]
+fn a_time_budget_stops_a_long_run_with_an_estimate() {
+    use std::time::{Duration, Instant};
+    let long = Problem::large().with_size(200, 1_000_000);
+    let options = final_field()
+        .with_threads(2)
+        .with_time_budget(Duration::from_millis(100));
+    for stage in Stage::available() {
+        let start = Instant::now();
+        let error = stage.solve(&long, &options).unwrap_err();
+        let HeatError::OutOfTime {
+            level,
+            nt,
+            estimate_s,
+            ..
+        } = error
+        else {
+            panic!("{stage}: {error}");
+        };
+        assert!(level > 0 && level < nt, "{stage}: level {level}");
+        assert!(estimate_s > 0.1, "{stage}: {estimate_s}");
+        // It stopped soon after the budget (a level of the interpreter is the slowest step).
+        assert!(start.elapsed() < Duration::from_secs(20), "{stage}");
+    }
+    // A run that finishes within its budget is untouched.
+    let quick = final_field().with_time_budget(Duration::from_secs(600));
+    let within = Stage::Typed.solve(&Problem::small(), &quick).unwrap();
+    let plain = Stage::Typed
+        .solve(&Problem::small(), &final_field())
+        .unwrap();
+    assert_eq!(within.final_field, plain.final_field);
+}

@@ -1,6 +1,6 @@
 //! Heatmaps of the plate: one field, a row of stages with their differences, an animation.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, s};
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 
@@ -22,7 +22,11 @@ use crate::solution::Snapshot;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Heatmap {
+    /// The field, or every `stride`-th cell of a plate too large to draw cell by cell.
     field: Array2<f64>,
+    stride: usize,
+    /// The whole field's lowest and highest values, for the colour scale.
+    range: (f64, f64),
     title: String,
     limits: Option<(f64, f64)>,
     size: (u32, u32),
@@ -31,8 +35,11 @@ pub struct Heatmap {
 impl Heatmap {
     /// A heatmap of `field` (row 0 at the bottom), colour limits from its own minimum and maximum.
     pub fn new(field: ArrayView2<'_, f64>) -> Heatmap {
+        let (sampled, stride) = sample(field);
         Heatmap {
-            field: field.to_owned(),
+            field: sampled.to_owned(),
+            stride,
+            range: value_range([field]),
             title: String::new(),
             limits: None,
             size: (520, 440),
@@ -59,11 +66,15 @@ impl Heatmap {
 
     /// Draws the heatmap; an error if its colour limits are not finite (an empty or NaN field).
     pub fn render(&self) -> Result<Picture> {
-        let limits = colour_limits(self.limits, [self.field.view()])?;
+        let limits = checked_limits(self.limits.unwrap_or(self.range))?;
         let (width, height) = checked_size(self.size)?;
         Picture::draw(width, height, |canvas| {
             let (plate, bar) = canvas.split_horizontally(width.saturating_sub(90));
-            draw_field(&plate, self.field.view(), &self.title, limits)?;
+            let sampled = Sampled {
+                field: self.field.view(),
+                stride: self.stride,
+            };
+            draw_field(&plate, sampled, &self.title, limits)?;
             draw_colour_bar(&bar, limits)
         })
     }
@@ -87,15 +98,46 @@ fn colour_limits<'a>(
     limits: Option<(f64, f64)>,
     fields: impl IntoIterator<Item = ArrayView2<'a, f64>>,
 ) -> Result<(f64, f64)> {
-    let (low, high) = match limits {
-        Some(limits) => limits,
-        None => fields
-            .into_iter()
-            .flat_map(|f| f.into_iter().copied())
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), x| {
-                (low.min(x), high.max(x))
-            }),
-    };
+    checked_limits(limits.unwrap_or_else(|| value_range(fields)))
+}
+
+/// The lowest and highest values of all the fields (infinite limits when they are empty).
+fn value_range<'a>(fields: impl IntoIterator<Item = ArrayView2<'a, f64>>) -> (f64, f64) {
+    fields
+        .into_iter()
+        .flat_map(|f| f.into_iter().copied())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), x| {
+            (low.min(x), high.max(x))
+        })
+}
+
+/// Most cells drawn along a side. A picture has fewer pixels than that, and
+/// one rectangle per cell of a huge plate would take minutes to draw.
+const MOST_CELLS_PER_SIDE: usize = 1000;
+
+/// Every `stride`-th cell of `field` along both axes, with `stride` as small as keeps
+/// the sample within [`MOST_CELLS_PER_SIDE`]: the field itself when it is small enough.
+fn sample(field: ArrayView2<'_, f64>) -> (ArrayView2<'_, f64>, usize) {
+    let (rows, columns) = field.dim();
+    let stride = rows.max(columns).div_ceil(MOST_CELLS_PER_SIDE).max(1);
+    (field.slice_move(s![..;stride, ..;stride]), stride)
+}
+
+/// A field drawn one rectangle per sampled cell, each `stride` cells wide.
+#[derive(Clone, Copy)]
+struct Sampled<'a> {
+    field: ArrayView2<'a, f64>,
+    stride: usize,
+}
+
+impl<'a> Sampled<'a> {
+    fn of(field: ArrayView2<'a, f64>) -> Sampled<'a> {
+        let (field, stride) = sample(field);
+        Sampled { field, stride }
+    }
+}
+
+fn checked_limits((low, high): (f64, f64)) -> Result<(f64, f64)> {
     if !low.is_finite() || !high.is_finite() || low > high {
         return Err(HeatError::Picture {
             message: format!(
@@ -119,11 +161,11 @@ pub fn viridis(value: f64, (low, high): (f64, f64)) -> RGBColor {
 
 fn draw_field(
     area: &Canvas<'_>,
-    field: ArrayView2<'_, f64>,
+    Sampled { field, stride }: Sampled<'_>,
     title: &str,
     limits: (f64, f64),
 ) -> Result<()> {
-    let (rows, columns) = field.dim();
+    let (rows, columns) = (field.nrows() * stride, field.ncols() * stride);
     let mut chart = ChartBuilder::on(area)
         .caption(title, (FONT, 17))
         .margin(8)
@@ -146,9 +188,10 @@ fn draw_field(
         .map_err(drawing)?;
     chart
         .draw_series(field.indexed_iter().map(|((i, j), &value)| {
-            let (x, y) = (j as f64, i as f64);
+            let (x, y) = ((j * stride) as f64, (i * stride) as f64);
+            let side = stride as f64;
             Rectangle::new(
-                [(x, y), (x + 1.0, y + 1.0)],
+                [(x, y), (x + side, y + side)],
                 viridis(value, limits).filled(),
             )
         }))
@@ -204,7 +247,7 @@ pub fn heatmap_row(
         let (plates, bar) = canvas.split_horizontally(width - 90);
         let columns = plates.split_evenly((1, panels.len()));
         for ((title, field), area) in panels.iter().zip(&columns) {
-            draw_field(area, field.view(), title, limits)?;
+            draw_field(area, Sampled::of(field.view()), title, limits)?;
         }
         draw_colour_bar(&bar, limits)
     })
@@ -267,7 +310,7 @@ impl Animation {
                     let (plate, bar) = canvas.split_horizontally(width as u32 - 90);
                     draw_field(
                         &plate,
-                        snapshot.field.view(),
+                        Sampled::of(snapshot.field.view()),
                         &format!("step {}", snapshot.step),
                         limits,
                     )?;

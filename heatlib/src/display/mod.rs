@@ -136,7 +136,8 @@ pub(crate) fn draw_rgb(
     paint: impl FnOnce(&Canvas<'_>) -> Result<()>,
 ) -> Result<Vec<u8>> {
     register_font();
-    let mut rgb = vec![255u8; width as usize * height as usize * 3];
+    let mut rgb =
+        crate::memory::try_filled(width as usize * height as usize * 3, 255u8, "a picture")?;
     {
         let area = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
         paint(&area)?;

@@ -55,6 +55,14 @@ pub(crate) fn advance(current: ArrayView2<'_, f64>, mut next: ArrayViewMut2<'_, 
     }
 }
 
+/// The `nx x nx` arrays of `f64` a step needs at once, counted for the memory
+/// check: the two fields, plus two nested lists (`old` and `new`) whose every
+/// cell is a pointer to its own counted, heap-allocated object.
+pub(crate) const WORKING_FIELDS: u128 = {
+    let per_cell = size_of::<Value>() + 2 * size_of::<usize>() + size_of::<Object>();
+    2 + 2 * per_cell.div_ceil(size_of::<f64>()) as u128
+};
+
 /// A value handed to [`run_loop`]: a list of numbers or one number.
 pub(crate) enum Input<'a> {
     List(&'a [f64]),

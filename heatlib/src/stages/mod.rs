@@ -174,9 +174,24 @@ impl Stage {
     /// # Ok::<(), heatlib::HeatError>(())
     /// ```
     pub fn solve(self, problem: &Problem, options: &RunOptions) -> Result<Solution> {
-        solver::solve_on(problem, options, |record| {
+        solver::solve_on(problem, options, self.working_fields(), |record| {
             self.run(problem, options, record)
         })
+    }
+
+    /// How many arrays of the plate's size the stage holds at once beside the
+    /// kept levels, so that a run too large for the machine is refused before it starts.
+    pub(crate) fn working_fields(self) -> u128 {
+        match self {
+            Stage::Interpreted => interpreted::WORKING_FIELDS,
+            // The convolution's result is a new array every step.
+            Stage::Convolve => solver::TWO_FIELDS + 1,
+            Stage::Parallel => parallel::WORKING_FIELDS,
+            // The host's copy of the initial field, and a copy of each field read back.
+            #[cfg(feature = "opencl")]
+            Stage::OpenCl => solver::TWO_FIELDS + 1,
+            Stage::TypedChecked | Stage::Typed | Stage::Vectorized => solver::TWO_FIELDS,
+        }
     }
 
     /// Runs on storage already prepared, in the current thread pool: the part worth timing.
@@ -187,7 +202,7 @@ impl Stage {
         options: &RunOptions,
         record: Record,
     ) -> Result<Solution> {
-        Ok(match self {
+        match self {
             Stage::Interpreted => solver::run(&interpreted::advance, problem, record),
             Stage::TypedChecked => solver::run(&typed_checked::advance, problem, record),
             Stage::Typed => solver::run(&typed::advance, problem, record),
@@ -195,8 +210,8 @@ impl Stage {
             Stage::Convolve => solver::run(&convolve::advance, problem, record),
             Stage::Parallel => parallel::run(&typed::advance, problem, record),
             #[cfg(feature = "opencl")]
-            Stage::OpenCl => opencl::run_shared(problem, &options.opencl, record)?,
-        })
+            Stage::OpenCl => opencl::run_shared(problem, &options.opencl, record),
+        }
     }
 }
 

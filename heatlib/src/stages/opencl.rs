@@ -21,10 +21,12 @@ use ocl::enums::{DeviceInfo as ClDeviceInfo, DeviceInfoResult};
 use ocl::flags::DeviceType;
 use ocl::{Buffer, Context, Device, Kernel, OclPrm, Platform, Program, Queue};
 
-use crate::error::{HeatError, Result};
+use crate::error::{Bytes, HeatError, Result};
+use crate::memory::try_filled;
 use crate::options::{OpenClSettings, Precision, RunOptions};
 use crate::problem::Problem;
 use crate::solution::{DeviceRun, Solution};
+use crate::stages::Stage;
 use crate::storage::Record;
 
 /// The environment variable that picks the device when none is given: an
@@ -83,6 +85,8 @@ pub struct DeviceInfo {
     pub compute_units: u32,
     /// Memory on the device.
     pub global_memory_bytes: u64,
+    /// The largest single buffer the device allows.
+    pub max_allocation_bytes: u64,
     /// The most work items one work group can hold.
     pub max_work_group_size: usize,
     /// Whether it computes in double precision (`cl_khr_fp64`).
@@ -182,6 +186,10 @@ fn describe(index: usize, platform: &str, device: &Device) -> ocl::Result<Device
         DeviceInfoResult::GlobalMemSize(n) => n,
         _ => 0,
     };
+    let max_allocation_bytes = match device.info(ClDeviceInfo::MaxMemAllocSize)? {
+        DeviceInfoResult::MaxMemAllocSize(n) => n,
+        _ => 0,
+    };
     let fp64 = match device.info(ClDeviceInfo::Extensions)? {
         DeviceInfoResult::Extensions(list) => list.split_whitespace().any(|e| e == "cl_khr_fp64"),
         _ => false,
@@ -193,6 +201,7 @@ fn describe(index: usize, platform: &str, device: &Device) -> ocl::Result<Device
         kind,
         compute_units,
         global_memory_bytes,
+        max_allocation_bytes,
         max_work_group_size: device.max_wg_size()?,
         fp64,
     })
@@ -333,7 +342,7 @@ impl OpenClSolver {
         problem: &Problem,
         options: &RunOptions,
     ) -> Result<(Solution, DeviceRun)> {
-        let record = Record::prepare(problem, options)?;
+        let record = Record::prepare(problem, options, Stage::OpenCl.working_fields())?;
         self.run(problem, record)
     }
 
@@ -354,22 +363,51 @@ impl OpenClSolver {
         })
     }
 
+    /// Refuses a plate whose two fields do not fit on the device, in all or as one buffer.
+    fn check_buffers_fit<T: Real>(&self, nx: usize) -> Result<()> {
+        let buffer = Bytes((nx as u128 * nx as u128).saturating_mul(size_of::<T>() as u128));
+        let device = &self.info.name;
+        let advice = "use fewer nodes nx, single precision (Precision::F32, half the bytes), \
+                      or a CPU stage";
+        let refuse = |what: String, needed: Bytes, available: u64| {
+            Err(HeatError::OutOfMemory {
+                what,
+                needed,
+                available: Bytes(available as u128),
+                advice: advice.to_string(),
+            })
+        };
+        let max_allocation = self.info.max_allocation_bytes;
+        if max_allocation > 0 && buffer.0 > max_allocation as u128 {
+            return refuse(format!("one field on '{device}'"), buffer, max_allocation);
+        }
+        let global = self.info.global_memory_bytes;
+        if global > 0 && buffer.0.saturating_mul(2) > global as u128 {
+            return refuse(
+                format!("two fields on '{device}'"),
+                Bytes(buffer.0.saturating_mul(2)),
+                global,
+            );
+        }
+        Ok(())
+    }
+
     fn march<T: Real>(
         &self,
         problem: &Problem,
         mut record: Record,
     ) -> Result<(Solution, DeviceRun)> {
         let nx = problem.nx;
+        self.check_buffers_fit::<T>(nx)?;
         let work_group = self.work_group(nx);
         let global = [
             (nx - 2).next_multiple_of(work_group[0]),
             (nx - 2).next_multiple_of(work_group[1]),
         ];
-        let initial: Vec<T> = problem
-            .initial_field()
-            .iter()
-            .map(|&x| T::from_f64(x))
-            .collect();
+        let mut initial = try_filled(nx * nx, T::from_f64(0.0), "the field for the device")?;
+        for (value, &x) in initial.iter_mut().zip(problem.try_initial_field()?.iter()) {
+            *value = T::from_f64(x);
+        }
 
         let start = Instant::now();
         let buffer = || {
@@ -405,7 +443,7 @@ impl OpenClSolver {
         };
         let kernels = [kernel(0)?, kernel(1)?];
 
-        let mut host = vec![T::from_f64(0.0); initial.len()];
+        let mut host = try_filled(initial.len(), T::from_f64(0.0), "the field read back")?;
         let (mut compute_s, mut download_s) = (0.0, 0.0);
         let mut download = |level: usize, host: &mut Vec<T>| -> Result<Array2<f64>> {
             let start = Instant::now();
@@ -422,11 +460,17 @@ impl OpenClSolver {
             record.keep(0, download(0, &mut host)?.view());
         }
         let mut clock = Instant::now();
+        let deadline = record.start_clock(problem.nt);
         for level in 1..problem.nt {
             // SAFETY: the kernel reads and writes only inside two buffers of nx * nx
             // values, each work item checks its cell is in the interior, and both
             // buffers outlive the queue's work (it is finished below).
             unsafe { kernels[(level - 1) % 2].enq() }.map_err(failed("running a time step"))?;
+            // The queue runs ahead of this loop; under a time budget, wait for it now and then.
+            if deadline.has_budget() && level % 64 == 0 {
+                self.queue.finish().map_err(failed("running a time step"))?;
+                deadline.check(level)?;
+            }
             if record.wants(level) {
                 self.queue.finish().map_err(failed("running a time step"))?;
                 compute_s += clock.elapsed().as_secs_f64();
@@ -438,7 +482,7 @@ impl OpenClSolver {
         compute_s += clock.elapsed().as_secs_f64();
         let final_field = download(problem.nt - 1, &mut host)?;
         // One host thread drives the device; its compute units are reported apart.
-        let solution = record.into_solution(final_field, 1);
+        let solution = record.into_solution(final_field, 1)?;
         Ok((
             solution,
             DeviceRun {

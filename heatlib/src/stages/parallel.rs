@@ -13,13 +13,15 @@
 //! plate. The thread count comes from [`RunOptions::threads`](crate::RunOptions), else
 //! `RAYON_NUM_THREADS`, else one per core.
 
+use std::ops::ControlFlow;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use ndarray::{Array2, ArrayView1, ArrayViewMut2, s};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, s};
 
-use crate::error::Result;
+use crate::error::{HeatError, Result};
+use crate::memory::try_copy;
 use crate::options::RunOptions;
 use crate::problem::Problem;
 use crate::solution::Solution;
@@ -45,12 +47,25 @@ pub fn solve_in_bands<S: Step + ?Sized>(
     problem: &Problem,
     options: &RunOptions,
 ) -> Result<Solution> {
-    solve_on(problem, options, |record| Ok(run(step, problem, record)))
+    solve_on(problem, options, WORKING_FIELDS, |record| {
+        run(step, problem, record)
+    })
 }
 
+/// The arrays of the plate's size a banded run holds at once, for the memory
+/// check: every band's two fields (together, two fields and a few halo rows),
+/// and the initial field, which becomes the final one.
+pub(crate) const WORKING_FIELDS: u128 = 3;
+
 /// Runs `problem` on the threads of the current rayon pool, one band of rows each.
-pub(crate) fn run<S: Step + ?Sized>(step: &S, problem: &Problem, mut record: Record) -> Solution {
+pub(crate) fn run<S: Step + ?Sized>(
+    step: &S,
+    problem: &Problem,
+    mut record: Record,
+) -> Result<Solution> {
     let bands = bands_of_rows(problem.nx, rayon::current_num_threads());
+    let mut plate = problem.try_initial_field()?;
+    let clock = record.start_clock(problem.nt);
     // Each thread takes its band's record out of its slot; a Mutex makes the hand-over safe.
     let band_records: Vec<Mutex<Option<RowRecord<'_>>>> = record
         .split_rows(&bands)
@@ -59,6 +74,10 @@ pub(crate) fn run<S: Step + ?Sized>(step: &S, problem: &Problem, mut record: Rec
         .collect();
     let halos: Vec<Mutex<Halos>> = bands.iter().map(|_| Mutex::default()).collect();
     let barrier = SpinBarrier::new(bands.len());
+    // Band 0 watches the time budget; all bands stop at the same level, after the barrier.
+    let out_of_time: Mutex<Option<HeatError>> = Mutex::new(None);
+    let stop = AtomicBool::new(false);
+    let initial = plate.view();
     // `broadcast` runs the closure once on every thread of the pool, all at
     // once, which the barrier needs; threads beyond the number of bands idle.
     let final_rows = rayon::broadcast(|context| {
@@ -68,32 +87,55 @@ pub(crate) fn run<S: Step + ?Sized>(step: &S, problem: &Problem, mut record: Rec
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()?;
-        let exchange = |step: usize, mut next: ArrayViewMut2<'_, f64>| {
+        let exchange = |level: usize, mut next: ArrayViewMut2<'_, f64>| {
+            if band == 0
+                && let Err(error) = clock.check(level)
+            {
+                *out_of_time.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
+                stop.store(true, Ordering::Relaxed);
+            }
             let last = next.nrows() - 1;
             halos[band]
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .publish(step, next.row(1), next.row(last - 1));
+                .publish(level, next.row(1), next.row(last - 1));
+            // The barrier's release and acquire also carry `stop` to every band.
             barrier.wait();
+            if stop.load(Ordering::Relaxed) {
+                return ControlFlow::Break(());
+            }
             if let Some(below) = band.checked_sub(1) {
                 let below = halos[below].lock().unwrap_or_else(PoisonError::into_inner);
-                next.row_mut(0).assign(&below.top(step));
+                next.row_mut(0).assign(&below.top(level));
             }
             if let Some(above) = halos.get(band + 1) {
                 let above = above.lock().unwrap_or_else(PoisonError::into_inner);
-                next.row_mut(last).assign(&above.bottom(step));
+                next.row_mut(last).assign(&above.bottom(level));
             }
+            ControlFlow::Continue(())
         };
-        Some(march_band(step, problem, rows, band_record, exchange))
+        Some(march_band(
+            step,
+            problem,
+            initial,
+            rows,
+            band_record,
+            exchange,
+        ))
     });
-    let mut final_field = problem.initial_field();
+    if let Some(error) = out_of_time
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+    {
+        return Err(error);
+    }
     for (rows, values) in bands.iter().zip(final_rows) {
         let values = values.expect(
             "thread k of the pool marches band k, and there are no more bands than threads",
-        );
-        final_field.slice_mut(s![rows.clone(), ..]).assign(&values);
+        )?;
+        plate.slice_mut(s![rows.clone(), ..]).assign(&values);
     }
-    record.into_solution(final_field, bands.len())
+    record.into_solution(plate, bands.len())
 }
 
 /// Marches one band of plate rows through all time levels and returns its final rows.
@@ -101,28 +143,29 @@ pub(crate) fn run<S: Step + ?Sized>(step: &S, problem: &Problem, mut record: Rec
 /// The band works on its own two fields: its rows plus one halo row below
 /// and one above. `step` updates their interior, which is exactly the band's
 /// rows; `exchange(level, next)` then refreshes the halo rows of `next` from
-/// the neighbouring bands (a band at the plate's edge keeps that edge as its halo).
+/// the neighbouring bands (a band at the plate's edge keeps that edge as its
+/// halo), or breaks off the run when it is out of time.
 fn march_band<S: Step + ?Sized>(
     step: &S,
     problem: &Problem,
+    initial: ArrayView2<'_, f64>,
     rows: Range<usize>,
     mut record: RowRecord<'_>,
-    mut exchange: impl FnMut(usize, ArrayViewMut2<'_, f64>),
-) -> Array2<f64> {
+    mut exchange: impl FnMut(usize, ArrayViewMut2<'_, f64>) -> ControlFlow<()>,
+) -> Result<Array2<f64>> {
     let gamma = problem.gamma();
-    let mut current = problem
-        .initial_field()
-        .slice(s![rows.start - 1..rows.end + 1, ..])
-        .to_owned();
-    let mut next = current.clone();
+    let mut current = try_copy(initial.slice(s![rows.start - 1..rows.end + 1, ..]))?;
+    let mut next = try_copy(current.view())?;
     record.keep(0, current.slice(s![1..-1, ..]));
     for level in 1..problem.nt {
         step.advance(current.view(), next.view_mut(), gamma);
-        exchange(level, next.view_mut());
+        if exchange(level, next.view_mut()).is_break() {
+            break;
+        }
         std::mem::swap(&mut current, &mut next);
         record.keep(level, current.slice(s![1..-1, ..]));
     }
-    current.slice(s![1..-1, ..]).to_owned()
+    try_copy(current.slice(s![1..-1, ..]))
 }
 
 /// Splits the plate's interior rows `1..nx-1` into at most `threads` bands of near-equal size.
