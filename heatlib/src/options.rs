@@ -109,8 +109,27 @@ impl RunOptions {
                 reason: "the thread count must be at least 1".into(),
             });
         }
+        let most = most_threads();
+        if let Some(threads) = self.threads.filter(|&threads| threads > most) {
+            return Err(HeatError::Threads {
+                threads,
+                reason: format!(
+                    "at most {most} here ({THREADS_PER_CORE} per core); more threads than \
+                     cores only take turns, and each costs memory and start-up time"
+                ),
+            });
+        }
         Ok(())
     }
+}
+
+/// Threads per core a run may ask for: enough to show what oversubscription
+/// costs, few enough that the pool starts at once (60,000 threads took minutes).
+const THREADS_PER_CORE: usize = 16;
+
+fn most_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    cores * THREADS_PER_CORE
 }
 
 /// Number format on an OpenCL device.

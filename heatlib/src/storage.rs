@@ -63,8 +63,23 @@ impl SnapshotPlan {
             .is_some_and(|every| level.is_multiple_of(every) || level == self.last)
     }
 
+    /// The levels taken, in order.
     fn levels(self) -> impl Iterator<Item = usize> {
-        (0..=self.last).filter(move |&level| self.takes(level))
+        // Without snapshots, `count` is 0 and nothing is taken.
+        let every = self.every.unwrap_or(1);
+        let last_if_not_a_multiple = Some(self.last).filter(|last| !last.is_multiple_of(every));
+        (0..=self.last)
+            .step_by(every)
+            .chain(last_if_not_a_multiple)
+            .take(self.count())
+    }
+
+    /// How many levels are taken, counted without visiting them (`nt` may be huge).
+    fn count(self) -> usize {
+        match self.every {
+            None => 0,
+            Some(every) => self.last / every + 1 + usize::from(!self.last.is_multiple_of(every)),
+        }
     }
 }
 
@@ -85,7 +100,7 @@ impl Record {
                 check_history_fits(problem.nt, problem.nx, available_memory())?;
                 problem.nt
             }
-            _ => plan.levels().count(),
+            _ => plan.count(),
         };
         let (nt, nx) = (problem.nt, problem.nx);
         check_fits(
@@ -118,7 +133,7 @@ impl Record {
         };
         Ok(Levels {
             history,
-            snapshots: with_edges(plan.levels().count())?,
+            snapshots: with_edges(plan.count())?,
             plan,
             snapshots_taken: 0,
             time_budget: options.time_budget,
@@ -267,4 +282,30 @@ fn split_rows<'a>(
         at = rows.end;
     }
     views
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_levels_are_every_kth_and_the_last_counted_without_visiting_them() {
+        for last in 0..30 {
+            for every in [None, Some(1), Some(2), Some(3), Some(7), Some(40)] {
+                let plan = SnapshotPlan { every, last };
+                let visited: Vec<usize> = (0..=last).filter(|&l| plan.takes(l)).collect();
+                assert_eq!(
+                    plan.levels().collect::<Vec<_>>(),
+                    visited,
+                    "{last} {every:?}"
+                );
+                assert_eq!(plan.count(), visited.len());
+            }
+        }
+        let huge = SnapshotPlan {
+            every: Some(1),
+            last: usize::MAX - 1,
+        };
+        assert_eq!(huge.count(), usize::MAX);
+    }
 }

@@ -186,6 +186,15 @@ fn snapshot_interval_and_thread_count_are_checked() {
         &RunOptions::final_field().with_threads(0),
     );
     assert!(message.contains("at least 1"), "{message}");
+    // A typo of 60000 threads would start a pool of 60000 threads before anything ran.
+    let message = message_for(
+        &Problem::small(),
+        &RunOptions::final_field().with_threads(60_000),
+    );
+    assert!(
+        message.starts_with("cannot use 60000 threads: at most "),
+        "{message}"
+    );
 }
 
 #[test]
@@ -310,6 +319,18 @@ fn a_time_budget_stops_a_long_run_with_an_estimate() {
         assert!(estimate_s > 0.1, "{stage}: {estimate_s}");
         // It stopped soon after the budget (a level of the interpreter is the slowest step).
         assert!(start.elapsed() < Duration::from_secs(20), "{stage}");
+    }
+    // Threads stop together: a band that stopped a level early would leave the
+    // others waiting at the barrier for ever (the fuzz test found that once).
+    let tiny = Problem::small().with_size(9, usize::MAX);
+    for threads in [2, 3, 4, 7] {
+        for _ in 0..25 {
+            let options = final_field()
+                .with_threads(threads)
+                .with_time_budget(Duration::from_millis(2));
+            let error = Stage::Parallel.solve(&tiny, &options).unwrap_err();
+            assert!(matches!(error, HeatError::OutOfTime { .. }), "{error}");
+        }
     }
     // A run that finishes within its budget is untouched.
     let quick = final_field().with_time_budget(Duration::from_secs(600));

@@ -15,7 +15,7 @@
 
 use std::ops::ControlFlow;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, s};
@@ -74,9 +74,11 @@ pub(crate) fn run<S: Step + ?Sized>(
         .collect();
     let halos: Vec<Mutex<Halos>> = bands.iter().map(|_| Mutex::default()).collect();
     let barrier = SpinBarrier::new(bands.len());
-    // Band 0 watches the time budget; all bands stop at the same level, after the barrier.
+    // Band 0 watches the time budget and names the level to stop at; every band
+    // reads it after that level's barrier, so all stop at the same level (a plain
+    // "stop now" flag could be read a level early by one band and late by another).
     let out_of_time: Mutex<Option<HeatError>> = Mutex::new(None);
-    let stop = AtomicBool::new(false);
+    let stop_at = AtomicUsize::new(usize::MAX);
     let initial = plate.view();
     // `broadcast` runs the closure once on every thread of the pool, all at
     // once, which the barrier needs; threads beyond the number of bands idle.
@@ -92,16 +94,16 @@ pub(crate) fn run<S: Step + ?Sized>(
                 && let Err(error) = clock.check(level)
             {
                 *out_of_time.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
-                stop.store(true, Ordering::Relaxed);
+                stop_at.store(level, Ordering::Relaxed);
             }
             let last = next.nrows() - 1;
             halos[band]
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .publish(level, next.row(1), next.row(last - 1));
-            // The barrier's release and acquire also carry `stop` to every band.
+            // The barrier's release and acquire also carry `stop_at` to every band.
             barrier.wait();
-            if stop.load(Ordering::Relaxed) {
+            if stop_at.load(Ordering::Relaxed) <= level {
                 return ControlFlow::Break(());
             }
             if let Some(below) = band.checked_sub(1) {
