@@ -12,6 +12,7 @@ the exit status is non-zero.
 import argparse
 import base64
 import json
+import os
 import pathlib
 import re
 import struct
@@ -251,6 +252,8 @@ def main():
 
 
 def warm(args):
+    # This kernel fills the shared build cache itself, online (see start-kernel.sh).
+    os.environ["HEAT_KERNEL_CACHE"] = "shared"
     start = time.perf_counter()
     manager, client = start_new_kernel(kernel_name=args.kernel, startup_timeout=args.timeout)
     try:

@@ -40,6 +40,7 @@ rayon_version="$(workspace_version rayon)"
 # included: the notebooks' lesson on compilation is visible everywhere, and since it is set
 # here, no cell toggles it (the command toggles; running such a cell twice would turn it off).
 cat > "$config/init.evcxr.in" <<INIT
+:offline @OFFLINE@
 :timing
 :opt 2
 :build_env CARGO_PROFILE_DEV_DEBUG_ASSERTIONS=false

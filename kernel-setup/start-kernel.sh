@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the "Rust (heatlib)" kernel; its kernel.json runs this with the connection file.
 #   HEAT_EVCXR         the evcxr_jupyter to run
-#   EVCXR_CONFIG_DIR   where init.evcxr goes, written here from init.evcxr.in
+#   EVCXR_CONFIG_DIR   where init.evcxr.in is; this kernel's init.evcxr is written from it
+#   HEAT_KERNEL_CACHE  "shared" for set-up's warming kernel (online, writes the shared cache)
 #
 # Why a script, not evcxr_jupyter directly: so that a new kernel takes heatlib from evcxr's
 # build cache instead of compiling it again (about 11 s of every kernel start otherwise).
@@ -26,18 +27,40 @@ fi
 mkdir -p "$work/.cargo"
 printf '[profile.dev.package.heatlib]\nincremental = false\n' > "$work/.cargo/config.toml"
 
+# Kernels resolve and fetch nothing once set-up has warmed the cache (`:offline 1`: cargo
+# takes the versions it already has); set-up's warming kernel runs with HEAT_KERNEL_CACHE=shared,
+# online, and writes the shared cache itself.
+offline=1
+[ "${HEAT_KERNEL_CACHE:-}" = shared ] && offline=0
 digest="$(cd "$heatlib" && find Cargo.toml src -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum)"
-init="$EVCXR_CONFIG_DIR/init.evcxr"
-sed "s/@HEATLIB_SOURCE@/${digest:0:16}/" "$init.in" > "$init.$$"
-mv "$init.$$" "$init"
+init="$EVCXR_CONFIG_DIR/init.evcxr.$$"
+sed -e "s/@HEATLIB_SOURCE@/${digest:0:16}/" -e "s/@OFFLINE@/$offline/" "$EVCXR_CONFIG_DIR/init.evcxr.in" > "$init"
 
 # One folder per kernel, named by its process id (exec keeps this one): a kernel that was
-# killed leaves its crate behind (about 160 MB), so folders of kernels gone are removed.
+# killed leaves its crate behind (about 160 MB), so folders of kernels gone are removed,
+# after what they added to the build cache joins the shared one (cache_overlay.py).
+ended=()
 for folder in "$work"/kernel-*; do
     if [ -d "$folder" ] && ! kill -0 "${folder##*-}" 2>/dev/null; then
-        rm -rf "$folder"
+        ended+=("$folder")
     fi
 done
 mkdir -p "$work/kernel-$$"
+shared_cache="${XDG_CACHE_HOME:-$HOME/.cache}/evcxr"
+if [ "$offline" = 1 ]; then
+    # Each kernel reads the shared build cache through its own overlay, so that kernels
+    # started together cannot break each other's builds (why: cache_overlay.py).
+    python3 "$(dirname "$0")/cache_overlay.py" "$shared_cache" "$work/kernel-$$/cache/evcxr" \
+        "${ended[@]/%//cache/evcxr}"
+    export XDG_CACHE_HOME="$work/kernel-$$/cache"
+fi
+for folder in "${ended[@]}"; do
+    rm -rf "$folder"
+done
+# evcxr reads its settings from EVCXR_CONFIG_DIR/init.evcxr: a folder of this kernel's own,
+# so that kernels starting together never read each other's half-written file.
+mkdir -p "$work/kernel-$$/config"
+mv "$init" "$work/kernel-$$/config/init.evcxr"
+export EVCXR_CONFIG_DIR="$work/kernel-$$/config"
 export TMPDIR="$work/kernel-$$"
 exec "$HEAT_EVCXR" --control_file "$1"

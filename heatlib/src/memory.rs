@@ -58,9 +58,22 @@ pub(crate) fn try_filled<T: Clone>(len: usize, value: T, what: &str) -> Result<V
     Ok(data)
 }
 
+/// The number of values of an array of this shape, or an error when no array can have it.
+fn cells(shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |product, &length| product.checked_mul(length))
+        .ok_or_else(|| HeatError::OutOfMemory {
+            what: format!("an array of shape {shape:?}"),
+            needed: Bytes(u128::MAX),
+            available: Bytes(isize::MAX as u128),
+            advice: "use fewer nodes nx or fewer levels".to_string(),
+        })
+}
+
 /// An `(rows, cols)` field of `value`s, allocated as [`try_filled`] does.
 pub(crate) fn try_field(rows: usize, cols: usize, value: f64) -> Result<Array2<f64>> {
-    let data = try_filled(rows * cols, value, "a field")?;
+    let data = try_filled(cells(&[rows, cols])?, value, "a field")?;
     Ok(Array2::from_shape_vec((rows, cols), data).expect("rows * cols values make that shape"))
 }
 
@@ -74,7 +87,7 @@ pub(crate) fn try_copy(field: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
 
 /// `levels` zeroed fields of `(rows, cols)`, allocated as [`try_filled`] does.
 pub(crate) fn try_levels(levels: usize, rows: usize, cols: usize) -> Result<Array3<f64>> {
-    let data = try_filled(levels * rows * cols, 0.0, "the kept time levels")?;
+    let data = try_filled(cells(&[levels, rows, cols])?, 0.0, "the kept time levels")?;
     Ok(Array3::from_shape_vec((levels, rows, cols), data)
         .expect("levels * rows * cols values make that shape"))
 }

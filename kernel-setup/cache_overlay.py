@@ -1,0 +1,72 @@
+"""Gives one kernel its own view of evcxr's shared build cache.
+
+Usage: cache_overlay.py SHARED PRIVATE [ENDED ...]
+
+Why: evcxr keeps compiled dependencies in one cache per user, and on every cache
+hit it rewrites the entry's `hits` counter in place (truncate, then write). A
+second kernel reading that counter in between reads an empty string, and its
+rustc wrapper fails ("Failed to wrap rustc: cannot parse integer from empty
+string"): two kernels started together killed one of them in 2 of 4 trials.
+
+So each kernel reads the cache through PRIVATE: one folder per shared entry,
+holding links to the entry's files and a counter of its own. Entries a kernel
+builds itself (a cell's new `:dep`) are real folders in its PRIVATE; the
+ENDED private caches of kernels that have exited give theirs to SHARED, each
+entry copied beside it and renamed into place, so no kernel sees half an entry.
+"""
+
+import os
+import shutil
+import sys
+
+
+def complete(entry):
+    """An entry evcxr can use: it writes `stderr` (the artifact list) and `hits` last."""
+    return os.path.isfile(os.path.join(entry, "stderr")) and os.path.isfile(os.path.join(entry, "hits"))
+
+
+def give_back(ended, shared):
+    """Moves the entries an ended kernel built itself into the shared cache."""
+    for name in os.listdir(ended):
+        entry = os.path.join(ended, name)
+        built_here = not os.path.islink(os.path.join(entry, "stderr"))
+        target = os.path.join(shared, name)
+        if not built_here or not complete(entry) or os.path.exists(target):
+            continue
+        incoming = os.path.join(shared, f".incoming-{name}-{os.getpid()}")
+        try:
+            shutil.copytree(entry, incoming)
+            os.rename(incoming, target)
+        except OSError:
+            shutil.rmtree(incoming, ignore_errors=True)
+
+
+def overlay(shared, private):
+    """Links every complete shared entry into PRIVATE, with a private hit counter."""
+    os.makedirs(private, exist_ok=True)
+    for name in os.listdir(shared):
+        entry = os.path.join(shared, name)
+        if name.startswith(".") or not complete(entry):
+            continue
+        mine = os.path.join(private, name)
+        os.makedirs(mine, exist_ok=True)
+        for file in os.listdir(entry):
+            if file == "hits":
+                with open(os.path.join(mine, file), "w") as counter:
+                    counter.write("0")
+            elif not os.path.lexists(os.path.join(mine, file)):
+                os.symlink(os.path.join(entry, file), os.path.join(mine, file))
+
+
+def main(shared, private, *ended):
+    os.makedirs(shared, exist_ok=True)
+    for folder in ended:
+        if os.path.isdir(folder):
+            give_back(folder, shared)
+    overlay(shared, private)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    main(*sys.argv[1:])
