@@ -35,8 +35,9 @@
 //!   in memory ([`available_memory`], [`history_bytes`]).
 //! - A [`Step`] computes one time level from the previous one: the one
 //!   contract every stage keeps, and the one a step of your own keeps too.
-//! - The time loop, [`solve_with`], calls the step, swaps the two fields and
-//!   keeps what was asked for. The `parallel` stage runs one such loop per band
+//! - The time loop, [`solve_with`], calls the step on each pair of levels
+//!   (two fields taking turns, or two levels of the full history, written in
+//!   place) and keeps what was asked for. The `parallel` stage runs one such loop per band
 //!   of rows, and `opencl` keeps its fields on a device.
 //! - The [`Solution`] holds the final field, and the history or snapshots.
 //!

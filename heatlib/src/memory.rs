@@ -54,6 +54,8 @@ pub(crate) fn try_filled<T: Clone>(len: usize, value: T, what: &str) -> Result<V
                      programs, or ask for less"
                 .to_string(),
         })?;
+    // Before the first touch: pages are backed as they are first written.
+    advise_huge_pages(data.spare_capacity_mut());
     data.resize(len, value);
     Ok(data)
 }
@@ -85,11 +87,17 @@ pub(crate) fn try_copy(field: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
     Ok(copy)
 }
 
-/// `levels` zeroed fields of `(rows, cols)`, allocated as [`try_filled`] does.
-pub(crate) fn try_levels(levels: usize, rows: usize, cols: usize) -> Result<Array3<f64>> {
+/// `levels` copies of `field`, allocated as [`try_filled`] does. Every page is
+/// written here, before any clock starts, as NumPy's `np.full` does.
+pub(crate) fn try_levels(levels: usize, field: ArrayView2<'_, f64>) -> Result<Array3<f64>> {
+    let (rows, cols) = field.dim();
     let data = try_filled(cells(&[levels, rows, cols])?, 0.0, "the kept time levels")?;
-    Ok(Array3::from_shape_vec((levels, rows, cols), data)
-        .expect("levels * rows * cols values make that shape"))
+    let mut copies = Array3::from_shape_vec((levels, rows, cols), data)
+        .expect("levels * rows * cols values make that shape");
+    for mut level in copies.outer_iter_mut() {
+        level.assign(&field);
+    }
+    Ok(copies)
 }
 
 /// Bytes of the full history, `nt x nx x nx x 8` (saturating: no machine has that many).
@@ -153,7 +161,7 @@ fn meminfo_available(meminfo: &str) -> Option<u64> {
 /// history of the large problem is 1.28 GB: with 4 KB pages, the first touch
 /// of each page is a separate page fault (over 300,000 of them), which took
 /// longer than the computation itself. Elsewhere this does nothing.
-pub(crate) fn advise_huge_pages(data: &mut [f64]) {
+fn advise_huge_pages<T>(data: &mut [T]) {
     #[cfg(target_os = "linux")]
     {
         const HUGE_PAGE: usize = 2 << 20;

@@ -1,4 +1,4 @@
-//! The time loop: call the step, swap the two fields, keep what was asked for.
+//! The time loop: for each level, call the step on the previous level and the next, keep what was asked for.
 //!
 //! Every serial stage is this loop around its own [`Step`]; a step of your
 //! own runs through it too ([`solve_with`]), on the same storage, so it can be
@@ -7,7 +7,6 @@
 //! fields on the device; both live in their own modules.)
 
 use crate::error::{HeatError, Result};
-use crate::memory::try_copy;
 use crate::options::RunOptions;
 use crate::problem::Problem;
 use crate::solution::Solution;
@@ -51,19 +50,18 @@ pub(crate) fn run<S: Step + ?Sized>(
     mut record: Record,
 ) -> Result<Solution> {
     let gamma = problem.gamma();
-    // Two fields take turns: `current` holds level k, `next` receives level k + 1.
-    // Both start as the initial field, so both hold the edges, which no step writes.
-    let mut current = problem.try_initial_field()?;
-    let mut next = try_copy(current.view())?;
-    record.keep(0, current.view());
+    // Level k - 1 is read and level k written where the record keeps them: with the
+    // full history, straight into it (as `T[k+1] = ...` in the webinar); otherwise
+    // two fields take turns, so each level overwrites the one before the last.
+    record.keep_level(0);
     let clock = record.start_clock(problem.nt);
     for level in 1..problem.nt {
+        let (current, mut next) = record.pair(level);
         step.advance(current.view(), next.view_mut(), gamma);
-        std::mem::swap(&mut current, &mut next);
-        record.keep(level, current.view());
+        record.keep_level(level);
         clock.check(level)?;
     }
-    record.into_solution(current, 1)
+    record.finish(1)
 }
 
 /// Runs `work` in a pool of `threads` threads, or in rayon's current pool.

@@ -9,13 +9,13 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use ndarray::{
-    Array2, Array3, ArrayBase, ArrayView2, ArrayViewMut3, Axis, DataMut, Ix3, OwnedRepr, RawData,
-    ViewRepr,
+    Array2, ArrayBase, ArrayView2, ArrayViewMut2, ArrayViewMut3, Axis, DataMut, Ix3, OwnedRepr,
+    RawData, ViewRepr,
 };
 
 use crate::error::{HeatError, Result};
 use crate::memory::{
-    advise_huge_pages, available_memory, check_fits, check_history_fits, fields_bytes, try_levels,
+    available_memory, check_fits, check_history_fits, fields_bytes, try_copy, try_levels,
 };
 use crate::options::{RunOptions, Storage};
 use crate::problem::Problem;
@@ -32,6 +32,10 @@ pub(crate) struct Levels<S: RawData<Elem = f64>> {
     plan: SnapshotPlan,
     snapshots_taken: usize,
     time_budget: Option<Duration>,
+    /// The two fields that take turns when the history is not kept (level k in
+    /// `working[k % 2]`); empty for a band's record, and with the full history,
+    /// where each level is computed straight into its place.
+    working: Vec<Array2<f64>>,
 }
 
 /// The levels of a whole run.
@@ -112,32 +116,68 @@ impl Record {
     }
 
     fn allocate(problem: &Problem, options: &RunOptions, plan: SnapshotPlan) -> Result<Record> {
-        let (nt, nx) = (problem.nt, problem.nx);
-        // The edge rows are written here, once: a band of rows keeps only its own rows.
+        // Every kept level starts as the initial field, so it holds the edges, which no step writes.
         let initial = problem.try_initial_field()?;
-        let with_edges = |levels: usize| -> Result<Array3<f64>> {
-            let mut levels = try_levels(levels, nx, nx)?;
-            if let Some(data) = levels.as_slice_mut() {
-                advise_huge_pages(data);
-            }
-            for edge in [0, nx - 1] {
-                levels
-                    .index_axis_mut(Axis(1), edge)
-                    .assign(&initial.row(edge));
-            }
-            Ok(levels)
-        };
-        let history = match options.storage {
-            Storage::FullHistory => Some(with_edges(nt)?),
-            _ => None,
+        let (history, working) = match options.storage {
+            Storage::FullHistory => (Some(try_levels(problem.nt, initial.view())?), Vec::new()),
+            _ => (None, vec![try_copy(initial.view())?, initial.clone()]),
         };
         Ok(Levels {
             history,
-            snapshots: with_edges(plan.count())?,
+            snapshots: try_levels(plan.count(), initial.view())?,
             plan,
             snapshots_taken: 0,
             time_budget: options.time_budget,
+            working,
         })
+    }
+
+    /// Level `level - 1`, to read, and level `level`, to write: two views into
+    /// the history when it is kept, else the two working fields, taking turns.
+    pub(crate) fn pair(
+        &mut self,
+        level: usize,
+    ) -> (ArrayViewMut2<'_, f64>, ArrayViewMut2<'_, f64>) {
+        if let Some(history) = self.history.as_mut() {
+            let (before, from_level) = history.view_mut().split_at(Axis(0), level);
+            return (
+                before.index_axis_move(Axis(0), level - 1),
+                from_level.index_axis_move(Axis(0), 0),
+            );
+        }
+        let [even, odd] = self.working.as_mut_slice() else {
+            unreachable!("a whole run's record without the history has two working fields");
+        };
+        if level % 2 == 1 {
+            (even.view_mut(), odd.view_mut())
+        } else {
+            (odd.view_mut(), even.view_mut())
+        }
+    }
+
+    /// Keeps level `level`, just computed by way of [`Record::pair`], if it is a snapshot.
+    pub(crate) fn keep_level(&mut self, level: usize) {
+        if !self.plan.takes(level) {
+            return;
+        }
+        let field = match &self.history {
+            Some(history) => history.index_axis(Axis(0), level),
+            None => self.working[level % 2].view(),
+        };
+        self.snapshots
+            .index_axis_mut(Axis(0), self.snapshots_taken)
+            .assign(&field);
+        self.snapshots_taken += 1;
+    }
+
+    /// The solution of a run that kept its levels with [`Record::keep_level`].
+    pub(crate) fn finish(mut self, threads: usize) -> Result<Solution> {
+        let last = self.plan.last;
+        let final_field = match &self.history {
+            Some(history) => try_copy(history.index_axis(Axis(0), last))?,
+            None => self.working.swap_remove(last % 2),
+        };
+        self.into_solution(final_field, threads)
     }
 
     /// One record per band of plate rows, each borrowing those rows of every kept level.
@@ -155,6 +195,7 @@ impl Record {
                 plan,
                 snapshots_taken: 0,
                 time_budget: self.time_budget,
+                working: Vec::new(),
             })
             .collect()
     }

@@ -201,7 +201,7 @@ mod tests {
         assert!(
             time_loop
                 .text
-                .contains("std::mem::swap(&mut current, &mut next);")
+                .contains("let (current, mut next) = record.pair(level);")
         );
         assert!(time_loop.line_count() < 25, "{}", time_loop.text);
     }
