@@ -293,6 +293,11 @@ impl<S: DataMut<Elem = f64>> Levels<S> {
         self.history.is_some() || self.plan.takes(level)
     }
 
+    /// The kept history's `(nt, rows, nx)` levels, to compute into directly; `None` without one.
+    pub(crate) fn history_rows(&mut self) -> Option<ArrayViewMut3<'_, f64>> {
+        self.history.as_mut().map(|history| history.view_mut())
+    }
+
     /// Keeps `field` as time level `level`, if that level is wanted. Levels come in order.
     pub(crate) fn keep(&mut self, level: usize, field: ArrayView2<'_, f64>) {
         if let Some(history) = self.history.as_mut() {

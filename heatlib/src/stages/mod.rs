@@ -13,7 +13,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{HeatError, Result};
-use crate::options::RunOptions;
+use crate::options::{RunOptions, Storage};
 use crate::problem::Problem;
 use crate::solution::Solution;
 use crate::solver;
@@ -195,7 +195,6 @@ impl Stage {
     }
 
     /// Runs on storage already prepared, in the current thread pool: the part worth timing.
-    #[cfg_attr(not(feature = "opencl"), allow(unused_variables))]
     pub(crate) fn run(
         self,
         problem: &Problem,
@@ -208,6 +207,9 @@ impl Stage {
             Stage::Typed => solver::run(&typed::advance, problem, record),
             Stage::Vectorized => solver::run(&vectorized::advance, problem, record),
             Stage::Convolve => solver::run(&convolve::advance, problem, record),
+            Stage::Parallel if options.storage == Storage::FullHistory => {
+                parallel::run_typed_into_history(problem, record)
+            }
             Stage::Parallel => parallel::run(&typed::advance, problem, record),
             #[cfg(feature = "opencl")]
             Stage::OpenCl => opencl::run_shared(problem, &options.opencl, record),

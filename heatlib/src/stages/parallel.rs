@@ -18,7 +18,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, s};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis, s};
 
 use crate::error::{HeatError, Result};
 use crate::memory::try_copy;
@@ -28,6 +28,8 @@ use crate::solution::Solution;
 use crate::solver::solve_on;
 use crate::step::Step;
 use crate::storage::{Record, RowRecord};
+
+use super::typed;
 
 /// Solves `problem` with any [`Step`] on bands of rows, one band per thread
 /// (of a pool of [`RunOptions::threads`](crate::RunOptions::threads) threads,
@@ -57,11 +59,51 @@ pub fn solve_in_bands<S: Step + ?Sized>(
 /// and the initial field, which becomes the final one.
 pub(crate) const WORKING_FIELDS: u128 = 3;
 
-/// Runs `problem` on the threads of the current rayon pool, one band of rows each.
+/// Runs `problem` with `step` on the threads of the current rayon pool, one band of rows each.
 pub(crate) fn run<S: Step + ?Sized>(
     step: &S,
     problem: &Problem,
+    record: Record,
+) -> Result<Solution> {
+    in_bands(problem, record, |initial, rows, band_record, exchange| {
+        march_band(step, problem, initial, rows, band_record, exchange)
+    })
+}
+
+/// The `parallel` stage with the full history: each band computes its rows of
+/// every level straight into the history, with `typed`'s row update, instead
+/// of into fields of its own that are then copied (as Numba's `prange` over
+/// `T[k+1, i, :]` does). A step of your own cannot do this: its contract hands
+/// it whole fields, and the halo rows of one band's field belong to another.
+pub(crate) fn run_typed_into_history(problem: &Problem, record: Record) -> Result<Solution> {
+    in_bands(problem, record, |initial, rows, band_record, exchange| {
+        march_band_in_history(problem, initial, rows, band_record, exchange)
+    })
+}
+
+/// What a band calls after each level: `(level, its rows of that level, its halo
+/// row below, its halo row above)`. It publishes the band's first and last rows,
+/// waits for every band, fills the halo rows from the neighbours', and breaks
+/// off when the run is out of time.
+type Exchange<'e> = dyn FnMut(
+        usize,
+        ArrayView2<'_, f64>,
+        ArrayViewMut1<'_, f64>,
+        ArrayViewMut1<'_, f64>,
+    ) -> ControlFlow<()>
+    + 'e;
+
+/// The threads, bands, halos and barrier around `march`, which marches one band.
+fn in_bands(
+    problem: &Problem,
     mut record: Record,
+    march: impl Fn(
+        ArrayView2<'_, f64>,
+        Range<usize>,
+        RowRecord<'_>,
+        &mut Exchange<'_>,
+    ) -> Result<Array2<f64>>
+    + Sync,
 ) -> Result<Solution> {
     let bands = bands_of_rows(problem.nx, rayon::current_num_threads());
     let mut plate = problem.try_initial_field()?;
@@ -89,41 +131,38 @@ pub(crate) fn run<S: Step + ?Sized>(
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()?;
-        let exchange = |level: usize, mut next: ArrayViewMut2<'_, f64>| {
+        let mut exchange = |level: usize,
+                            own: ArrayView2<'_, f64>,
+                            mut below: ArrayViewMut1<'_, f64>,
+                            mut above: ArrayViewMut1<'_, f64>| {
             if band == 0
                 && let Err(error) = clock.check(level)
             {
                 *out_of_time.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
                 stop_at.store(level, Ordering::Relaxed);
             }
-            let last = next.nrows() - 1;
             halos[band]
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .publish(level, next.row(1), next.row(last - 1));
+                .publish(level, own.row(0), own.row(own.nrows() - 1));
             // The barrier's release and acquire also carry `stop_at` to every band.
             barrier.wait();
             if stop_at.load(Ordering::Relaxed) <= level {
                 return ControlFlow::Break(());
             }
-            if let Some(below) = band.checked_sub(1) {
-                let below = halos[below].lock().unwrap_or_else(PoisonError::into_inner);
-                next.row_mut(0).assign(&below.top(level));
+            if let Some(neighbour) = band.checked_sub(1) {
+                let neighbour = halos[neighbour]
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                below.assign(&neighbour.top(level));
             }
-            if let Some(above) = halos.get(band + 1) {
-                let above = above.lock().unwrap_or_else(PoisonError::into_inner);
-                next.row_mut(last).assign(&above.bottom(level));
+            if let Some(neighbour) = halos.get(band + 1) {
+                let neighbour = neighbour.lock().unwrap_or_else(PoisonError::into_inner);
+                above.assign(&neighbour.bottom(level));
             }
             ControlFlow::Continue(())
         };
-        Some(march_band(
-            step,
-            problem,
-            initial,
-            rows,
-            band_record,
-            exchange,
-        ))
+        Some(march(initial, rows, band_record, &mut exchange))
     });
     if let Some(error) = out_of_time
         .into_inner()
@@ -144,8 +183,8 @@ pub(crate) fn run<S: Step + ?Sized>(
 ///
 /// The band works on its own two fields: its rows plus one halo row below
 /// and one above. `step` updates their interior, which is exactly the band's
-/// rows; `exchange(level, next)` then refreshes the halo rows of `next` from
-/// the neighbouring bands (a band at the plate's edge keeps that edge as its
+/// rows; `exchange` then refreshes the halo rows of `next` from the
+/// neighbouring bands (a band at the plate's edge keeps that edge as its
 /// halo), or breaks off the run when it is out of time.
 fn march_band<S: Step + ?Sized>(
     step: &S,
@@ -153,21 +192,73 @@ fn march_band<S: Step + ?Sized>(
     initial: ArrayView2<'_, f64>,
     rows: Range<usize>,
     mut record: RowRecord<'_>,
-    mut exchange: impl FnMut(usize, ArrayViewMut2<'_, f64>) -> ControlFlow<()>,
+    exchange: &mut Exchange<'_>,
 ) -> Result<Array2<f64>> {
     let gamma = problem.gamma();
+    let band_rows = rows.len();
     let mut current = try_copy(initial.slice(s![rows.start - 1..rows.end + 1, ..]))?;
     let mut next = try_copy(current.view())?;
     record.keep(0, current.slice(s![1..-1, ..]));
     for level in 1..problem.nt {
         step.advance(current.view(), next.view_mut(), gamma);
-        if exchange(level, next.view_mut()).is_break() {
+        let (mut below, rest) = next.view_mut().split_at(Axis(0), 1);
+        let (own, mut above) = rest.split_at(Axis(0), band_rows);
+        if exchange(level, own.view(), below.row_mut(0), above.row_mut(0)).is_break() {
             break;
         }
         std::mem::swap(&mut current, &mut next);
         record.keep(level, current.slice(s![1..-1, ..]));
     }
     try_copy(current.slice(s![1..-1, ..]))
+}
+
+/// Marches one band through all time levels inside its rows of the history:
+/// level k's rows are computed from level k - 1's, with the neighbours' rows of
+/// level k - 1 as halos (`halos` row 0 below the band, row 1 above it).
+fn row<'a>(view: ArrayView1<'a, f64>) -> &'a [f64] {
+    view.to_slice().expect(super::CONTIGUOUS)
+}
+
+fn march_band_in_history(
+    problem: &Problem,
+    initial: ArrayView2<'_, f64>,
+    rows: Range<usize>,
+    mut record: RowRecord<'_>,
+    exchange: &mut Exchange<'_>,
+) -> Result<Array2<f64>> {
+    let gamma = problem.gamma();
+    let Some(mut history) = record.history_rows() else {
+        unreachable!("the parallel stage marches in the history only when it is kept")
+    };
+    let mut halos = try_copy(initial.select(Axis(0), &[rows.start - 1, rows.end]).view())?;
+    let mut last_level = 0;
+    for level in 1..problem.nt {
+        let (before, from_level) = history.view_mut().split_at(Axis(0), level);
+        let previous = before.index_axis_move(Axis(0), level - 1);
+        let previous = previous.view();
+        let mut own = from_level.index_axis_move(Axis(0), 0);
+        let last = previous.nrows() - 1;
+        for (i, mut out) in own.rows_mut().into_iter().enumerate() {
+            let below = if i == 0 {
+                halos.row(0)
+            } else {
+                previous.row(i - 1)
+            };
+            let above = if i == last {
+                halos.row(1)
+            } else {
+                previous.row(i + 1)
+            };
+            let out = out.as_slice_mut().expect(super::CONTIGUOUS);
+            typed::update_row(row(below), row(previous.row(i)), row(above), out, gamma);
+        }
+        last_level = level;
+        let (below, above) = halos.multi_slice_mut((s![0, ..], s![1, ..]));
+        if exchange(level, own.view(), below, above).is_break() {
+            break;
+        }
+    }
+    try_copy(history.index_axis(Axis(0), last_level))
 }
 
 /// Splits the plate's interior rows `1..nx-1` into at most `threads` bands of near-equal size.
