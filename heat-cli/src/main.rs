@@ -129,7 +129,8 @@ struct RunArgs {
     problem: ProblemArgs,
     #[command(flatten)]
     execution: ExecutionArgs,
-    /// Where to write the .npy file (load it with numpy.load)
+    /// Where to write the .npy file (load it with numpy.load); nothing is written when the
+    /// run fails, a result with infinite or NaN values included
     #[arg(long)]
     out: PathBuf,
     /// Also draw the final field as a heatmap (PNG), colours from 0 to 100 as in the webinar

@@ -364,3 +364,47 @@ fn the_device_variable_picks_the_device() {
         "{stderr}"
     );
 }
+
+/// The three reproductions: each is one line on stderr, exit 1, and no file.
+#[test]
+fn too_big_and_overflowing_requests_get_a_message_and_write_nothing() {
+    let out = scratch("refused.npy");
+    let out = out.to_str().unwrap();
+    for (args, expected) in [
+        (
+            vec!["run", "--nx", "60000", "--nt", "10", "--out", out],
+            "heat: a run of 60000 x 60000 nodes and 10 levels needs 57.60 GB",
+        ),
+        (
+            vec!["bench", "--size", "60000:10", "--stages", "typed"],
+            "a run of 60000 x 60000 nodes and 10 levels needs 57.60 GB",
+        ),
+        (
+            vec!["run", "--initial", "1e308", "--top", "1e308", "--out", out],
+            "heat: top temperature = 1e308 is too large",
+        ),
+        (
+            vec![
+                "run",
+                "--stage",
+                "interpreted",
+                "--nx",
+                "200",
+                "--nt",
+                "4000",
+                "--time-budget",
+                "0.2",
+                "--out",
+                out,
+            ],
+            "heat: stopped after the time budget of 0.2 s",
+        ),
+    ] {
+        let output = heat(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(!std::path::Path::new(out).exists(), "{args:?} wrote {out}");
+    }
+}

@@ -220,7 +220,9 @@ impl Comparison {
         if repeat == 0 {
             return Err(HeatError::NoRepeats);
         }
-        options.validate()?;
+        // The plain time loop's memory first: a plate too large is a run too large,
+        // before it is a reference too large.
+        Record::check(problem, options, solver::TWO_FIELDS)?;
         Ok(Comparison {
             problem: problem.clone(),
             options: options.clone(),

@@ -46,7 +46,7 @@ pub(crate) type RowRecord<'a> = Levels<ViewRepr<&'a mut f64>>;
 
 /// Which levels become snapshots: every `every`-th, and the last.
 #[derive(Debug, Clone, Copy)]
-struct SnapshotPlan {
+pub(crate) struct SnapshotPlan {
     every: Option<usize>,
     last: usize,
 }
@@ -96,6 +96,16 @@ impl Record {
         options: &RunOptions,
         working_fields: u128,
     ) -> Result<Record> {
+        let plan = Record::check(problem, options, working_fields)?;
+        Record::allocate(problem, options, plan)
+    }
+
+    /// What [`Record::prepare`] checks before it allocates anything.
+    pub(crate) fn check(
+        problem: &Problem,
+        options: &RunOptions,
+        working_fields: u128,
+    ) -> Result<SnapshotPlan> {
         problem.validate()?;
         options.validate()?;
         let plan = SnapshotPlan::for_run(problem.nt, options.storage);
@@ -112,7 +122,7 @@ impl Record {
             fields_bytes(working_fields + kept_levels as u128, problem.nx),
             "use fewer nodes nx (memory grows with nx^2), or keep fewer levels",
         )?;
-        Record::allocate(problem, options, plan)
+        Ok(plan)
     }
 
     fn allocate(problem: &Problem, options: &RunOptions, plan: SnapshotPlan) -> Result<Record> {
