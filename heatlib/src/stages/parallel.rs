@@ -215,10 +215,6 @@ fn march_band<S: Step + ?Sized>(
 /// Marches one band through all time levels inside its rows of the history:
 /// level k's rows are computed from level k - 1's, with the neighbours' rows of
 /// level k - 1 as halos (`halos` row 0 below the band, row 1 above it).
-fn row<'a>(view: ArrayView1<'a, f64>) -> &'a [f64] {
-    view.to_slice().expect(super::CONTIGUOUS)
-}
-
 fn march_band_in_history(
     problem: &Problem,
     initial: ArrayView2<'_, f64>,
@@ -259,6 +255,11 @@ fn march_band_in_history(
         }
     }
     try_copy(history.index_axis(Axis(0), last_level))
+}
+
+/// A row of a field as a slice, for `typed`'s row update.
+fn row<'a>(view: ArrayView1<'a, f64>) -> &'a [f64] {
+    view.to_slice().expect(super::CONTIGUOUS)
 }
 
 /// Splits the plate's interior rows `1..nx-1` into at most `threads` bands of near-equal size.
