@@ -128,13 +128,15 @@ impl Record {
     fn allocate(problem: &Problem, options: &RunOptions, plan: SnapshotPlan) -> Result<Record> {
         // Every kept level starts as the initial field, so it holds the edges, which no step writes.
         let initial = problem.try_initial_field()?;
+        let snapshots = try_levels(plan.count(), initial.view())?;
         let (history, working) = match options.storage {
             Storage::FullHistory => (Some(try_levels(problem.nt, initial.view())?), Vec::new()),
-            _ => (None, vec![try_copy(initial.view())?, initial.clone()]),
+            // The initial field itself becomes the second working field.
+            _ => (None, vec![try_copy(initial.view())?, initial]),
         };
         Ok(Levels {
             history,
-            snapshots: try_levels(plan.count(), initial.view())?,
+            snapshots,
             plan,
             snapshots_taken: 0,
             time_budget: options.time_budget,
