@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Takes a fresh Debian/Ubuntu machine to a running heat-accel tutorial:
 #   Debian packages (OpenCL on the CPU through PoCL), a Python virtual environment
-#   with pinned Jupyter packages, evcxr_jupyter (pinned), a "Rust (heatlib)" kernel
+#   with pinned Jupyter packages and the webinar's Python tools, evcxr_jupyter (pinned), a "Rust (heatlib)" kernel
 #   set up to build heatlib at full speed, a warmed build cache, then JupyterLab.
 #
 #   bash kernel-setup/setup.sh                 set up (skipping what is done) and start JupyterLab
@@ -46,6 +46,16 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" || fail "could not create $venv (on Debian: apt-get install python3-venv)"
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$repo/kernel-setup/requirements.txt"
+
+say "the webinar's Python tools in .venv (pinned NumPy, SciPy, Cython, Numba; JAX if it installs here)"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$repo/python/requirements.txt"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$repo/python/requirements-jax.txt" ||
+    echo "warning: JAX did not install on this machine; its row is left out of the Python comparison, everything else works"
+# heatpy (the Python versions) imports from the checkout itself: a .pth file puts python/ on the path.
+site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+echo "$repo/python" > "$site/heat-accel.pth"
+"$venv/bin/python" -m heatpy build ||
+    echo "warning: the Cython versions could not be built (the message above says why); their rows are left out"
 
 say "evcxr_jupyter $EVCXR_VERSION (the Rust kernel)"
 # evcxr_jupyter has no --version; cargo's own record of what it installed tells.

@@ -71,6 +71,9 @@ bash kernel-setup/setup.sh --setup-only
 say "the kernel under a learner's mistakes, then 4 kernels started together, 5 times"
 .venv/bin/python tests/kernel_robustness.py --together 4 --rounds 5 --json target/kernel-robustness.json
 
+say "the Python side: every heatpy version against heatlib's reference, through .npy files"
+.venv/bin/python tests/python_agreement.py
+
 say "the notebooks, executed through the kernel"
 .venv/bin/python tests/notebooks.py
 

@@ -34,6 +34,8 @@ enum Command {
     Run(RunArgs),
     /// Time stages with warm-up and repeats, and compare them with the reference
     Bench(bench::BenchArgs),
+    /// Write the reference solution (the update rule written literally) as a .npy file
+    Reference(ReferenceArgs),
     /// List the stages with their Python counterparts
     Stages {
         /// Print them as a JSON list (name, python_analog, idea), for scripts
@@ -138,6 +140,18 @@ struct RunArgs {
     png: Option<PathBuf>,
 }
 
+#[derive(Args)]
+struct ReferenceArgs {
+    #[command(flatten)]
+    problem: ProblemArgs,
+    /// Write every time level (shape nt x nx x nx) or only the final field (nx x nx)
+    #[arg(long, value_enum, default_value_t = HistoryArg::Final)]
+    history: HistoryArg,
+    /// Where to write the .npy file; nothing is written when the problem is refused
+    #[arg(long)]
+    out: PathBuf,
+}
+
 /// The plate: the webinar's small problem unless told otherwise.
 #[derive(Args)]
 struct ProblemArgs {
@@ -205,6 +219,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run(&args),
         Command::Bench(args) => bench::bench(&args),
+        Command::Reference(args) => write_reference(&args),
         Command::Stages { json } => {
             print_stages(json);
             Ok(())
@@ -256,6 +271,31 @@ fn run(args: &RunArgs) -> Result<(), String> {
     if let Some(run) = &solution.device {
         println!("{}", bench::describe_device_run(run));
     }
+    Ok(())
+}
+
+fn write_reference(args: &ReferenceArgs) -> Result<(), String> {
+    let problem = args.problem.problem();
+    let written = match args.history {
+        HistoryArg::Final => {
+            let field = reference::final_field(&problem).map_err(|e| e.to_string())?;
+            ndarray_npy::write_npy(&args.out, &field)
+        }
+        HistoryArg::Full => {
+            let levels = reference::history(&problem).map_err(|e| e.to_string())?;
+            let views: Vec<_> = levels.iter().map(|level| level.view()).collect();
+            let history = ndarray::stack(ndarray::Axis(0), &views).map_err(|e| e.to_string())?;
+            ndarray_npy::write_npy(&args.out, &history)
+        }
+    };
+    written.map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    println!(
+        "reference: nx = {}, nt = {}, gamma = {}; wrote {}",
+        problem.nx,
+        problem.nt,
+        problem.gamma(),
+        args.out.display()
+    );
     Ok(())
 }
 

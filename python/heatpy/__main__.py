@@ -1,0 +1,145 @@
+"""python -m heatpy: time the Python versions, check them against heatlib's reference, build Cython.
+
+    python -m heatpy list
+    python -m heatpy build
+    python -m heatpy bench --nx 200 --nt 4000 --history full --reference ref.npy --json python.json
+    python -m heatpy check --reference ref.npy --nx 37 --nt 300 --gamma 0.2 --top 100 --left 75
+
+`heat bench --with-python` runs `bench` for you, beside the Rust stages.
+"""
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from . import bench as timing
+from .cython_build import Unavailable
+from .implementations import IMPLEMENTATIONS, implementation, implementations
+from .problem import Problem
+
+
+def problem_arguments(parser):
+    defaults = Problem.small()
+    parser.add_argument("--nx", type=int, default=defaults.nx, help="nodes per side (default 50)")
+    parser.add_argument("--nt", type=int, default=defaults.nt, help="time levels, the initial one included (default 1000)")
+    parser.add_argument("--gamma", type=float, default=defaults.gamma, help="alpha dt / dx^2, at most 1/4 (default 0.25)")
+    for edge in ("top", "bottom", "left", "right", "initial"):
+        parser.add_argument(f"--{edge}", type=float, default=getattr(defaults, edge),
+                            help=f"temperature of the {edge} edge" if edge != "initial" else "initial temperature of the interior")
+    parser.add_argument("--history", choices=["final", "full"], default="final",
+                        help="keep every level (full) or two levels taking turns (final, the default)")
+    parser.add_argument("--versions", help=f"comma-separated, from: {', '.join(IMPLEMENTATIONS)} (default: all)")
+    parser.add_argument("--threads", type=int, help="threads for numba_parallel (default: one per core)")
+
+
+def problem_of(args):
+    problem = Problem(args.nx, args.nt, args.gamma, args.top, args.bottom, args.left, args.right, args.initial)
+    problem.validate()
+    return problem
+
+
+def chosen(args):
+    if not args.versions:
+        return None
+    names = [name.strip() for name in args.versions.split(",")]
+    for name in names:
+        implementation(name)  # refuses an unknown name, listing the known ones
+    return names
+
+
+def load_reference(path, problem):
+    reference = np.load(path)
+    if reference.shape != (problem.nx, problem.nx):
+        raise ValueError(f"{path} holds an array of shape {reference.shape}, not the final field "
+                         f"({problem.nx}, {problem.nx}) of this problem: write it with heat reference for the same problem")
+    return reference
+
+
+def bench_command(args):
+    problem = problem_of(args)
+    names, left_out = (chosen(args), []) if chosen(args) else timing.default_names(problem, IMPLEMENTATIONS)
+    reference = load_reference(args.reference, problem) if args.reference else None
+    say = (lambda text: print(text, file=sys.stderr))
+    rows, unavailable = timing.bench(problem, args.history == "full", args.repeat, names, reference, args.threads, say)
+    for row in rows:
+        print(f"{row['stage']:<16} {row['median_s'] * 1e3:10.2f} ms  ({row['min_s'] * 1e3:.2f} - {row['max_s'] * 1e3:.2f})"
+              f"  {row['mcells_per_s']:8.0f} M cell updates/s  first run {row['first_run_s']:.3f} s"
+              + ("" if row["max_abs_diff"] is None else f"  max |diff| {row['max_abs_diff']:.1e}"))
+    for name, why in left_out + unavailable:
+        print(f"({name} not run: {why})")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"rows": rows, "left_out": left_out + unavailable}, out, indent=2)
+            out.write("\n")
+        say(f"wrote {args.json}")
+    return 0
+
+
+def check_command(args):
+    """Every version once against the reference; exit status 1 on any disagreement."""
+    problem = problem_of(args)
+    reference = load_reference(args.reference, problem)
+    tolerance = args.tolerance * max(1.0, float(np.max(np.abs(reference))))
+    failed = False
+    for version in implementations(args.threads):
+        if chosen(args) and version.name not in chosen(args):
+            continue
+        try:
+            solver = version.load(args.history == "full")
+        except Unavailable as why:
+            print(f"{version.name:<16} not available: {why}")
+            failed |= args.require_all
+            continue
+        final = solver.run(solver.prepare(problem.storage(args.history == "full")), problem.nt, problem.gamma)
+        difference = timing.max_abs_diff(final, reference)
+        agrees = difference <= tolerance
+        failed |= not agrees
+        print(f"{version.name:<16} max |diff| = {difference:.2e}  {'agrees' if agrees else f'DISAGREES (tolerance {tolerance:.1e})'}")
+    return 1 if failed else 0
+
+
+def build_command(args):
+    from . import cython_build
+
+    _, seconds = cython_build.load()
+    print(f"Cython module ready in {cython_build.build_folder()} "
+          + (f"(built in {seconds:.1f} s)" if seconds else "(already built)"))
+    return 0
+
+
+def list_command(args):
+    rows = [{"name": v.name, "tool": v.tool, "rust_counterpart": v.counterpart, "idea": v.idea}
+            for v in implementations()]
+    print(json.dumps(rows, indent=2))
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m heatpy", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    bench = commands.add_parser("bench", help="time the versions with warm-up and repeats")
+    problem_arguments(bench)
+    bench.add_argument("--repeat", type=int, default=5, help="timed runs per version, after one warm-up (default 5)")
+    bench.add_argument("--reference", help="heatlib's reference final field (.npy) to compare each result with")
+    bench.add_argument("--json", help="also write the rows, with heat bench's keys, to this file")
+    bench.set_defaults(run=bench_command)
+    check = commands.add_parser("check", help="compare every version with heatlib's reference")
+    problem_arguments(check)
+    check.add_argument("--reference", required=True, help="the reference final field (.npy), from heat reference")
+    check.add_argument("--tolerance", type=float, default=1e-12, help="largest |diff| allowed, times max(1, largest |temperature|)")
+    check.add_argument("--require-all", action="store_true", help="a version that cannot run is a failure")
+    check.set_defaults(run=check_command)
+    commands.add_parser("build", help="compile the Cython module now (set-up does)").set_defaults(run=build_command)
+    commands.add_parser("list", help="the versions, their tools and Rust counterparts, as JSON").set_defaults(run=list_command)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, Unavailable, OSError) as error:
+        print(f"heatpy: {error}", file=sys.stderr)
+        return 2 if isinstance(error, ValueError) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""The Python versions by name, each loaded only when asked for.
+
+A version whose tool is missing on this machine (no C compiler for Cython, JAX
+not installed) raises `Unavailable` with the reason when loaded; the others
+are unaffected.
+"""
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .cython_build import Unavailable
+
+
+@dataclass
+class Solver:
+    """A version ready to run: `prepare` turns the storage into its data (outside the
+    clock), `run(data, nt, gamma)` marches and returns the final field."""
+
+    prepare: Callable
+    run: Callable
+    threads: int = 1
+    build_s: float = 0.0
+    device: dict = field(default=None)
+
+
+@dataclass(frozen=True)
+class Implementation:
+    name: str
+    tool: str
+    counterpart: str
+    idea: str
+    load: Callable[[bool], Solver]
+
+
+def _module(name, package_hint):
+    try:
+        return importlib.import_module(f"heatpy.{name}")
+    except ImportError as error:
+        raise Unavailable(f"{package_hint} is not installed ({error}); run bash kernel-setup/setup.sh --setup-only") from error
+
+
+def _same(T):
+    return T
+
+
+def _at_index(run):
+    # Versions that return the index of the last level in T hand back that level.
+    def final(T, nt, gamma):
+        return T[run(T, nt, gamma)]
+
+    return final
+
+
+def _pure(history):
+    module = _module("pure", "Python")
+    return Solver(module.prepare, lambda T, nt, gamma: np.array(module.run(T, nt, gamma)))
+
+
+def _numpy(history):
+    return Solver(_same, _module("numpy_slicing", "NumPy").run)
+
+
+def _scipy(history):
+    return Solver(_same, _module("scipy_convolve", "SciPy").run)
+
+
+def _cython(checked):
+    def load(history):
+        from . import cython_build
+
+        module, seconds = cython_build.load()
+        return Solver(_same, _at_index(module.run_checked if checked else module.run), build_s=seconds)
+
+    return load
+
+
+def _numba(history):
+    return Solver(_same, _at_index(_module("numba_loops", "Numba").run))
+
+
+def _numba_parallel(threads):
+    def load(history):
+        module = _module("numba_loops", "Numba")
+        if threads:
+            module.set_threads(threads)
+        return Solver(_same, _at_index(module.run_parallel), threads=module.threads())
+
+    return load
+
+
+def _jax(history):
+    module = _module("jax_cpu", "JAX")
+    if history:
+        def run(data, nt, gamma):
+            return np.asarray(module.run_history(data, nt, gamma))[-1]
+    else:
+        def run(data, nt, gamma):
+            return np.asarray(module.run(data, nt, gamma))
+    # XLA decides its own threads; the row says so rather than guess.
+    return Solver(module.prepare, run, threads=None, device={"name": module.device()})
+
+
+def implementations(threads=None):
+    """Every version, in the order of heatlib's stages; `threads` for Numba's parallel loop."""
+    return [
+        Implementation("python_loops", "pure Python loops", "interpreted",
+                       "an interpreter pays for every operation at run time", _pure),
+        Implementation("cython_checked", "Cython, typed memoryviews, checks on", "typed_checked",
+                       "static types remove the interpreter; bounds checks remain", _cython(True)),
+        Implementation("cython", "Cython, boundscheck(False), wraparound(False)", "typed",
+                       "no checks in the inner loop: the C compiler vectorises it", _cython(False)),
+        Implementation("numba", "Numba @njit", "typed",
+                       "compiled just in time for the argument types of the first call", _numba),
+        Implementation("numpy", "NumPy whole-array slicing", "vectorized",
+                       "whole-array operations, a temporary array per operator", _numpy),
+        Implementation("scipy_convolve", "scipy.signal.convolve", "convolve",
+                       "a general compiled routine, called once per step", _scipy),
+        Implementation("numba_parallel", "Numba parallel=True with prange", "parallel",
+                       "the rows of each step shared among threads", _numba_parallel(threads)),
+        Implementation("jax", "JAX jit on the CPU", "opencl",
+                       "whole-array code compiled at run time by XLA for a device", _jax),
+    ]
+
+
+IMPLEMENTATIONS = [implementation.name for implementation in implementations()]
+
+
+def implementation(name, threads=None):
+    """The version called `name` (see IMPLEMENTATIONS)."""
+    for candidate in implementations(threads):
+        if candidate.name == name:
+            return candidate
+    raise ValueError(f"unknown Python version '{name}': choose from {', '.join(IMPLEMENTATIONS)}")

@@ -1,0 +1,50 @@
+"""Numba: the same triple loop, compiled just in time. Rust counterparts: `typed` and `parallel`.
+
+The idea: `@njit` compiles the function for the argument types of its first
+call (the first call pays for the compiler; later ones run machine code).
+`parallel=True` with `prange` hands the rows of each step to threads, with a
+wait for all of them before the next step, as heatlib's `parallel` does.
+"""
+
+import numba
+from numba import njit, prange
+
+
+@njit(cache=False)
+def run(T, nt, gamma):
+    """Marches levels 1 .. nt - 1 into T[k % len(T)]. Returns the last level's index."""
+    levels, n = T.shape[0], T.shape[1]
+    centre = 1.0 - 4.0 * gamma
+    for k in range(1, nt):
+        current = T[(k - 1) % levels]
+        new = T[k % levels]
+        for i in range(1, n - 1):
+            for j in range(1, n - 1):
+                new[i, j] = gamma * (current[i + 1, j] + current[i - 1, j] + current[i, j + 1] + current[i, j - 1]) \
+                    + centre * current[i, j]
+    return (nt - 1) % levels
+
+
+@njit(parallel=True, cache=False)
+def run_parallel(T, nt, gamma):
+    """As `run`, the rows of each step shared among Numba's threads. Returns the last level's index."""
+    levels, n = T.shape[0], T.shape[1]
+    centre = 1.0 - 4.0 * gamma
+    for k in range(1, nt):
+        current = T[(k - 1) % levels]
+        new = T[k % levels]
+        for i in prange(1, n - 1):
+            for j in range(1, n - 1):
+                new[i, j] = gamma * (current[i + 1, j] + current[i - 1, j] + current[i, j + 1] + current[i, j - 1]) \
+                    + centre * current[i, j]
+    return (nt - 1) % levels
+
+
+def threads():
+    """The threads `run_parallel` uses (NUMBA_NUM_THREADS, else one per core)."""
+    return numba.get_num_threads()
+
+
+def set_threads(count):
+    """Uses `count` threads in `run_parallel`, at most as many as Numba started."""
+    numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))

@@ -1,0 +1,65 @@
+"""Every Python version (heatpy) computes heatlib's reference to 1e-12, checked through .npy files.
+
+heatlib writes its reference (`heat reference`), heatpy runs each version on
+the same plate and compares (`python -m heatpy check --require-all`: a
+version whose tool is missing fails here instead of being skipped). Plates:
+the webinar's, one with four different edges, a warm interior and gamma = 0.2,
+and one larger than the webinar's with an odd size; each with two levels
+taking turns and with the full history.
+
+    .venv/bin/python tests/python_agreement.py
+"""
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HEAT = REPO / "target" / "release" / "heat"
+
+PLATES = {
+    "the webinar's small problem": [],
+    "four different edges, warm interior, gamma = 0.2": [
+        "--nx", "37", "--nt", "300", "--gamma", "0.2", "--top", "100", "--bottom", "10",
+        "--left", "75", "--right", "30", "--initial", "20",
+    ],
+    "larger than the webinar's, odd size, negative edge": [
+        "--nx", "257", "--nt", "150", "--gamma", "0.24", "--top", "80", "--bottom", "-40",
+        "--left", "5", "--right", "55", "--initial", "12.5",
+    ],
+}
+
+
+def main():
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "heat-cli"], cwd=REPO, check=True)
+    failures = []
+    with tempfile.TemporaryDirectory() as folder:
+        for label, plate in PLATES.items():
+            for history in ("final", "full"):
+                reference = Path(folder) / "reference.npy"
+                subprocess.run([HEAT, "reference", *plate, "--out", reference], check=True, stdout=subprocess.DEVNULL)
+                print(f"\n{label}, {history} history:", flush=True)
+                done = subprocess.run([sys.executable, "-m", "heatpy", "check", "--require-all", "--history", history,
+                                       "--reference", reference, *plate], cwd=REPO / "python")
+                if done.returncode != 0:
+                    failures.append(f"{label}, {history} history")
+        # The check itself can fail: a reference off by 1e-9 in one node is refused.
+        import numpy as np
+
+        reference = Path(folder) / "reference.npy"
+        subprocess.run([HEAT, "reference", "--out", reference], check=True, stdout=subprocess.DEVNULL)
+        field = np.load(reference)
+        field[25, 25] += 1e-9
+        np.save(reference, field)
+        done = subprocess.run([sys.executable, "-m", "heatpy", "check", "--versions", "numpy", "--reference", reference],
+                              cwd=REPO / "python", capture_output=True, text=True)
+        if done.returncode != 1 or "DISAGREES" not in done.stdout:
+            failures.append(f"a reference off by 1e-9 was not refused ({done.stdout.strip()})")
+    if failures:
+        sys.exit("python_agreement: disagreement or missing tool in: " + "; ".join(failures))
+    print("\nevery Python version agrees with heatlib's reference on every plate")
+
+
+if __name__ == "__main__":
+    main()
