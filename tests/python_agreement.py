@@ -10,6 +10,7 @@ taking turns and with the full history.
     .venv/bin/python tests/python_agreement.py
 """
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,20 @@ def main():
                               cwd=REPO / "python", capture_output=True, text=True)
         if done.returncode != 1 or "DISAGREES" not in done.stdout:
             failures.append(f"a reference off by 1e-9 was not refused ({done.stdout.strip()})")
+        # One command, both languages: heat bench --with-python, its JSON read back.
+        bench = Path(folder) / "bench.json"
+        subprocess.run([HEAT, "bench", "--size", "40:200", "--stages", "typed,vectorized,parallel", "--repeat", "2",
+                        "--with-python", "--json", bench], check=True, stdout=subprocess.DEVNULL)
+        rows = json.loads(bench.read_text())
+        python = {row["stage"]: row for row in rows if row["language"] == "python"}
+        print(f"\nheat bench --with-python: {len(rows) - len(python)} Rust rows, Python rows {sorted(python)}")
+        expected = {"python_loops", "cython_checked", "cython", "numba", "numpy", "scipy_convolve", "numba_parallel", "jax"}
+        if set(python) != expected:
+            failures.append(f"heat bench --with-python ran {sorted(python)}, not {sorted(expected)}")
+        for name, row in python.items():
+            paired = row["rust_counterpart"] in ("typed", "vectorized", "parallel")
+            if not row["max_abs_diff"] <= 1e-12 * 100 or paired != (row["rust_over_python"] is not None):
+                failures.append(f"heat bench --with-python, {name}: {row}")
     if failures:
         sys.exit("python_agreement: disagreement or missing tool in: " + "; ".join(failures))
     print("\nevery Python version agrees with heatlib's reference on every plate")

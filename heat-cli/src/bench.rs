@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use heatlib::python::PythonSide;
 use heatlib::{Comparison, Measurement, Problem, Stage, Storage, measure, seconds};
 use serde_json::json;
 
@@ -31,7 +32,11 @@ pub struct BenchArgs {
     baseline: Option<String>,
     #[command(flatten)]
     execution: ExecutionArgs,
-    /// Also write the rows as a JSON list to this file
+    /// Also time the webinar's Python versions (the repository's python/heatpy, run by
+    /// HEAT_PYTHON or .venv/bin/python) on each size, and print them beside their Rust stages
+    #[arg(long)]
+    with_python: bool,
+    /// Also write the rows as a JSON list to this file (Python rows have "language": "python")
     #[arg(long)]
     json: Option<PathBuf>,
 }
@@ -131,6 +136,9 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
                 .iter()
                 .map(|row| json_row(size, &comparison, row)),
         );
+        if args.with_python {
+            rows.extend(python_rows(size, &comparison)?);
+        }
     }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
@@ -176,10 +184,41 @@ fn print_table(size: &Size, comparison: &Comparison, interpreted_skipped: bool) 
     }
 }
 
+/// Times the Python versions on `comparison`'s problem, prints them beside
+/// the Rust stages, and returns their JSON rows (heatpy's, with the size and
+/// the ratio added).
+fn python_rows(size: &Size, comparison: &Comparison) -> Result<Vec<serde_json::Value>, String> {
+    eprintln!(
+        "timing the Python versions on {} ({} runs after a warm-up each)...",
+        size.label, comparison.repeat
+    );
+    let python = PythonSide::measure(comparison, &[]).map_err(|e| e.to_string())?;
+    let side_by_side = comparison.beside(&python);
+    println!("\n{}: {}", size.label, side_by_side.to_text().trim_end());
+    let document: serde_json::Value =
+        serde_json::from_str(&python.json).map_err(|e| format!("heatpy's JSON: {e}"))?;
+    let rows = document["rows"].as_array().cloned().unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .zip(&side_by_side.pairs)
+        .map(|(mut row, pair)| {
+            row["size"] = json!(size.label);
+            let ratio = pair.rust_over_python();
+            row["rust_over_python"] = if ratio.is_finite() {
+                json!(ratio)
+            } else {
+                serde_json::Value::Null
+            };
+            row
+        })
+        .collect())
+}
+
 /// One row of `--json`: each row says what ran, on what, how fast, against which baseline.
 fn json_row(size: &Size, comparison: &Comparison, row: &Measurement) -> serde_json::Value {
     json!({
         "stage": row.name,
+        "language": "rust",
         "python_analog": row.python_analog(),
         "idea": row.stage.map(Stage::idea),
         "size": size.label,

@@ -392,28 +392,36 @@ impl Comparison {
 
     /// A plain-text table, as `heat bench` prints it.
     pub fn to_text(&self) -> String {
-        let cells = self.cells();
-        let widths: Vec<usize> = (0..Self::HEADERS.len())
-            .map(|c| {
-                cells
-                    .iter()
-                    .map(|row| row[c].chars().count())
-                    .chain([Self::HEADERS[c].chars().count()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let mut text = self.heading() + "\n";
-        for row in std::iter::once(Self::HEADERS.map(String::from)).chain(cells) {
-            let line: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(cell, &width)| format!("{cell:<width$}"))
-                .collect();
-            let _ = writeln!(text, "{}", line.join("  ").trim_end());
-        }
-        text
+        text_table(&self.heading(), Self::HEADERS, self.cells())
     }
+}
+
+/// A heading line, then columns padded to their widest cell: every plain-text table heatlib prints.
+pub(crate) fn text_table<const N: usize>(
+    heading: &str,
+    headers: [&str; N],
+    cells: Vec<[String; N]>,
+) -> String {
+    let widths: Vec<usize> = (0..N)
+        .map(|c| {
+            cells
+                .iter()
+                .map(|row| row[c].chars().count())
+                .chain([headers[c].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut text = format!("{heading}\n");
+    for row in std::iter::once(headers.map(String::from)).chain(cells) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, &width)| format!("{cell:<width$}"))
+            .collect();
+        let _ = writeln!(text, "{}", line.join("  ").trim_end());
+    }
+    text
 }
 
 /// A speed-up as people write it: three significant digits, then "x".

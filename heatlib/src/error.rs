@@ -225,6 +225,13 @@ pub enum HeatError {
         message: String,
     },
 
+    /// The Python side could not be measured: no Python with heatpy, or heatpy failed.
+    #[error("cannot measure the Python versions: {message}")]
+    Python {
+        /// What went wrong and what to do.
+        message: String,
+    },
+
     /// A timing asked for no timed runs.
     #[error("timing needs at least 1 timed run after the warm-up; asked for 0 repeats")]
     NoRepeats,

@@ -51,6 +51,9 @@
 //! - [`timeit`] and [`first_and_later`] time any work, as IPython's `%timeit` does.
 //! - [`exercise`] checks a learner's step or signal and says where it first goes wrong.
 //! - [`harmonic`] is the vectorization example, `sin(2 pi f t)`.
+//! - [`python`] runs the webinar's Python versions (the repository's
+//!   `python/heatpy`) on a comparison's problem and sets them beside the Rust
+//!   stages of the same ideas.
 //! - `machine_code` (feature `machine-code`, on by default) shows the machine
 //!   code of a step, its bounds checks and SIMD instructions marked.
 //! - `display` (feature `display`, on by default) draws heatmaps, charts,
@@ -75,6 +78,7 @@ pub mod machine_code;
 mod memory;
 mod options;
 mod problem;
+pub mod python;
 pub mod reference;
 mod solution;
 mod solver;

@@ -84,7 +84,8 @@ impl Axis {
 pub struct BarChart {
     title: String,
     value_label: String,
-    bars: Vec<(String, f64)>,
+    /// Label, value, and the palette colour (a series' index) if one was chosen.
+    bars: Vec<(String, f64, Option<usize>)>,
     log: bool,
 }
 
@@ -101,7 +102,19 @@ impl BarChart {
 
     /// Adds a bar, labelled under it and with its value above it.
     pub fn bar(mut self, label: impl Into<String>, value: f64) -> BarChart {
-        self.bars.push((label.into(), value));
+        self.bars.push((label.into(), value, None));
+        self
+    }
+
+    /// Adds a bar coloured as series `series` (the same colour for every bar of
+    /// a series), instead of a colour of its own.
+    pub fn bar_in_series(
+        mut self,
+        label: impl Into<String>,
+        value: f64,
+        series: usize,
+    ) -> BarChart {
+        self.bars.push((label.into(), value, Some(series)));
         self
     }
 
@@ -119,7 +132,7 @@ impl BarChart {
             });
         }
         let axis = Axis { log: self.log };
-        let y_range = axis.range(self.bars.iter().map(|(_, v)| *v), "bars")?;
+        let y_range = axis.range(self.bars.iter().map(|(_, v, _)| *v), "bars")?;
         let base = y_range.start;
         let y_ticks = axis.ticks(&y_range);
         let width = (140 + 110 * self.bars.len() as u32).max(480);
@@ -141,7 +154,7 @@ impl BarChart {
                 .x_label_formatter(&|x| {
                     let k = x.round();
                     match self.bars.get(k as usize) {
-                        Some((label, _)) if (x - k).abs() < 1e-6 && k >= 0.0 => label.clone(),
+                        Some((label, _, _)) if (x - k).abs() < 1e-6 && k >= 0.0 => label.clone(),
                         _ => String::new(),
                     }
                 })
@@ -155,9 +168,9 @@ impl BarChart {
                 .axis_desc_style((FONT, 13))
                 .draw()
                 .map_err(drawing)?;
-            for (k, (_, value)) in self.bars.iter().enumerate() {
+            for (k, (_, value, series)) in self.bars.iter().enumerate() {
                 let (x, top) = (k as f64, axis.plotted(*value));
-                let colour = PALETTE[k % PALETTE.len()];
+                let colour = PALETTE[series.unwrap_or(k) % PALETTE.len()];
                 chart
                     .draw_series([Rectangle::new(
                         [(x - 0.35, base), (x + 0.35, top)],
