@@ -52,13 +52,13 @@ if [ ! -f "$mathjax_dir/package/es5/tex-svg.js" ]; then
     tar -xzf "$mathjax_tgz" -C "$mathjax_dir" package/es5/tex-svg.js
 fi
 
-say "timing every stage with heat bench (about a minute)"
+say "timing every stage with heat bench, and the Python versions beside them (about two minutes)"
 mkdir -p target/site-build
 # The small problem's speed-ups are over the interpreter (the Python loop); the interpreter
 # would take minutes on the large one, so there they are over vectorized (NumPy's idea).
-cargo run --release -q -p heat-cli -- bench --size small --repeat 5 --json target/site-build/bench-small.json
+cargo run --release -q -p heat-cli -- bench --size small --repeat 5 --with-python --json target/site-build/bench-small.json
 cargo run --release -q -p heat-cli -- bench --size large --repeat 5 --baseline vectorized \
-    --json target/site-build/bench-large.json
+    --with-python --json target/site-build/bench-large.json
 
 say "heatlib's API reference (rustdoc)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q -p heatlib --features opencl --no-deps

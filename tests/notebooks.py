@@ -10,6 +10,9 @@ per-cell timeout. What must hold:
 - Every image decodes as a non-blank picture; every comparison table lists its rows with
   differences from the reference under 1e-12; the table tagged `every stage` lists every stage
   that can run (all of `heat stages` with OpenCL, all but `opencl` without).
+- The companion Python notebook (03b) runs on the Python kernel: every version prints its
+  difference from the pure Python loop, under 1e-12, and the summary table shows.
+- Notebook 03's "Rust beside Python" table lists every Python version, measured on this machine.
 - Notebook 03 shows, for every CPU stage, a cell defining its step (`step:STAGE`) and a cell
   timing it through heatlib (`timed:STAGE`) whose table holds both the cell's step and the
   library stage, agreeing with the reference; the machine-code cells show SIMD arithmetic for
@@ -127,8 +130,33 @@ def with_solutions(exercises):
     return copy
 
 
+# The Python versions notebook 03's "Rust beside Python" table must list, measured on this machine.
+PYTHON_ROWS = ["pure Python loops", "Cython, typed memoryviews, checks on", "Cython, boundscheck(False), wraparound(False)",
+               "Numba @njit", "NumPy whole-array slicing", "scipy.signal.convolve", "Numba parallel=True with prange",
+               "JAX jit on the CPU"]
+
+
+def is_python(notebook):
+    return notebook.metadata.get("kernelspec", {}).get("language") == "python"
+
+
+def check_python_notebook(notebook):
+    """The companion Python notebook: every version's difference from the pure Python loop
+    printed and under 1e-12, and the summary table shown."""
+    problems = []
+    text = "\n".join(text_of(cell) for cell in notebook.cells)
+    differences = re.findall(r"max \|diff\| from the pure Python loop: (\S+)", text)
+    if len(differences) < 6:
+        problems.append(f"only {len(differences)} versions printed their difference from the pure Python loop")
+    problems += [f"a version differs by {d}" for d in differences if not float(d) <= 1e-12]
+    if "| Numba @njit |" not in text:
+        problems.append("the summary table is missing")
+    return problems
+
+
 def check(notebook, name, expected_stages):
     problems, images, tables = [], 0, 0
+    side_by_side = ""
     for number, cell in enumerate(notebook.cells, 1):
         failed = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if "compile-error" in tags(cell):
@@ -150,6 +178,8 @@ def check(notebook, name, expected_stages):
                 if gif_frames(base64.b64decode(data["image/gif"])) < 2:
                     problems.append(f"cell {number}: an animation with fewer than 2 frames")
             html = data.get("text/html", "")
+            if "heat-side-by-side" in html:
+                side_by_side += html
             if "heat-comparison" in html:
                 tables += 1
                 rows = comparison_rows(html)
@@ -162,10 +192,15 @@ def check(notebook, name, expected_stages):
                     missing = set(expected_stages) - {row for row, _ in rows}
                     if missing:
                         problems.append(f"cell {number}: the comparison table lacks {sorted(missing)}")
+    if is_python(notebook):
+        return problems + check_python_notebook(notebook), images, tables
     if images == 0 and not name.startswith("05-"):
         problems.append("no picture at all")
     if name.startswith("03-"):
         problems += check_stage_cells(notebook)
+        missing = [row for row in PYTHON_ROWS if f"<td>{row}</td>" not in side_by_side]
+        if missing:
+            problems.append(f"the Rust beside Python table lacks the Python rows {missing}")
     return problems, images, tables
 
 
@@ -202,7 +237,9 @@ def run(notebook, name, args, out, environment=None):
     saved = dict(os.environ)
     os.environ.update(environment or {})
     try:
-        client = NotebookClient(notebook, timeout=args.timeout, kernel_name=args.kernel, allow_errors=True,
+        # The companion Python notebook runs on the tutorial's Python kernel, the others on the Rust one.
+        kernel = "python3" if is_python(notebook) else args.kernel
+        client = NotebookClient(notebook, timeout=args.timeout, kernel_name=kernel, allow_errors=True,
                                 resources={"metadata": {"path": str(ROOT / "notebooks")}})
         client.execute()
     finally:

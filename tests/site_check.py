@@ -151,7 +151,7 @@ def pictures_in(notebook_path):
 def check_speed_ups(rows, problems):
     """The table's speed-ups are those `heat bench --json` wrote (the same run, the same baseline)."""
     bench = [row for path in sorted((ROOT / "target" / "site-build").glob("bench-*.json"))
-             for row in json.loads(path.read_text())]
+             for row in json.loads(path.read_text()) if row.get("language", "rust") == "rust"]
     shown = {(row[1], "small"): row[4] for row in rows} | {(row[1], "large"): row[7] for row in rows}
     for row in bench:
         digits = 0 if row["speed_up"] >= 100 else 1 if row["speed_up"] >= 10 else 2
@@ -162,6 +162,23 @@ def check_speed_ups(rows, problems):
                             f"heat bench measured {expected!r} over {row['baseline']}")
     if not bench:
         problems.append("no heat bench figures in target/site-build/bench-*.json")
+
+
+def check_python_table(driver, problems):
+    """The Python versions beside their Rust stages: every version heat bench --with-python timed, with its ratio."""
+    python = [row for path in sorted((ROOT / "target" / "site-build").glob("bench-*.json"))
+              for row in json.loads(path.read_text()) if row.get("language") == "python"]
+    rows = driver.execute_script(
+        "return Array.from(document.querySelectorAll('table.python-table tbody tr'))"
+        ".map(r => Array.from(r.cells).map(c => c.innerText));"
+    )
+    shown = {row[0] for row in rows}
+    missing = {row["python_analog"] for row in python} - shown
+    if not python or missing:
+        problems.append(f"python-to-rust.html: the Python table lacks {sorted(missing) or 'every row'}")
+    ratios = [cell for row in rows for cell in row[4::3]]
+    if not any(re.match(r"^[\d.]+\u00d7$", cell) for cell in ratios):
+        problems.append(f"python-to-rust.html: the Python table shows no Rust / Python ratio: {rows}")
 
 
 def check_generated_pages(driver, base, problems):
@@ -179,6 +196,7 @@ def check_generated_pages(driver, base, problems):
         figures = [cell for cell in row[3:] if re.match(r"^[\d,.]+", cell)]
         if row[1] != "interpreted" and len(figures) < 5:
             problems.append(f"python-to-rust.html: the {row[1]} row lacks measured figures: {row}")
+    check_python_table(driver, problems)
     doctor = (ROOT / "kernel-setup" / "kernel_check.py").read_text()
     failures = set(re.findall(r'check\.fail\("([^"]+)"', doctor))
     driver.get(base + "troubleshooting.html")

@@ -62,7 +62,7 @@ class Site:
 
     def menu(self, root):
         links = [f'<a href="{root}index.html">heat-accel</a>']
-        links += [f'<a href="{root}notebooks/{stem}.html" title="{html.escape(notebook_title(nb))}">{stem[:2]}</a>'
+        links += [f'<a href="{root}notebooks/{stem}.html" title="{html.escape(notebook_title(nb))}">{stem.split("-")[0]}</a>'
                   for stem, nb in self.notebooks]
         links += [f'<a href="{root}{page[:-3]}.html">{title}</a>' for page, title in PAGES]
         links += [f'<a href="{root}{API_REFERENCE}">API reference</a>']
@@ -123,6 +123,7 @@ def stage_table(bench):
     """Every stage against its webinar counterpart, with the figures `heat bench` measured.
 
     Each size's speed-ups are the JSON's own, over the baseline the JSON names for that size."""
+    bench = rust_rows(bench)
     rows = {(row["size"], row["stage"]): row for row in bench}
     stages = list(dict.fromkeys(row["stage"] for row in bench))
     small = next(row for row in bench if row["size"] == "small")
@@ -162,6 +163,40 @@ def stage_table(bench):
     return "\n".join(lines)
 
 
+def rust_rows(bench):
+    return [row for row in bench if row.get("language", "rust") == "rust"]
+
+
+def python_table(bench):
+    """Each Python version beside its Rust counterpart, per size, from `heat bench --with-python`'s JSON."""
+    python = [row for row in bench if row.get("language") == "python"]
+    if not python:
+        return "<p>(This site was built without the Python side: <code>heat bench --with-python</code> found no Python rows.)</p>"
+    rust = {(row["size"], row["stage"]): row for row in rust_rows(bench)}
+    sizes = list(dict.fromkeys(row["size"] for row in python))
+    versions = list(dict.fromkeys(row["stage"] for row in python))
+    by = {(row["size"], row["stage"]): row for row in python}
+    head = "".join(f"<th>{html.escape(size)}: Python M cell-updates/s</th><th>Rust M cell-updates/s</th>"
+                   f"<th>Rust / Python</th>" for size in sizes)
+    lines = ["<table class=\"python-table\">",
+             f"<thead><tr><th>Python version</th><th>heatlib stage</th>{head}</tr></thead><tbody>"]
+    for version in versions:
+        first = next(by[(size, version)] for size in sizes if (size, version) in by)
+        cells = [html.escape(first["python_analog"]), f"<code>{html.escape(first['rust_counterpart'])}</code>"]
+        for size in sizes:
+            row = by.get((size, version))
+            partner = rust.get((size, first["rust_counterpart"]))
+            if row is None:
+                cells += ["not run", "&ndash;", "&ndash;"]
+                continue
+            cells += [f'{row["mcells_per_s"]:,.0f}',
+                      f'{partner["mcells_per_s"]:,.0f}' if partner else "not run",
+                      times(row.get("rust_over_python"))]
+        lines.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    lines.append("</tbody></table>")
+    return "\n".join(lines)
+
+
 def build_machine(bench):
     cpu = "unknown CPU"
     cpuinfo = pathlib.Path("/proc/cpuinfo")
@@ -169,7 +204,7 @@ def build_machine(bench):
         found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), flags=re.M)
         cpu = found[1] if found else cpu
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    threads = max(row["threads"] for row in bench)
+    threads = max(row["threads"] for row in rust_rows(bench))
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"<p class=\"build-machine\">Measured by <code>heat bench</code> while this site was built: "
             f"{html.escape(cpu)}, {os.cpu_count()} logical CPUs (the parallel stage used {threads} threads), "
@@ -197,7 +232,8 @@ def markdown_inline(text):
     return re.sub(r"^<p>|</p>\n?$", "", mistune.html(text))
 
 
-GENERATED = {"speed-table": stage_table, "build-machine": build_machine, "doctor-checks": doctor_checks}
+GENERATED = {"speed-table": stage_table, "python-table": python_table, "build-machine": build_machine,
+             "doctor-checks": doctor_checks}
 
 
 def fill_generated(text, bench):

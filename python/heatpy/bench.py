@@ -9,6 +9,7 @@ is compared with heatlib's reference, read from a .npy file.
 
 import statistics
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,32 +27,69 @@ def max_abs_diff(a, b):
     return float(np.max(np.abs(a - b))) if a.size else 0.0
 
 
-def measure(name, problem, history, repeat, reference=None, threads=None, say=print):
-    """Times one version; returns a row with heat bench's JSON keys. Raises Unavailable."""
+@dataclass
+class Timed:
+    """One version's timings: every timed run, the warm-up, the set-up, and the last final field."""
+
+    runs: list
+    first_run_s: float
+    setups: list
+    final: object
+    cell_updates: int
+
+    @property
+    def median(self):
+        return statistics.median(self.runs)
+
+    @property
+    def mcells_per_s(self):
+        """Million cell updates per second, at the median."""
+        return self.cell_updates / self.median / 1e6
+
+    def __repr__(self):
+        return (f"{self.median * 1e3:.2f} ms median of {len(self.runs)} ({min(self.runs) * 1e3:.2f} - "
+                f"{max(self.runs) * 1e3:.2f} ms), {self.mcells_per_s:.0f} M cell updates/s; "
+                f"first run {self.first_run_s:.3f} s")
+
+
+def time_run(run, problem, history=False, repeat=5, prepare=None, say=print):
+    """Times `run(T, nt, gamma)` (it returns the final field) with heat bench's method.
+
+    `prepare` turns the freshly allocated storage into what `run` takes (pure
+    Python's lists, JAX's device array); it runs outside the clock, as the
+    allocation does.
+    """
     if repeat < 1:
         raise ValueError("repeat must be at least 1")
-    version = implementation(name, threads)
-    solver = version.load(history)
+    prepare = prepare or (lambda T: T)
 
     def setup():
         start = time.perf_counter()
-        data = solver.prepare(problem.storage(history))
+        data = prepare(problem.storage(history))
         return data, time.perf_counter() - start
 
     start = time.perf_counter()
     data, _ = setup()
-    final = solver.run(data, problem.nt, problem.gamma)
+    final = run(data, problem.nt, problem.gamma)
     first_run_s = time.perf_counter() - start
     if first_run_s * repeat > 5:
-        say(f"  {name}: {repeat} runs of about {first_run_s:.1f} s each...")
+        say(f"  {repeat} runs of about {first_run_s:.1f} s each...")
     runs, setups = [], []
     for _ in range(repeat):
         data, setup_s = setup()
         start = time.perf_counter()
-        final = solver.run(data, problem.nt, problem.gamma)
+        final = run(data, problem.nt, problem.gamma)
         runs.append(time.perf_counter() - start)
         setups.append(setup_s)
-    median = statistics.median(runs)
+    return Timed(runs, first_run_s, setups, final, problem.cell_updates())
+
+
+def measure(name, problem, history, repeat, reference=None, threads=None, say=print):
+    """Times one version; returns a row with heat bench's JSON keys. Raises Unavailable."""
+    version = implementation(name, threads)
+    solver = version.load(history)
+    timed = time_run(solver.run, problem, history, repeat, solver.prepare, say)
+    runs = timed.runs
     return {
         "stage": version.name,
         "language": "python",
@@ -64,19 +102,19 @@ def measure(name, problem, history, repeat, reference=None, threads=None, say=pr
         "history": "full" if history else "final",
         "threads": solver.threads,
         "repeat": repeat,
-        "median_s": median,
+        "median_s": timed.median,
         "min_s": min(runs),
         "max_s": max(runs),
         "mean_s": statistics.fmean(runs),
         "std_s": statistics.stdev(runs) if len(runs) > 1 else 0.0,
         "runs_s": runs,
-        "setup_median_s": statistics.median(setups),
-        "cell_updates": problem.cell_updates(),
-        "mcells_per_s": problem.cell_updates() / median / 1e6,
+        "setup_median_s": statistics.median(timed.setups),
+        "cell_updates": timed.cell_updates,
+        "mcells_per_s": timed.mcells_per_s,
         "baseline": None,
         "speed_up": None,
-        "max_abs_diff": None if reference is None else max_abs_diff(final, reference),
-        "first_run_s": first_run_s,
+        "max_abs_diff": None if reference is None else max_abs_diff(timed.final, reference),
+        "first_run_s": timed.first_run_s,
         "build_s": solver.build_s,
         "device": solver.device,
     }

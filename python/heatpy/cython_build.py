@@ -21,7 +21,8 @@ from pathlib import Path
 
 SOURCE = Path(__file__).with_name("cython_loops.pyx")
 MODULE = "cython_loops"
-C_FLAGS = ["-O3", "-march=native", "-shared", "-fPIC"]
+# HEAT_TARGET_CPU (the container image sets it) builds for a CPU family instead of this machine.
+C_FLAGS = ["-O3", f"-march={os.environ.get('HEAT_TARGET_CPU') or 'native'}", "-shared", "-fPIC"]
 
 
 class Unavailable(RuntimeError):
@@ -29,8 +30,9 @@ class Unavailable(RuntimeError):
 
 
 def build_folder():
-    """Where built modules are kept: HEATPY_BUILD_DIR, else ~/.cache/heat-accel/cython."""
-    root = os.environ.get("HEATPY_BUILD_DIR") or Path.home() / ".cache" / "heat-accel" / "cython"
+    """Where built modules are kept: HEATPY_BUILD_DIR, else the checkout's target/heatpy-cython
+    (the same folder whoever starts Python: set-up, a notebook's kernel, heat bench)."""
+    root = os.environ.get("HEATPY_BUILD_DIR") or Path(__file__).resolve().parents[2] / "target" / "heatpy-cython"
     return Path(root)
 
 

@@ -16,9 +16,13 @@ use crate::python::SideBySide;
 impl Comparison {
     /// An HTML table with the same cells as [`Comparison::to_text`].
     pub fn to_html(&self) -> String {
-        html_table(&self.heading(), &Self::HEADERS, self.cells(), |column| {
-            column >= 2
-        })
+        html_table(
+            "heat-comparison",
+            &self.heading(),
+            &Self::HEADERS,
+            self.cells(),
+            |column| column >= 2,
+        )
     }
 
     /// The speed-ups as a bar chart on a log scale, titled with the baseline.
@@ -62,15 +66,16 @@ impl Comparison {
     }
 }
 
-/// A captioned HTML table; numbers in the columns `right` says are aligned right.
+/// A captioned HTML table of class `class`; numbers in the columns `right` says are aligned right.
 fn html_table<const N: usize>(
+    class: &str,
     caption: &str,
     headers: &[&str; N],
     cells: Vec<[String; N]>,
     right: impl Fn(usize) -> bool,
 ) -> String {
     let mut html = format!(
-        "<table class=\"heat-comparison\">\n<caption>{}</caption>\n<tr>",
+        "<table class=\"{class}\">\n<caption>{}</caption>\n<tr>",
         escape(caption)
     );
     for header in headers {
@@ -96,6 +101,7 @@ impl SideBySide {
     /// An HTML table with the same cells as [`SideBySide::to_text`], the versions left out below it.
     pub fn to_html(&self) -> String {
         let mut html = html_table(
+            "heat-side-by-side",
             &format!("Rust beside Python: {}", self.heading),
             &Self::HEADERS,
             self.cells(),
