@@ -79,12 +79,12 @@ def gif_frames(data):
 
 
 def text_of(cell):
-    """Everything a cell printed or showed as text or HTML."""
+    """Everything a cell printed or showed as text, HTML or Markdown."""
     parts = []
     for output in cell.get("outputs", []):
         parts.append(output.get("text", ""))
         data = output.get("data", {})
-        parts += [data.get("text/plain", ""), data.get("text/html", "")]
+        parts += [data.get("text/plain", ""), data.get("text/html", ""), data.get("text/markdown", "")]
     return "\n".join(parts)
 
 
