@@ -77,6 +77,11 @@ bash "$repo/kernel-setup/register-kernel.sh" "$evcxr" "$venv" "$KERNEL_NAME"
 say "warming the build cache (the first heatlib build takes about a minute, once)"
 "$venv/bin/python" "$repo/kernel-setup/kernel_check.py" --kernel "$KERNEL_NAME" --warm
 
+say "JupyterLab settings for the tutorial (no news or update prompts on first open)"
+settings="$venv/share/jupyter/lab/settings"
+mkdir -p "$settings"
+cp "$repo/kernel-setup/lab-overrides.json" "$settings/overrides.json"
+
 if $setup_only; then
     say "set up. Start the tutorial with: bash kernel-setup/setup.sh (or --port N)"
     exit 0
@@ -88,5 +93,11 @@ if [ "$(id -u)" -eq 0 ]; then
     echo "warning: running JupyterLab as root (it listens on 127.0.0.1 only, behind a token)"
     as_root=(--allow-root)
 fi
-exec "$venv/bin/jupyter" lab --no-browser --ip 127.0.0.1 --port "$port" --notebook-dir "$repo/notebooks" "${as_root[@]}" \
-    --ServerApp.token="${JUPYTER_TOKEN:-$("$venv/bin/python" -c 'import secrets; print(secrets.token_hex(24))')}"
+token="${JUPYTER_TOKEN:-$("$venv/bin/python" -c 'import secrets; print(secrets.token_hex(24))')}"
+# JupyterLab hides a token it did not make itself ("token=..."), so the link is printed here.
+echo
+echo "    open this link in a browser: http://127.0.0.1:$port/lab?token=$token"
+echo
+# port_retries=0: a port in use is an error that says so, not a server on another port than the link's.
+exec "$venv/bin/jupyter" lab --no-browser --ip 127.0.0.1 --port "$port" --ServerApp.port_retries=0 \
+    --notebook-dir "$repo/notebooks" "${as_root[@]}" --ServerApp.token="$token"

@@ -2,8 +2,9 @@
 # The project's test command (README, and CI through .ci/run): formatting, lints, every test.
 # On a fresh machine it first installs what it needs; run it again and it skips what is there.
 #
-#   bash tests/run.sh           everything: the Rust tests, then the kernel, the notebooks,
-#                               the docs site in Chromium and the image (what CI runs)
+#   bash tests/run.sh           everything: the Rust tests, then the kernel, the Python side,
+#                               the notebooks, the docs site in Chromium, JupyterLab in Chromium
+#                               and the image (what CI runs)
 #   bash tests/run.sh --quick   the Rust side only, in a few minutes: fmt, clippy, cargo test
 #                               with and without the optional features, cargo doc; needs only
 #                               the Rust toolchain and the OpenCL packages (installed if missing)
@@ -80,6 +81,9 @@ say "the notebooks, executed through the kernel"
 say "the docs site, built from that notebook run, then opened in headless Chromium"
 bash docs/build-site.sh
 .venv/bin/python tests/site_check.py
+
+say "the README's first command (as this user, root in CI), then notebooks 01-04 through JupyterLab in Chromium"
+.venv/bin/python tests/lab_in_browser.py
 
 say "the JupyterHub image's Python packages resolve together with the tutorial's pins"
 .venv/bin/python -m pip install --dry-run -q --disable-pip-version-check \

@@ -1,0 +1,230 @@
+"""The README's first command, then notebooks 01-04 run through JupyterLab in headless Chromium.
+
+    .venv/bin/python tests/lab_in_browser.py [--port 18888] [--screenshots target/lab-check] [NOTEBOOK ...]
+
+What a learner does, checked:
+- `bash kernel-setup/setup.sh --port PORT` (the README's command; set-up is already done, so it
+  skips to JupyterLab, as root too) prints a link with a token; the lab page loads with it, and
+  the server refuses a request without it (HTTP 403).
+- Chromium opens each notebook from that link, chooses Run > Run All Cells, and waits until every
+  code cell has an execution count. Then: no error output (the only text on stderr allowed is
+  evcxr's note that a redefined variable was dropped), every picture displayed (complete,
+  natural width > 0, at least as many as the notebook's test run showed), the comparison
+  tables present where the notebook has them, no news or update prompt on the page.
+  A screenshot of each goes to target/lab-check/.
+- The server stops cleanly on SIGINT (Ctrl-C), as the README says.
+Needs Debian's chromium and chromium-driver (bash kernel-setup/debian-packages.sh --with-browser).
+"""
+import argparse
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+NOTEBOOKS = ["01-compiled-interpreted-jit.ipynb", "02-vectorization.ipynb", "03-heat-flow.ipynb", "04-gpu-opencl.ipynb"]
+# What a notebook must show, at least: pictures, and HTML tables of these classes.
+EXPECTED = {
+    "01-compiled-interpreted-jit.ipynb": (1, []),
+    "02-vectorization.ipynb": (1, []),
+    "03-heat-flow.ipynb": (5, ["heat-comparison", "heat-side-by-side"]),
+    "04-gpu-opencl.ipynb": (1, []),
+}
+BENIGN_STDERR = re.compile(r"^(The type of the variable \w+ was redefined, so was lost\.\s*)+$")
+OUTPUTS = """
+return Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output'))
+  .map(o => [o.getAttribute('data-mime-type') || '', o.innerText.slice(0, 400)]);
+"""
+PROMPTS = """
+return Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt'))
+  .map(p => p.innerText.trim());
+"""
+RUN_ALL = "li.lm-Menu-item[data-command='runmenu:run-all']"
+IMAGES = """
+return Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img'))
+  .map(i => [i.complete, i.naturalWidth]);
+"""
+
+
+def wait_for_link(process, port, log):
+    """The link the README's command prints, with its token; (link, token)."""
+    deadline = time.monotonic() + 600
+    pattern = re.compile(rf"http://127\.0\.0\.1:{port}/lab\?token=(\w+)")
+    while time.monotonic() < deadline:
+        found = pattern.search(pathlib.Path(log.name).read_text(errors="replace"))
+        if found:
+            return found[0], found[1]
+        if process.poll() is not None:
+            raise SystemExit(f"lab_in_browser: setup.sh stopped (exit {process.returncode}) before printing the link; "
+                             f"its output is in {log.name}")
+        time.sleep(1)
+    raise SystemExit(f"lab_in_browser: no link after 10 minutes; see {log.name}")
+
+
+def status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def reachable(url):
+    try:
+        return status(url) == 200
+    except OSError:
+        return False
+
+
+def page_of(url):
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read().decode(errors="replace")
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    # Chromium's background connections fail on a machine without network; keep them off.
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-quic", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(120)
+    return driver
+
+
+def click_visible(driver, selector):
+    """Clicks, as a mouse would, the first element matching `selector` that is shown; False if none is."""
+    for element in driver.find_elements(By.CSS_SELECTOR, selector):
+        if element.is_displayed():
+            element.click()
+            return True
+    return False
+
+
+def wait_for(what, test, seconds, step=1.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = test()
+        if value:
+            return value
+        time.sleep(step)
+    raise TimeoutError(f"{what}: still not so after {seconds} s")
+
+
+def run_all(driver, base, token, name, shots):
+    """Opens `name`, runs all cells through the Run menu, returns what a learner would call wrong."""
+    problems = []
+    started = time.perf_counter()
+    # ?reset: a clean workspace, so no tab of an earlier visit opens beside it.
+    driver.get(f"{base}/lab/tree/{name}?reset&token={token}")
+    wait_for(f"{name}: the notebook's cells", lambda: driver.execute_script(PROMPTS), 120)
+    wait_for(f"{name}: the kernel", lambda: driver.find_elements(
+        By.XPATH, "//*[contains(@class,'jp-Notebook-ExecutionIndicator') and @data-status='idle']")
+        or "Idle" in driver.find_element(By.TAG_NAME, "body").text, 180)
+    opened = time.perf_counter() - started
+    # Run > Run All Cells, on the kernel the notebook just started. (Not Restart & Run All: evcxr 0.22
+    # restarted by JupyterLab dies once while it starts and is restarted again, with a dialog.)
+    driver.find_element(By.XPATH, "//li[contains(@class,'lm-MenuBar-item')][.//div[normalize-space()='Run']]").click()
+    wait_for(f"{name}: Run All Cells in the Run menu", lambda: click_visible(driver, RUN_ALL), 30)
+    prompts = wait_for(f"{name}: every cell run", lambda: (
+        lambda p: p if p and all(re.fullmatch(r"\[\d+\]:", x) for x in p) else None)(driver.execute_script(PROMPTS)),
+        600, step=2)
+    seconds = time.perf_counter() - started
+    pictures = [image for image in driver.execute_script(IMAGES) if image[0] and image[1] > 0]
+    outputs = driver.execute_script(OUTPUTS)
+    for mime, text in outputs:
+        if mime == "application/vnd.jupyter.stderr" and not BENIGN_STDERR.match(text):
+            problems.append(f"{name}: an error or warning output: {text[:200]!r}")
+    least, tables = EXPECTED.get(name, (1, []))
+    if len(pictures) < least:
+        problems.append(f"{name}: {len(pictures)} pictures displayed, expected at least {least}")
+    for table in tables:
+        if not driver.find_elements(By.CSS_SELECTOR, f".jp-NotebookPanel:not(.lm-mod-hidden) table.{table}"):
+            problems.append(f"{name}: no table.{table} shown")
+    page = driver.find_element(By.TAG_NAME, "body").text
+    if "official Jupyter news" in page or "check for updates" in page.lower():
+        problems.append(f"{name}: a news or update prompt shows on the page")
+    shots.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(shots / (pathlib.Path(name).stem + ".png")))
+    print(f"{name}: page ready {opened:.1f} s after opening, all {len(prompts)} code cells run after {seconds:.0f} s, "
+          f"{len(pictures)} pictures, {len(outputs)} outputs", flush=True)
+    # Close it and shut its kernel down, so the next notebook does not share the machine with it.
+    driver.execute_script("return fetch(arguments[0] + '/api/sessions?token=' + arguments[1])"
+                          ".then(r => r.json()).then(s => Promise.all(s.map(x => fetch(arguments[0] + "
+                          "'/api/sessions/' + x.id + '?token=' + arguments[1], {method: 'DELETE'}))))", base, token)
+    return problems
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", default=NOTEBOOKS)
+    parser.add_argument("--port", type=int, default=18888)
+    parser.add_argument("--screenshots", type=pathlib.Path, default=ROOT / "target" / "lab-check")
+    args = parser.parse_args()
+    args.screenshots.mkdir(parents=True, exist_ok=True)
+    problems = []
+    # JupyterLab autosaves the notebooks it runs, outputs included; the committed ones stay without.
+    committed = {path: path.read_bytes() for path in (ROOT / "notebooks").glob("*.ipynb")}
+    with open(args.screenshots / "setup-sh.log", "w") as log:
+        process = subprocess.Popen(["bash", "kernel-setup/setup.sh", "--port", str(args.port)], cwd=ROOT,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        base = f"http://127.0.0.1:{args.port}"
+        try:
+            link, token = wait_for_link(process, args.port, log)
+            print(f"setup.sh printed {link.replace(token, '<token>')}", flush=True)
+            # setup.sh prints the link just before JupyterLab starts listening.
+            try:
+                wait_for("JupyterLab answering", lambda: reachable(link), 120)
+            except TimeoutError as error:
+                raise SystemExit(f"lab_in_browser: {error}; see {log.name}")
+            if status(link) != 200 or "jupyter-config-data" not in page_of(link):
+                problems.append(f"the lab page with the token answered {status(link)}, not the lab")
+            if status(f"{base}/api/contents") != 403:
+                problems.append(f"a request without the token answered {status(f'{base}/api/contents')}, not 403")
+            if os.geteuid() == 0 and "running JupyterLab as root" not in pathlib.Path(log.name).read_text():
+                problems.append("as root, setup.sh did not warn that JupyterLab runs as root")
+            driver = browser()
+            try:
+                for name in args.notebooks:
+                    try:
+                        problems += run_all(driver, base, token, name, args.screenshots)
+                    except TimeoutError as error:
+                        driver.save_screenshot(str(args.screenshots / (pathlib.Path(name).stem + "-timeout.png")))
+                        problems.append(str(error))
+            finally:
+                driver.quit()
+        finally:
+            for _ in range(2):  # JupyterLab asks to confirm the first Ctrl-C; a second one skips that
+                try:
+                    os.killpg(process.pid, signal.SIGINT)
+                except ProcessLookupError:
+                    break
+                time.sleep(1)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                problems.append("JupyterLab did not stop within 30 s of Ctrl-C")
+    for path, text in committed.items():
+        if path.read_bytes() != text:
+            path.write_bytes(text)
+    for problem in problems:
+        print(f"  {problem}", flush=True)
+    print("lab_in_browser: " + ("FAILED" if problems else f"ok, screenshots in {args.screenshots}"), flush=True)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
