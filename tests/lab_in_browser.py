@@ -23,15 +23,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+from site_check import browser, status
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 NOTEBOOKS = ["01-compiled-interpreted-jit.ipynb", "02-vectorization.ipynb", "03-heat-flow.ipynb", "04-gpu-opencl.ipynb"]
 # What a notebook must show, at least: pictures, and HTML tables of these classes.
 EXPECTED = {
@@ -71,14 +69,6 @@ def wait_for_link(process, port, log):
     raise SystemExit(f"lab_in_browser: no link after 10 minutes; see {log.name}")
 
 
-def status(url):
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
 def reachable(url):
     try:
         return status(url) == 200
@@ -89,19 +79,6 @@ def reachable(url):
 def page_of(url):
     with urllib.request.urlopen(url, timeout=30) as response:
         return response.read().decode(errors="replace")
-
-
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    # Chromium's background connections fail on a machine without network; keep them off.
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-quic", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(120)
-    return driver
 
 
 def click_visible(driver, selector):
