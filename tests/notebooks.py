@@ -132,7 +132,7 @@ def with_solutions(exercises):
 
 # The Python versions notebook 03's "Rust beside Python" table must list, measured on this machine.
 PYTHON_ROWS = ["pure Python loops", "Cython, typed memoryviews, checks on", "Cython, boundscheck(False), wraparound(False)",
-               "Numba @njit", "NumPy whole-array slicing", "scipy.signal.convolve", "Numba parallel=True with prange",
+               "Numba @njit", "NumPy whole-array slicing", "scipy.signal.convolve2d", "Numba parallel=True with prange",
                "JAX jit on the CPU"]
 
 

@@ -8,7 +8,7 @@ One module per tool, each with the idea it teaches and its Rust counterpart:
 | `cython_loops` | Cython, typed memoryviews, checks on / off | `typed_checked` / `typed` |
 | `numba_loops` | Numba `@njit`, and `parallel=True` with `prange` | `typed` / `parallel` |
 | `numpy_slicing` | NumPy whole-array slicing | `vectorized` |
-| `scipy_convolve` | `scipy.signal.convolve`, once per step | `convolve` |
+| `scipy_convolve` | `scipy.signal.convolve2d`, once per step | `convolve` |
 | `jax_cpu` | JAX `jit` on the CPU | `opencl` |
 
 Every version fills the same array: `Problem.storage(history)` allocates it

@@ -10,7 +10,10 @@
 
 import argparse
 import json
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -62,7 +65,10 @@ def bench_command(args):
     names, left_out = (chosen(args), []) if chosen(args) else timing.default_names(problem, IMPLEMENTATIONS)
     reference = load_reference(args.reference, problem) if args.reference else None
     say = (lambda text: print(text, file=sys.stderr))
-    rows, unavailable = timing.bench(problem, args.history == "full", args.repeat, names, reference, args.threads, say)
+    if len(names) == 1:
+        rows, unavailable = timing.bench(problem, args.history == "full", args.repeat, names, reference, args.threads, say)
+    else:
+        rows, unavailable = each_in_its_own_process(args, names)
     for row in rows:
         print(f"{row['stage']:<16} {row['median_s'] * 1e3:10.2f} ms  ({row['min_s'] * 1e3:.2f} - {row['max_s'] * 1e3:.2f})"
               f"  {row['mcells_per_s']:8.0f} M cell updates/s  first run {row['first_run_s']:.3f} s"
@@ -75,6 +81,32 @@ def bench_command(args):
             out.write("\n")
         say(f"wrote {args.json}")
     return 0
+
+
+def each_in_its_own_process(args, names):
+    """Times each version in a fresh Python process, as `heat bench` times each size fresh.
+
+    One process for all would let one tool's leftovers slow the next: measured
+    here, JAX on the large plate took 0.31 s first in a process and 0.97 s after
+    NumPy or Numba had run in it.
+    """
+    rows, left_out = [], []
+    shared = [f"--{name}={getattr(args, name)}" for name in
+              ("nx", "nt", "gamma", "top", "bottom", "left", "right", "initial", "history", "repeat")]
+    shared += [f"--threads={args.threads}"] if args.threads else []
+    shared += [f"--reference={args.reference}"] if args.reference else []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in names:
+            out = Path(folder) / f"{name}.json"
+            done = subprocess.run([sys.executable, "-m", "heatpy", "bench", *shared, f"--versions={name}", f"--json={out}"],
+                                  stdout=subprocess.DEVNULL)
+            if done.returncode != 0 or not out.exists():
+                left_out.append([name, f"its process stopped with exit status {done.returncode} (its message is above)"])
+                continue
+            document = json.loads(out.read_text())
+            rows += document["rows"]
+            left_out += document["left_out"]
+    return rows, left_out
 
 
 def check_command(args):

@@ -116,7 +116,7 @@ def implementations(threads=None):
                        "compiled just in time for the argument types of the first call", _numba),
         Implementation("numpy", "NumPy whole-array slicing", "vectorized",
                        "whole-array operations, a temporary array per operator", _numpy),
-        Implementation("scipy_convolve", "scipy.signal.convolve", "convolve",
+        Implementation("scipy_convolve", "scipy.signal.convolve2d", "convolve",
                        "a general compiled routine, called once per step", _scipy),
         Implementation("numba_parallel", "Numba parallel=True with prange", "parallel",
                        "the rows of each step shared among threads", _numba_parallel(threads)),
