@@ -26,6 +26,7 @@ import time
 import urllib.request
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from site_check import browser, status
 
@@ -90,6 +91,28 @@ def click_visible(driver, selector):
     return False
 
 
+def run_all_cells(driver, name):
+    """Run > Run All Cells, on the kernel the notebook started. (Not Restart & Run All: evcxr 0.22
+    restarted by JupyterLab dies once while it starts and is restarted again, with a dialog.)"""
+    driver.find_element(By.XPATH, "//li[contains(@class,'lm-MenuBar-item')][.//div[normalize-space()='Run']]").click()
+    wait_for(f"{name}: Run All Cells in the Run menu", lambda: click_visible(driver, RUN_ALL), 30)
+
+
+def choose_rust_kernel(driver, name):
+    """Answers JupyterLab's "Select Kernel" dialog with the notebook's own kernel, if it shows.
+
+    Seen once in CI: JupyterLab asked for the first notebook opened right after the server
+    started, before it had the kernel list, offering Python 3 first. A learner may see it too;
+    the troubleshooting page says to pick "Rust (heatlib)". Returns whether it showed."""
+    for dialog in driver.find_elements(By.CSS_SELECTOR, ".jp-Dialog"):
+        if dialog.is_displayed() and "Select Kernel" in dialog.text:
+            Select(dialog.find_element(By.TAG_NAME, "select")).select_by_visible_text("Rust (heatlib)")
+            dialog.find_element(By.CSS_SELECTOR, ".jp-Dialog-button.jp-mod-accept").click()
+            print(f"{name}: JupyterLab asked which kernel to start; chose Rust (heatlib)", flush=True)
+            return True
+    return False
+
+
 def wait_for(what, test, seconds, step=1.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -111,13 +134,17 @@ def run_all(driver, base, token, name, shots):
         By.XPATH, "//*[contains(@class,'jp-Notebook-ExecutionIndicator') and @data-status='idle']")
         or "Idle" in driver.find_element(By.TAG_NAME, "body").text, 180)
     opened = time.perf_counter() - started
-    # Run > Run All Cells, on the kernel the notebook just started. (Not Restart & Run All: evcxr 0.22
-    # restarted by JupyterLab dies once while it starts and is restarted again, with a dialog.)
-    driver.find_element(By.XPATH, "//li[contains(@class,'lm-MenuBar-item')][.//div[normalize-space()='Run']]").click()
-    wait_for(f"{name}: Run All Cells in the Run menu", lambda: click_visible(driver, RUN_ALL), 30)
-    prompts = wait_for(f"{name}: every cell run", lambda: (
-        lambda p: p if p and all(re.fullmatch(r"\[\d+\]:", x) for x in p) else None)(driver.execute_script(PROMPTS)),
-        600, step=2)
+    time.sleep(2)
+    choose_rust_kernel(driver, name)
+    run_all_cells(driver, name)
+
+    def every_cell_run():
+        if choose_rust_kernel(driver, name):
+            run_all_cells(driver, name)
+        prompts = driver.execute_script(PROMPTS)
+        return prompts if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts) else None
+
+    prompts = wait_for(f"{name}: every cell run", every_cell_run, 600, step=2)
     seconds = time.perf_counter() - started
     pictures = [image for image in driver.execute_script(IMAGES) if image[0] and image[1] > 0]
     outputs = driver.execute_script(OUTPUTS)
