@@ -80,15 +80,13 @@ impl PythonSide {
     /// `rust`'s problem, storage, threads and repeats. Takes as long as the
     /// versions run, plus a few seconds to start Python and compile Numba and JAX.
     pub fn measure(rust: &Comparison, versions: &[&str]) -> Result<PythonSide> {
-        let history = match rust.options.storage {
-            Storage::FullHistory => "full",
-            Storage::FinalField => "final",
-            Storage::Snapshots { .. } => {
-                return Err(python_error(
-                    "the Python versions keep the final field or the full history, not snapshots; compare with RunOptions::final_field() or full_history()".into(),
-                ));
-            }
-        };
+        // heatpy's --history takes Storage's own names, "final" and "full".
+        if let Storage::Snapshots { .. } = rust.options.storage {
+            return Err(python_error(
+                "the Python versions keep the final field or the full history, not snapshots; compare with RunOptions::final_field() or full_history()".into(),
+            ));
+        }
+        let history = rust.options.storage.name();
         let folder = scratch_folder()?;
         let reference = folder.join("reference.npy");
         let timings = folder.join("python.json");
@@ -200,15 +198,19 @@ fn repository() -> PathBuf {
 
 /// `HEAT_PYTHON`, else the tutorial's `.venv`, with heatpy on its path.
 fn python_command() -> Result<Command> {
-    let python = std::env::var_os("HEAT_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repository().join(".venv/bin/python"));
-    if std::env::var_os("HEAT_PYTHON").is_none() && !python.exists() {
-        return Err(python_error(format!(
-            "no Python environment at {}; run bash kernel-setup/setup.sh --setup-only (or set HEAT_PYTHON to a Python with NumPy)",
-            python.display()
-        )));
-    }
+    let python = match std::env::var_os("HEAT_PYTHON") {
+        Some(chosen) => PathBuf::from(chosen),
+        None => {
+            let tutorial = repository().join(".venv/bin/python");
+            if !tutorial.exists() {
+                return Err(python_error(format!(
+                    "no Python environment at {}; run bash kernel-setup/setup.sh --setup-only (or set HEAT_PYTHON to a Python with NumPy)",
+                    tutorial.display()
+                )));
+            }
+            tutorial
+        }
+    };
     let mut command = Command::new(python);
     command.env("PYTHONPATH", repository().join("python"));
     Ok(command)
