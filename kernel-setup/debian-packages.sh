@@ -4,14 +4,18 @@
 # clinfo: to check which OpenCL devices exist. Versions are those of the machine's Debian release.
 #   bash kernel-setup/debian-packages.sh                  what the kernel and heatlib need
 #   bash kernel-setup/debian-packages.sh --with-browser   also chromium and chromium-driver, for the
-#                                                         docs site's browser test (tests/site_check.py)
+#                                                         browser tests (tests/site_check.py, lab_in_browser.py)
+#   bash kernel-setup/debian-packages.sh --with-container also podman, runc and debootstrap, to build and
+#                                                         run the image (tests/container_image.py)
 set -euo pipefail
 packages=(pocl-opencl-icd ocl-icd-opencl-dev clinfo)
-case "${1:-}" in
-    "") ;;
-    --with-browser) packages+=(chromium chromium-driver) ;;
-    *) echo "debian-packages.sh: unknown option '$1' (the only option is --with-browser)" >&2; exit 2 ;;
-esac
+for option in "$@"; do
+    case "$option" in
+        --with-browser) packages+=(chromium chromium-driver) ;;
+        --with-container) packages+=(podman runc debootstrap) ;;
+        *) echo "debian-packages.sh: unknown option '$option' (try --with-browser, --with-container)" >&2; exit 2 ;;
+    esac
+done
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

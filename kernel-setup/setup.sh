@@ -86,18 +86,4 @@ if $setup_only; then
     say "set up. Start the tutorial with: bash kernel-setup/setup.sh (or --port N)"
     exit 0
 fi
-say "starting JupyterLab on http://127.0.0.1:$port (open the link with the token it prints; Ctrl-C stops it)"
-as_root=()
-if [ "$(id -u)" -eq 0 ]; then
-    # JupyterLab refuses to start as root unless told; a fresh cloud VM or a container gives root.
-    echo "warning: running JupyterLab as root (it listens on 127.0.0.1 only, behind a token)"
-    as_root=(--allow-root)
-fi
-token="${JUPYTER_TOKEN:-$("$venv/bin/python" -c 'import secrets; print(secrets.token_hex(24))')}"
-# JupyterLab hides a token it did not make itself ("token=..."), so the link is printed here.
-echo
-echo "    open this link in a browser: http://127.0.0.1:$port/lab?token=$token"
-echo
-# port_retries=0: a port in use is an error that says so, not a server on another port than the link's.
-exec "$venv/bin/jupyter" lab --no-browser --ip 127.0.0.1 --port "$port" --ServerApp.port_retries=0 \
-    --notebook-dir "$repo/notebooks" "${as_root[@]}" --ServerApp.token="$token"
+exec bash "$repo/kernel-setup/start-lab.sh" --port "$port"

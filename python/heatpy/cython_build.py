@@ -80,6 +80,9 @@ def _build(cc, folder, built):
     _run([sys.executable, "-m", "cython", "-3", str(SOURCE), "-o", str(c_file)], "Cython")
     target = work / built.name
     include = sysconfig.get_paths()["include"]
+    if not (Path(include) / "Python.h").exists():
+        raise Unavailable(f"this Python's C headers are missing ({include}/Python.h), which Cython's module needs; "
+                          "on Debian or Ubuntu: apt-get install python3-dev, then bash kernel-setup/setup.sh --setup-only")
     _run([*cc, *C_FLAGS, f"-I{include}", str(c_file), "-o", str(target)], "the C compiler")
     os.replace(target, built)
     shutil.rmtree(work, ignore_errors=True)

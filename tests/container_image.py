@@ -1,0 +1,138 @@
+"""The tutorial's image, built with podman and run: the doctor inside it, a notebook through its JupyterLab.
+
+    sudo .venv/bin/python tests/container_image.py [--base IMAGE] [--port 18899] [--keep]
+
+What a learner on macOS or Windows does with Docker, checked with podman (no Docker engine runs
+on our machines):
+1. The base. By default a stand-in for the official Rust image, built from Debian's packages and
+   this machine's toolchain (kernel-setup/container/base-from-debian.sh), since our machines reach
+   no container registry. It carries this machine's evcxr_jupyter, which set-up built earlier in
+   the same run, so the image's set-up does not build it a second time. `--base IMAGE` builds on
+   another base instead, e.g. docker.io/library/rust:1.95-bookworm where a registry is reachable.
+2. `podman build` of kernel-setup/container/Containerfile, as its header says.
+3. `podman run` of the image's own command, the port published on 127.0.0.1, as the instructor
+   guide tells learners. Then: the link it prints; the lab page with the token (200) and without
+   (403); the server runs as jovyan (uid 1000), not root; the doctor inside the container passes
+   (a kernel, heatlib, a heatmap, OpenCL, the kernel's speed); headless Chromium on this machine
+   opens notebook 01 through the container's JupyterLab and runs all its cells: no error output,
+   its picture displayed (the checks of tests/lab_in_browser.py). A screenshot goes to
+   target/container-check/.
+4. `podman stop`: the server stops on SIGTERM within 30 s, exit status 0.
+Needs root (debootstrap and podman as root); installs podman, runc and debootstrap if missing.
+"""
+import argparse
+import json
+import os
+import pathlib
+import secrets
+import subprocess
+import sys
+import time
+
+from lab_in_browser import page_of, reachable, run_all, wait_for
+from site_check import browser, status
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CONTAINER = ROOT / "kernel-setup" / "container"
+IMAGE = "localhost/heat-accel:test"
+LOCAL_BASE = "localhost/heat-accel-base:bookworm"
+NOTEBOOK = "01-compiled-interpreted-jit.ipynb"
+# podman's settings for machines like CI's (why: containers.conf).
+ENV = {**os.environ, "CONTAINERS_CONF": str(CONTAINER / "containers.conf")}
+
+
+def step(what, command, env=None):
+    """Runs `command`, printing its output as it comes; returns the seconds it took."""
+    print(f"\n--- {what}: {' '.join(command)}", flush=True)
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, env={**ENV, **(env or {})}, check=True)
+    return time.perf_counter() - started
+
+
+def podman(*arguments):
+    return subprocess.run(["podman", *arguments], env=ENV, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", help=f"the image to build on (default: {LOCAL_BASE}, built here from Debian)")
+    parser.add_argument("--port", type=int, default=18899)
+    parser.add_argument("--screenshots", type=pathlib.Path, default=ROOT / "target" / "container-check")
+    parser.add_argument("--keep", action="store_true", help="leave the container running afterwards, to look at it")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("container_image: needs root, for debootstrap and podman: sudo .venv/bin/python "
+                         "tests/container_image.py (tests/run.sh does this itself)")
+    seconds = {}
+    subprocess.run(["bash", "kernel-setup/debian-packages.sh", "--with-container", "--with-browser"], cwd=ROOT, check=True)
+    base = args.base
+    if base is None:
+        base = LOCAL_BASE
+        seconds["base"] = step("the base image, from Debian's packages and this machine's toolchain",
+                               ["bash", str(CONTAINER / "base-from-debian.sh"), base],
+                               env={"HEAT_BASE_WITH_EVCXR": "1"})
+    seconds["build"] = step("the image", ["podman", "build", "--isolation", "chroot", "--build-arg", f"BASE={base}",
+                                          "-f", str(CONTAINER / "Containerfile"), "-t", IMAGE, "."])
+    # Each build leaves its earlier image untagged: a few GB a time.
+    subprocess.run(["podman", "image", "prune", "-f"], env=ENV, capture_output=True)
+    size_gb = int(json.loads(podman("image", "inspect", IMAGE))[0]["Size"]) / 1e9
+
+    name = f"heat-accel-test-{os.getpid()}"
+    token = secrets.token_hex(24)
+    problems = []
+    started = time.perf_counter()
+    # What the instructor guide tells a learner to run, with a known token instead of a printed one.
+    podman("run", "-d", "--name", name, "-p", f"127.0.0.1:{args.port}:8888", "-e", f"JUPYTER_TOKEN={token}", IMAGE)
+    try:
+        url = f"http://127.0.0.1:{args.port}"
+        link = f"{url}/lab?token={token}"
+        try:
+            wait_for("the container's JupyterLab answering", lambda: reachable(link), 120)
+        except TimeoutError as error:
+            raise SystemExit(f"container_image: {error}; its log:\n{podman('logs', name)}")
+        seconds["lab answering"] = time.perf_counter() - started
+        logs = subprocess.run(["podman", "logs", name], env=ENV, capture_output=True, text=True).stdout
+        if f"http://127.0.0.1:8888/lab?token={token}" not in logs:
+            problems.append("the image's command did not print the link to open")
+        if "jupyter-config-data" not in page_of(link):
+            problems.append("the lab page with the token is not JupyterLab")
+        if status(f"{url}/api/contents") != 403:
+            problems.append(f"a request without the token answered {status(f'{url}/api/contents')}, not 403")
+        user = podman("exec", name, "id", "-un")
+        if user != "jovyan":
+            problems.append(f"the server runs as {user}, not jovyan")
+        try:
+            seconds["doctor"] = step("the doctor, inside the container",
+                                     ["podman", "exec", name, "bash", "/opt/heat-accel/kernel-setup/setup.sh", "--doctor"])
+        except subprocess.CalledProcessError:
+            problems.append("the doctor inside the container failed (its output is above)")
+        driver = browser()
+        try:
+            started_notebook = time.perf_counter()
+            problems += run_all(driver, url, token, NOTEBOOK, args.screenshots)
+            seconds[NOTEBOOK] = time.perf_counter() - started_notebook
+        except TimeoutError as error:
+            args.screenshots.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(args.screenshots / "timeout.png"))
+            problems.append(str(error))
+        finally:
+            driver.quit()
+    finally:
+        if not args.keep:
+            stopping = time.perf_counter()
+            subprocess.run(["podman", "stop", "-t", "30", name], env=ENV, capture_output=True)
+            seconds["stop"] = time.perf_counter() - stopping
+            exit_code = podman("inspect", name, "--format", "{{.State.ExitCode}}")
+            subprocess.run(["podman", "rm", "-f", name], env=ENV, capture_output=True)
+            if seconds["stop"] > 25 or exit_code != "0":
+                problems.append(f"the server took {seconds['stop']:.0f} s to stop and exited with {exit_code}")
+    print("\n" + ", ".join(f"{part} {value:.0f} s" for part, value in seconds.items()) + f"; image {size_gb:.1f} GB",
+          flush=True)
+    for problem in problems:
+        print(f"  {problem}", flush=True)
+    print("container_image: " + ("FAILED" if problems else "ok"), flush=True)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

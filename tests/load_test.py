@@ -1,0 +1,174 @@
+"""How many learners a machine holds: N kernels run notebook 03 at once, as N learners would.
+
+    .venv/bin/python tests/load_test.py [--learners 1,2,4,8] [--notebook notebooks/03-heat-flow.ipynb]
+                                        [--json target/load-test.json] [--limit 1800]
+
+For each N, N "Rust (heatlib)" kernels start at the same moment, each runs every code cell of
+the notebook in order, over the Jupyter protocol and on loopback only (no browser: what
+the server and the kernels cost, not the page). Recorded per learner:
+- kernel ready: from the start request to the kernel answering;
+- first heatmap: to the first picture the notebook shows;
+- notebook done: to the last cell's reply;
+- memory: the kernel's processes together (evcxr, its worker that holds the variables, the
+  cargo and rustc it runs, the Python processes of the Python side), sampled every 0.2 s: the
+  peak while it compiles its first cells (up to the first heatmap), the peak over the whole
+  notebook, and its size when idle at the end;
+- failures: a kernel that died or a cell that failed (must be 0).
+Each N is bounded by --limit seconds; a learner past it counts as a failure. This is a
+benchmark, run by hand on a quiet machine (docs/instructor-guide.md has the figures), not a test
+that tests/run.sh runs.
+"""
+import argparse
+import json
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "kernel-setup"))
+from kernel_check import execute  # noqa: E402
+from jupyter_client.manager import start_new_kernel  # noqa: E402
+
+KERNEL = "rust-heatlib"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def code_cells(notebook):
+    cells = json.loads(pathlib.Path(notebook).read_text())["cells"]
+    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+
+
+def children_of():
+    """{parent pid: [child pids]} for every process on the machine, from /proc."""
+    children = {}
+    for entry in pathlib.Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # The command name is in parentheses and may hold spaces: split after the last ')'.
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    return children
+
+
+def tree_rss(pid, children):
+    """Resident memory, in bytes, of `pid` and all its descendants."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += int((pathlib.Path("/proc") / str(current) / "statm").read_text().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            pass
+        todo.extend(children.get(current, []))
+    return total
+
+
+class Learner:
+    def __init__(self, cells, limit):
+        self.cells, self.limit = cells, limit
+        self.result = {}
+        self.pid = None
+        self.phase = "starting"  # starting -> compiling -> running -> idle
+        self.peak = {"compiling": 0, "running": 0}
+        self.idle_bytes = None
+
+    def sample(self, children):
+        if self.pid is None or self.phase not in self.peak:
+            return
+        rss = tree_rss(self.pid, children)
+        self.peak[self.phase] = max(self.peak[self.phase], rss)
+
+    def run(self, start):
+        manager = client = None
+        try:
+            manager, client = start_new_kernel(kernel_name=KERNEL, startup_timeout=self.limit)
+            self.pid = manager.provisioner.process.pid
+            self.phase = "compiling"
+            self.result["ready_s"] = time.perf_counter() - start
+            for code in self.cells:
+                left = self.limit - (time.perf_counter() - start)
+                if left <= 0:
+                    raise TimeoutError(f"not done within {self.limit} s")
+                _, bundles, _ = execute(client, code, left)
+                if "first_heatmap_s" not in self.result and any("image/png" in b for b in bundles):
+                    self.result["first_heatmap_s"] = time.perf_counter() - start
+                    self.phase = "running"
+            self.result["done_s"] = time.perf_counter() - start
+            self.phase = "idle"
+            time.sleep(1.0)
+            self.result["idle_mb"] = tree_rss(self.pid, children_of()) / 1e6
+        except Exception as error:  # a kernel that died, a cell that failed, the time limit
+            self.result["failed"] = f"{type(error).__name__}: {str(error)[:300]}"
+        finally:
+            self.phase = "stopped"
+            self.result["compiling_peak_mb"] = self.peak["compiling"] / 1e6
+            self.result["peak_mb"] = max(self.peak.values()) / 1e6
+            if client is not None:
+                client.stop_channels()
+            if manager is not None:
+                manager.shutdown_kernel(now=True)
+
+
+def learners_at_once(count, cells, limit):
+    learners = [Learner(cells, limit) for _ in range(count)]
+    start = time.perf_counter()
+    threads = [threading.Thread(target=learner.run, args=(start,)) for learner in learners]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        children = children_of()
+        for learner in learners:
+            learner.sample(children)
+        time.sleep(0.2)
+    return [learner.result for learner in learners]
+
+
+def spread(results, key):
+    values = [r[key] for r in results if key in r]
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--learners", default="1,2,4,8", help="the N to try, comma-separated")
+    parser.add_argument("--notebook", default=str(ROOT / "notebooks" / "03-heat-flow.ipynb"))
+    parser.add_argument("--json", default=str(ROOT / "target" / "load-test.json"))
+    parser.add_argument("--limit", type=float, default=1800, help="seconds each N may take")
+    args = parser.parse_args()
+    try:
+        counts = [int(n) for n in args.learners.split(",")]
+    except ValueError:
+        raise SystemExit(f"load_test: --learners takes numbers separated by commas, not {args.learners!r}")
+    cells = code_cells(args.notebook)
+    machine = f"{platform.node()}, {os.cpu_count()} cores, {os.sysconf('SC_PHYS_PAGES') * PAGE / 2**30:.0f} GiB"
+    print(f"{pathlib.Path(args.notebook).name}: {len(cells)} code cells; {machine}; {time.strftime('%Y-%m-%d %H:%M')}")
+    header = ("| learners | kernel ready s | first heatmap s | notebook done s | peak MB compiling | peak MB "
+              "| idle MB | failures |")
+    rows, report = [header, "|" + "---|" * 8], []
+    for count in counts:
+        results = learners_at_once(count, cells, args.limit)
+        failed = [r["failed"] for r in results if "failed" in r]
+        report.append({"learners": count, "results": results})
+        rows.append(f"| {count} | {spread(results, 'ready_s')} | {spread(results, 'first_heatmap_s')} "
+                    f"| {spread(results, 'done_s')} | {spread(results, 'compiling_peak_mb')} "
+                    f"| {spread(results, 'peak_mb')} | {spread(results, 'idle_mb')} | {len(failed)} |")
+        print(rows[-1], flush=True)
+        for failure in failed:
+            print(f"  failed: {failure}", flush=True)
+    print("\nmedian (min-max) over the learners of each row\n" + "\n".join(rows))
+    pathlib.Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    pathlib.Path(args.json).write_text(json.dumps({"machine": machine, "notebook": args.notebook,
+                                                   "date": time.strftime("%Y-%m-%d"), "runs": report}, indent=1))
+    return 1 if any("failed" in r for run in report for r in run["results"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
