@@ -36,6 +36,10 @@ rayon_version="$(workspace_version rayon)"
 # parameters, so without this a learner's one compile error would come with a dozen others.
 # ndarray and rayon are direct dependencies too (the versions heatlib uses), so
 # that cells can name their types and evcxr can keep arrays between cells.
+# kernel_warm_up: evcxr asks its built-in rust-analyzer for the type of every variable a cell
+# stores, and the first time it loads the types of std and every dependency: 4-5 s, measured.
+# Storing one variable here pays that while the kernel starts, which JupyterLab does when the
+# notebook opens, while the learner reads; the learner's first cell then takes under a second.
 # :timing makes the kernel print, in grey under every cell, how long the cell took, compiling
 # included: the notebooks' lesson on compilation is visible everywhere, and since it is set
 # here, no cell toggles it (the command toggles; running such a cell twice would turn it off).
@@ -51,6 +55,7 @@ cat > "$config/init.evcxr.in" <<INIT
 :dep heatlib = { path = "$repo/heatlib", features = ["opencl"] }
 :dep ndarray = "$ndarray_version"
 :dep rayon = "$rayon_version"
+let kernel_warm_up = heatlib::Problem::small().nx;
 INIT
 
 cat > "$spec/kernel.json" <<SPEC

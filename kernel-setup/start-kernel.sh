@@ -39,10 +39,15 @@ sed -e "s/@HEATLIB_SOURCE@/${digest:0:16}/" -e "s/@OFFLINE@/$offline/" "$EVCXR_C
 # One folder per kernel, named by its process id (exec keeps this one): a kernel that was
 # killed leaves its crate behind (about 160 MB), so folders of kernels gone are removed,
 # after what they added to the build cache joins the shared one (cache_overlay.py).
+# Each is first renamed to a name of this kernel's own: of two kernels starting together,
+# only one takes it, and no kernel reads a folder another is removing.
 ended=()
-for folder in "$work"/kernel-*; do
-    if [ -d "$folder" ] && ! kill -0 "${folder##*-}" 2>/dev/null; then
-        ended+=("$folder")
+for folder in "$work"/kernel-* "$work"/ended-*; do
+    owner="${folder#"$work"/*-}"
+    owner="${owner%%-*}"
+    if [ -d "$folder" ] && ! kill -0 "$owner" 2>/dev/null; then
+        mine="$work/ended-$$-${#ended[@]}"
+        mv "$folder" "$mine" 2>/dev/null && ended+=("$mine")
     fi
 done
 mkdir -p "$work/kernel-$$"
@@ -51,12 +56,14 @@ if [ "$offline" = 1 ]; then
     # Each kernel reads the shared build cache through its own overlay, so that kernels
     # started together cannot break each other's builds (why: cache_overlay.py).
     python3 "$(dirname "$0")/cache_overlay.py" "$shared_cache" "$work/kernel-$$/cache/evcxr" \
-        "${ended[@]/%//cache/evcxr}"
+        "${digest:0:16}" "${ended[@]/%//cache/evcxr}"
     export XDG_CACHE_HOME="$work/kernel-$$/cache"
 fi
-for folder in "${ended[@]}"; do
-    rm -rf "$folder"
-done
+# An ended kernel's folder holds some 18,000 files: removing them took 1.4-9 s of the start,
+# so it happens in the background, at low priority, once their cache entries are handed over.
+if [ ${#ended[@]} -gt 0 ]; then
+    nohup nice -n 19 rm -rf "${ended[@]}" >/dev/null 2>&1 &
+fi
 # evcxr reads its settings from EVCXR_CONFIG_DIR/init.evcxr: a folder of this kernel's own,
 # so that kernels starting together never read each other's half-written file.
 mkdir -p "$work/kernel-$$/config"
