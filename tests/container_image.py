@@ -10,9 +10,10 @@ on our machines):
    the same run, so the image's set-up does not build it a second time. `--base IMAGE` builds on
    another base instead, e.g. docker.io/library/rust:1.95-bookworm where a registry is reachable.
 2. `podman build` of kernel-setup/container/Containerfile, as its header says.
-3. `podman run` of the image's own command, the port published on 127.0.0.1, as the instructor
-   guide tells learners. Then: the link it prints; the lab page with the token (200) and without
-   (403); the server runs as jovyan (uid 1000), not root; the doctor inside the container passes
+3. `podman run` of the image's own command, the port published on 127.0.0.1 and the notebooks on
+   a volume, as the instructor guide tells learners. Then: the link it prints; the lab page with
+   the token (200) and without (403); the server runs as jovyan (uid 1000), not root; the volume
+   holds a copy of the notebooks that jovyan can write to; the doctor inside the container passes
    (a kernel, heatlib, a heatmap, OpenCL, the kernel's speed); headless Chromium on this machine
    opens notebook 01 through the container's JupyterLab and runs all its cells: no error output,
    its picture displayed (the checks of tests/lab_in_browser.py). A screenshot goes to
@@ -82,7 +83,9 @@ def main():
     problems = []
     started = time.perf_counter()
     # What the instructor guide tells a learner to run, with a known token instead of a printed one.
-    podman("run", "-d", "--name", name, "-p", f"127.0.0.1:{args.port}:8888", "-e", f"JUPYTER_TOKEN={token}", IMAGE)
+    volume = f"{name}-notebooks"
+    podman("run", "-d", "--name", name, "-p", f"127.0.0.1:{args.port}:8888",
+           "-v", f"{volume}:/opt/heat-accel/notebooks", "-e", f"JUPYTER_TOKEN={token}", IMAGE)
     try:
         url = f"http://127.0.0.1:{args.port}"
         link = f"{url}/lab?token={token}"
@@ -101,6 +104,11 @@ def main():
         user = podman("exec", name, "id", "-un")
         if user != "jovyan":
             problems.append(f"the server runs as {user}, not jovyan")
+        # The volume starts as a copy of the image's notebooks, and JupyterLab must be able to save there.
+        saved = subprocess.run(["podman", "exec", name, "bash", "-c", "ls /opt/heat-accel/notebooks/*.ipynb | wc -l "
+                                "&& touch /opt/heat-accel/notebooks/.can-save"], env=ENV, capture_output=True, text=True)
+        if saved.returncode != 0 or int(saved.stdout.split()[0]) < 6:
+            problems.append(f"the notebooks volume is not a writable copy of the notebooks: {saved.stdout}{saved.stderr}")
         try:
             seconds["doctor"] = step("the doctor, inside the container",
                                      ["podman", "exec", name, "bash", "/opt/heat-accel/kernel-setup/setup.sh", "--doctor"])
@@ -124,6 +132,7 @@ def main():
             seconds["stop"] = time.perf_counter() - stopping
             exit_code = podman("inspect", name, "--format", "{{.State.ExitCode}}")
             subprocess.run(["podman", "rm", "-f", name], env=ENV, capture_output=True)
+            subprocess.run(["podman", "volume", "rm", "-f", volume], env=ENV, capture_output=True)
             if seconds["stop"] > 25 or exit_code != "0":
                 problems.append(f"the server took {seconds['stop']:.0f} s to stop and exited with {exit_code}")
     print("\n" + ", ".join(f"{part} {value:.0f} s" for part, value in seconds.items()) + f"; image {size_gb:.1f} GB",

@@ -13,7 +13,10 @@ the server and the kernels cost, not the page). Recorded per learner:
   cargo and rustc it runs, the Python processes of the Python side), sampled every 0.2 s: the
   peak while it compiles its first cells (up to the first heatmap), the peak over the whole
   notebook, and its size when idle at the end;
-- failures: a kernel that died or a cell that failed (must be 0).
+- failures: a kernel that died or a cell that failed (must be 0), apart from
+- refusals: a cell that heatlib refused because the machine had too little memory left for it,
+  with its message (what a learner sees when the machine is too small: the cell fails, the
+  kernel and its variables live).
 Each N is bounded by --limit seconds; a learner past it counts as a failure. This is a
 benchmark, run by hand on a quiet machine (docs/instructor-guide.md has the figures), not a test
 that tests/run.sh runs.
@@ -104,7 +107,8 @@ class Learner:
             time.sleep(1.0)
             self.result["idle_mb"] = tree_rss(self.pid, children_of()) / 1e6
         except Exception as error:  # a kernel that died, a cell that failed, the time limit
-            self.result["failed"] = f"{type(error).__name__}: {str(error)[:300]}"
+            said = f"{type(error).__name__}: {str(error)[-300:]}"
+            self.result["refused" if " is available; " in str(error) else "failed"] = said
         finally:
             self.phase = "stopped"
             self.result["compiling_peak_mb"] = self.peak["compiling"] / 1e6
@@ -151,18 +155,21 @@ def main():
     machine = f"{platform.node()}, {os.cpu_count()} cores, {os.sysconf('SC_PHYS_PAGES') * PAGE / 2**30:.0f} GiB"
     print(f"{pathlib.Path(args.notebook).name}: {len(cells)} code cells; {machine}; {time.strftime('%Y-%m-%d %H:%M')}")
     header = ("| learners | kernel ready s | first heatmap s | notebook done s | peak MB compiling | peak MB "
-              "| idle MB | failures |")
-    rows, report = [header, "|" + "---|" * 8], []
+              "| idle MB | failures | refused for memory |")
+    rows, report = [header, "|" + "---|" * 9], []
     for count in counts:
         results = learners_at_once(count, cells, args.limit)
         failed = [r["failed"] for r in results if "failed" in r]
         report.append({"learners": count, "results": results})
         rows.append(f"| {count} | {spread(results, 'ready_s')} | {spread(results, 'first_heatmap_s')} "
                     f"| {spread(results, 'done_s')} | {spread(results, 'compiling_peak_mb')} "
-                    f"| {spread(results, 'peak_mb')} | {spread(results, 'idle_mb')} | {len(failed)} |")
+                    f"| {spread(results, 'peak_mb')} | {spread(results, 'idle_mb')} | {len(failed)} "
+                    f"| {sum('refused' in r for r in results)} |")
         print(rows[-1], flush=True)
-        for failure in failed:
-            print(f"  failed: {failure}", flush=True)
+        for result in results:
+            for outcome in ("failed", "refused"):
+                if outcome in result:
+                    print(f"  {outcome}: {result[outcome]}", flush=True)
     print("\nmedian (min-max) over the learners of each row\n" + "\n".join(rows))
     pathlib.Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(args.json).write_text(json.dumps({"machine": machine, "notebook": args.notebook,
