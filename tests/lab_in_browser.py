@@ -182,8 +182,11 @@ def main():
     # JupyterLab autosaves the notebooks it runs, outputs included; the committed ones stay without.
     committed = {path: path.read_bytes() for path in (ROOT / "notebooks").glob("*.ipynb")}
     with open(args.screenshots / "setup-sh.log", "w") as log:
+        # Ctrl-C as in a terminal: a shell that starts this test in the background (`cmd &`)
+        # makes it and its children ignore SIGINT, and JupyterLab would then never see it.
         process = subprocess.Popen(["bash", "kernel-setup/setup.sh", "--port", str(args.port)], cwd=ROOT,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         base = f"http://127.0.0.1:{args.port}"
         try:
             link, token = wait_for_link(process, args.port, log)
