@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Registers the "Rust (heatlib)" Jupyter kernel inside the virtual environment:
-#   <venv>/share/jupyter/kernels/<name>/kernel.json   runs kernel-setup/start-kernel.sh, which runs evcxr_jupyter
+#   <venv>/share/jupyter/kernels/<name>/kernel.json   runs kernel-setup/start-kernel.sh, which runs evcxr_jupyter;
+#                                                     in JupyterLab, through the kernel pool (kernel-pool/)
 #   <venv>/evcxr-config/<name>/init.evcxr.in          what evcxr runs before the first cell (start-kernel.sh
 #                                                     fills in the digest of heatlib's source)
 # Usage: register-kernel.sh EVCXR_JUPYTER VENV NAME
@@ -64,7 +65,8 @@ cat > "$spec/kernel.json" <<SPEC
   "display_name": "Rust (heatlib)",
   "language": "rust",
   "interrupt_mode": "message",
-  "env": {"EVCXR_CONFIG_DIR": "$config", "HEAT_EVCXR": "$evcxr"}
+  "env": {"EVCXR_CONFIG_DIR": "$config", "HEAT_EVCXR": "$evcxr"},
+  "metadata": {"kernel_provisioner": {"provisioner_name": "heat-kernel-pool"}}
 }
 SPEC
 echo "kernel '$name' registered in $spec (evcxr settings in $config/init.evcxr.in)"

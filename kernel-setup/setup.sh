@@ -46,6 +46,13 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" || fail "could not create $venv (on Debian: apt-get install python3-venv)"
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$repo/kernel-setup/requirements.txt"
+# The kernel pool: JupyterLab keeps a kernel started ahead, so a notebook opens on a ready
+# kernel (kernel-setup/kernel-pool/heat_kernel_pool.py says why and how).
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
+    "$repo/kernel-setup/kernel-pool"
+mkdir -p "$venv/etc/jupyter/jupyter_server_config.d"
+echo '{"ServerApp": {"jpserver_extensions": {"heat_kernel_pool": true}}}' \
+    > "$venv/etc/jupyter/jupyter_server_config.d/heat_kernel_pool.json"
 
 say "the webinar's Python tools in .venv (pinned NumPy, SciPy, Cython, Numba; JAX if it installs here)"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$repo/python/requirements.txt"

@@ -1,0 +1,271 @@
+"""Kernels started ahead of time: opening a notebook takes a kernel that is already up.
+
+Why: a "Rust (heatlib)" kernel takes about 13 s to start on 2 cores, and almost all of it is
+evcxr's built-in rust-analyzer loading std and heatlib's ~90 crates (it cannot be turned off in
+evcxr 0.22). Nothing in the kernel's own start can remove that; starting it before the learner
+asks for it can. So JupyterLab keeps one kernel warm per tutorial kernelspec: opening a notebook,
+or restarting its kernel, hands over that kernel at once, and a new one is started for next time.
+
+Two parts, both installed by `kernel-setup/setup.sh`:
+- `PooledProvisioner`: the kernelspec names it (`metadata.kernel_provisioner`). It starts a
+  kernel exactly as Jupyter's own `LocalProvisioner` does, except that when a warm kernel for
+  the same kernelspec and working folder is waiting, it returns that kernel's connection info
+  instead (the kernel manager takes the ports and the key from it: jupyter_client's
+  `_reconcile_connection_info`).
+- A Jupyter server extension that turns the pool on and fills it when the server starts, so
+  that even the first notebook opened gets a warm kernel.
+
+Anything else that starts this kernelspec (the doctor, nbclient, the tests) gets a plain cold
+start: the pool works only inside a server that turned it on, where an event loop keeps running.
+
+Settings, read when the server starts:
+  HEAT_KERNEL_POOL=N   kernels kept warm (default 1; 0 turns the pool off). Each idle kernel
+                       holds about 1 GB of memory.
+"""
+import asyncio
+import atexit
+import ctypes
+import os
+import signal
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from queue import Empty
+from subprocess import Popen, TimeoutExpired
+from typing import Any
+
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.connect import LocalPortCache, write_connection_file
+from jupyter_client.launcher import launch_kernel
+from jupyter_client.manager import KernelManager
+from jupyter_client.provisioning import LocalProvisioner
+from jupyter_core.paths import jupyter_runtime_dir
+
+PROVISIONER_NAME = "heat-kernel-pool"
+# A warm kernel that has not answered in this time is taken for dead and replaced.
+READY_TIMEOUT_S = 600
+
+
+@dataclass
+class WarmKernel:
+    """A kernel started for nobody yet: its process and what a client needs to reach it."""
+
+    process: Popen
+    connection_file: str
+    connection_info: dict
+    started: float = field(default_factory=time.monotonic)
+    ready: bool = False
+
+
+@dataclass(frozen=True)
+class PoolKey:
+    """Which requests a warm kernel can serve: same kernelspec, same working folder, same address."""
+
+    kernel_name: str
+    cwd: str
+    ip: str
+    transport: str
+
+
+class KernelPool:
+    """The warm kernels of one server process, at most `size` of them in all."""
+
+    def __init__(self, size: int, log: Any) -> None:
+        self.size = size
+        self.log = log
+        self.warm: dict[PoolKey, list[WarmKernel]] = {}
+        self.tasks: set[asyncio.Task] = set()
+        atexit.register(self.stop_all)
+
+    def take(self, key: PoolKey) -> WarmKernel | None:
+        """A live warm kernel for `key`, the longest-started first, or None."""
+        kernels = self.warm.get(key, [])
+        while kernels:
+            kernel = kernels.pop(0)
+            if kernel.process.poll() is None:
+                return kernel
+            self.log.warning("heat-kernel-pool: a warm kernel had ended (status %s); starting another",
+                             kernel.process.returncode)
+            remove_file(kernel.connection_file)
+        return None
+
+    def refill(self, key: PoolKey, argv: list[str], env: dict[str, str]) -> None:
+        """Starts warm kernels for `key` in the background until the pool is full again.
+
+        The pool follows where kernels are asked for: kernels kept for another folder make room.
+        """
+        for other, kernels in self.warm.items():
+            while other != key and kernels and self.count() + 1 > self.size:
+                stop(kernels.pop())
+        while len(self.warm.setdefault(key, [])) < self.size and self.count() < self.size:
+            kernel = self.start(key, argv, env)
+            self.warm[key].append(kernel)
+            task = asyncio.get_running_loop().create_task(self.wait_until_ready(kernel))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    def count(self) -> int:
+        return sum(len(kernels) for kernels in self.warm.values())
+
+    def start(self, key: PoolKey, argv: list[str], env: dict[str, str]) -> WarmKernel:
+        connection_file = os.path.join(jupyter_runtime_dir(), f"heat-pool-{uuid.uuid4()}.json")
+        os.makedirs(os.path.dirname(connection_file), exist_ok=True)
+        _, info = write_connection_file(connection_file, ip=key.ip, transport=key.transport,
+                                        key=str(uuid.uuid4()).encode(), kernel_name=key.kernel_name)
+        cmd = [arg.replace("{connection_file}", connection_file) for arg in argv]
+        process = launch_kernel(cmd, env=env, cwd=key.cwd, preexec_fn=end_with_parent)
+        info = dict(info, key=info["key"].encode())  # the kernel manager keeps its key as bytes
+        self.log.info("heat-kernel-pool: started a warm '%s' kernel (pid %s) in %s",
+                      key.kernel_name, process.pid, key.cwd)
+        return WarmKernel(process, connection_file, info)
+
+    async def wait_until_ready(self, kernel: WarmKernel) -> None:
+        """Marks the kernel ready once it answers kernel_info (evcxr answers after init.evcxr).
+
+        Not jupyter_client's wait_for_ready: it counts a silent heartbeat as a dead kernel, and
+        evcxr's heartbeat is silent while init.evcxr runs.
+        """
+        client = AsyncKernelClient()
+        client.load_connection_info(kernel.connection_info)
+        client.start_channels(hb=False)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        try:
+            while kernel.process.poll() is None and time.monotonic() < deadline:
+                client.kernel_info()
+                try:
+                    reply = await client.get_shell_msg(timeout=1)
+                except Empty:
+                    continue
+                # Any request's reply will do: the kernel answers the queued ones in turn.
+                if reply["msg_type"] == "kernel_info_reply":
+                    kernel.ready = True
+                    self.log.info("heat-kernel-pool: warm kernel (pid %s) ready after %.1f s",
+                                  kernel.process.pid, time.monotonic() - kernel.started)
+                    return
+            self.log.warning("heat-kernel-pool: warm kernel (pid %s) did not start (exit status %s)",
+                             kernel.process.pid, kernel.process.poll())
+        finally:
+            client.stop_channels()
+
+    def stop_all(self) -> None:
+        """Stops every warm kernel: none may outlive the server (each holds about 1 GB)."""
+        for kernels in self.warm.values():
+            while kernels:
+                stop(kernels.pop())
+
+
+def stop(kernel: WarmKernel) -> None:
+    """Ends a warm kernel and whatever it started (its own process group)."""
+    try:
+        os.killpg(kernel.process.pid, signal.SIGTERM)
+        kernel.process.wait(timeout=5)
+    except ProcessLookupError:
+        pass  # it had ended already
+    except TimeoutExpired:
+        os.killpg(kernel.process.pid, signal.SIGKILL)
+        kernel.process.wait()
+    remove_file(kernel.connection_file)
+
+
+def remove_file(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def end_with_parent() -> None:
+    """In the kernel's process before exec: end when the server ends, even if it is killed."""
+    if sys.platform.startswith("linux"):
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+# The server's pool; None outside a server that turned it on (see the module's doc).
+POOL: KernelPool | None = None
+
+
+class PooledProvisioner(LocalProvisioner):
+    """LocalProvisioner that hands over a warm kernel when the pool has one."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict:
+        if POOL is None:
+            return await super().launch_kernel(cmd, **kwargs)
+        key = pool_key(self.parent, kwargs.get("cwd"))
+        kernel = POOL.take(key)
+        POOL.refill(key, self.kernel_spec.argv, pool_environment(self.kernel_spec.env))
+        if kernel is None:
+            self.log.info("heat-kernel-pool: no warm kernel for %s; starting one now", key.cwd)
+            return await super().launch_kernel(cmd, **kwargs)
+        # The ports pre_launch reserved for a cold start go back unused.
+        if self.ports_cached:
+            cache = LocalPortCache.instance()
+            for name in ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port"):
+                cache.return_port(self.connection_info[name])
+            self.ports_cached = False
+        self.process, self.pid, self.pgid = kernel.process, kernel.process.pid, kernel.process.pid
+        self.cwd = key.cwd
+        self.connection_info = kernel.connection_info
+        # The manager writes its own connection file from this info; the pool's copy is done.
+        remove_file(kernel.connection_file)
+        self.log.info("heat-kernel-pool: took a warm kernel (pid %s, %s, started %.0f s ago)",
+                      kernel.process.pid, "ready" if kernel.ready else "still starting",
+                      time.monotonic() - kernel.started)
+        return self.connection_info
+
+
+def pool_key(manager: Any, cwd: str | None) -> PoolKey:
+    """The key of a kernel that `manager` would start in `cwd` (None: this process's folder)."""
+    return PoolKey(manager.kernel_name, os.path.realpath(cwd or os.getcwd()), manager.ip, manager.transport)
+
+
+def pool_environment(spec_env: dict[str, str]) -> dict[str, str]:
+    """What a kernel started by Jupyter gets: this process's environment and the kernelspec's."""
+    return {**os.environ, **spec_env}
+
+
+def turn_on(size: int, log: Any) -> KernelPool | None:
+    """Creates the process's pool (once); None when `size` is 0."""
+    global POOL
+    if POOL is None and size > 0:
+        POOL = KernelPool(size, log)
+    return POOL
+
+
+def pool_size_setting() -> int:
+    text = os.environ.get("HEAT_KERNEL_POOL", "1")
+    try:
+        size = int(text)
+        if size < 0:
+            raise ValueError
+        return size
+    except ValueError:
+        raise SystemExit(f"HEAT_KERNEL_POOL={text!r}: give the number of kernels to keep warm (0 turns it off)")
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    return [{"module": "heat_kernel_pool"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    pool = turn_on(pool_size_setting(), serverapp.log)
+    if pool is None:
+        serverapp.log.info("heat-kernel-pool: off (HEAT_KERNEL_POOL=0)")
+        return
+    specs = serverapp.kernel_spec_manager.get_all_specs()
+    pooled = [name for name, entry in specs.items()
+              if entry["spec"].get("metadata", {}).get("kernel_provisioner", {}).get("provisioner_name")
+              == PROVISIONER_NAME]
+    root = os.path.realpath(serverapp.root_dir)
+
+    def fill() -> None:
+        # A kernel manager's own defaults for the address (127.0.0.1 over tcp, unless configured).
+        for name in pooled:
+            spec = specs[name]["spec"]
+            key = pool_key(KernelManager(parent=serverapp, kernel_name=name), root)
+            pool.refill(key, spec["argv"], pool_environment(spec.get("env", {})))
+
+    # The event loop runs once the server has started; the kernels start then.
+    serverapp.io_loop.add_callback(fill)
+    serverapp.log.info("heat-kernel-pool: keeping %d kernel(s) warm for %s in %s", pool.size, pooled, root)
