@@ -6,11 +6,17 @@
 
 The checks: Jupyter installed; the kernel registered; it starts; heatlib loads; a
 heatmap shows inline; the typed stage runs in the kernel within 20% of its speed
-under `heat bench`; OpenCL devices are found. Each failure says how to fix it, and
-the exit status is non-zero.
+under `heat bench`; OpenCL devices are found; JupyterLab's kernel pool hands over a
+kernel started ahead. Each failure says how to fix it, and the exit status is non-zero.
+
+It times a fresh kernel's first heatmap both ways, part by part: started cold (what
+nbclient, a console or a pool that is off gets) and taken from the kernel pool (what a
+learner gets in JupyterLab: kernel-pool/heat_kernel_pool.py).
 """
 import argparse
+import asyncio
 import base64
+import logging
 import json
 import os
 import pathlib
@@ -18,8 +24,10 @@ import re
 import struct
 import subprocess
 import sys
+import threading
 import time
 
+from jupyter_client import AsyncKernelManager, BlockingKernelClient
 from jupyter_client.manager import start_new_kernel
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -109,6 +117,13 @@ CHECKS = {
         "(a cold build takes about a minute on 2 cores), or the machine ran out of memory while compiling, "
         "or `kernel-setup/start-kernel.sh` found its folder in TMPDIR owned by another user (it says so).",
         f"{SETUP}; then look at the kernel's output in JupyterLab"),
+    "kernel pool": Check(
+        "A kernel started ahead, as JupyterLab keeps one, is handed over when a notebook asks for a kernel, "
+        "and draws a heatmap.",
+        "the kernel pool is not installed / handed over a new kernel instead of the warm one",
+        "`heat_kernel_pool` is missing from `.venv` (set-up did not finish), or the kernelspec does not "
+        "name the `heat-kernel-pool` provisioner (registered by an older set-up).",
+        SETUP),
     "heatlib loads": Check(
         "A first cell that uses heatlib compiles and runs.",
         "cell failed: heatlib::Stage::ALL.len() ... (a compiler error)",
@@ -242,7 +257,74 @@ def doctor(args, report):
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+    try:
+        asyncio.run(first_heatmap_from_pool(args, check, report))
+    except CellFailed as failure:
+        check.fail("kernel cells", str(failure))
     return check.failures
+
+
+async def first_heatmap_from_pool(args, check, report):
+    """What a learner gets in JupyterLab: a kernel started ahead, handed over, its first heatmap.
+
+    The same provisioner and pool as JupyterLab's (the server extension fills it when the server
+    starts), driven here without a server. The learner reads while the pool's kernel starts, so
+    that wait is not timed. At hand-over the pool starts the next kernel, paused while the
+    heatmap cell runs, as JupyterLab pauses it while any of its kernels is busy."""
+    try:
+        import heat_kernel_pool
+    except ImportError:
+        check.fail("kernel pool", "the kernel pool is not installed (no heat_kernel_pool in this Python)")
+        return
+    pool = heat_kernel_pool.turn_on(1, logging.getLogger("kernel-pool"))
+    cell_running = threading.Event()
+    pool.busy = cell_running.is_set
+    manager = AsyncKernelManager(kernel_name=args.kernel)
+    key = heat_kernel_pool.pool_key(manager, None)
+    pool.refill(key, manager.kernel_spec.argv, heat_kernel_pool.pool_environment(manager.kernel_spec.env))
+    warm_pid = pool.warm[key][0].process.pid
+    try:
+        await asyncio.gather(*pool.tasks)
+        start = time.perf_counter()
+        await manager.start_kernel()
+        report["pool_take_s"] = time.perf_counter() - start
+        if manager.provisioner.pid != warm_pid:
+            check.fail("kernel pool", "handed over a new kernel instead of the warm one")
+            return
+        ready_s, cell_s = await asyncio.to_thread(heatmap_in, manager.get_connection_info(), args.timeout,
+                                                  cell_running)
+        report.update(pool_ready_s=ready_s, pool_heatmap_cell_s=cell_s,
+                      pool_first_heatmap_s=time.perf_counter() - start)
+        check.ok("kernel pool", f"kernel started ahead, then its first heatmap {report['pool_first_heatmap_s']:.1f} s "
+                 f"= hand-over {report['pool_take_s']:.1f} + kernel answering {ready_s:.1f} + heatmap cell "
+                 f"{cell_s:.1f}")
+    finally:
+        if manager.has_kernel:
+            await manager.shutdown_kernel(now=True)
+        pool.stop_all()
+        await asyncio.gather(*pool.tasks)
+
+
+def heatmap_in(connection_info, timeout, cell_running):
+    """(seconds until the kernel answers, seconds of the first heatmap cell); `cell_running` is
+    set while a cell runs."""
+    client = BlockingKernelClient()
+    client.load_connection_info(connection_info)
+    client.start_channels()
+    try:
+        start = time.perf_counter()
+        client.wait_for_ready(timeout=timeout)
+        ready_s = time.perf_counter() - start
+        cell_running.set()
+        try:
+            seconds, bundles, _ = execute(client, FIRST_HEATMAP, timeout)
+        finally:
+            cell_running.clear()
+        if not any("image/png" in bundle for bundle in bundles):
+            raise CellFailed(f"the pool's kernel showed no heatmap: outputs were {[list(b) for b in bundles]}")
+        return ready_s, seconds
+    finally:
+        client.stop_channels()
 
 
 def main():

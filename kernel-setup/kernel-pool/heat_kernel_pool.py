@@ -33,7 +33,7 @@ import uuid
 from dataclasses import dataclass, field
 from queue import Empty
 from subprocess import Popen, TimeoutExpired
-from typing import Any
+from typing import Any, Callable
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.connect import LocalPortCache, write_connection_file
@@ -43,8 +43,10 @@ from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.paths import jupyter_runtime_dir
 
 PROVISIONER_NAME = "heat-kernel-pool"
-# A warm kernel that has not answered in this time is taken for dead and replaced.
+# A warm kernel that has not answered after running this long is given up.
 READY_TIMEOUT_S = 600
+# How often a starting kernel looks whether a learner's kernel is busy.
+TICK_S = 0.2
 
 
 @dataclass
@@ -56,6 +58,24 @@ class WarmKernel:
     connection_info: dict
     started: float = field(default_factory=time.monotonic)
     ready: bool = False
+    paused: bool = False
+    handed_over: bool = False
+
+    def signal_group(self, signum: int) -> None:
+        try:
+            os.killpg(self.process.pid, signum)
+        except ProcessLookupError:
+            pass  # it has ended
+
+    def pause(self) -> None:
+        if not self.paused:
+            self.signal_group(signal.SIGSTOP)
+            self.paused = True
+
+    def resume(self) -> None:
+        if self.paused:
+            self.signal_group(signal.SIGCONT)
+            self.paused = False
 
 
 @dataclass(frozen=True)
@@ -69,11 +89,17 @@ class PoolKey:
 
 
 class KernelPool:
-    """The warm kernels of one server process, at most `size` of them in all."""
+    """The warm kernels of one server process, at most `size` of them in all.
+
+    `busy()` says whether a learner's kernel is running a cell. A kernel the pool starts uses
+    about one core for 13 s; while a learner's cell runs, it is paused (SIGSTOP), so that it
+    slows neither the learner's cells nor their timings, and it goes on while the learner reads.
+    """
 
     def __init__(self, size: int, log: Any) -> None:
         self.size = size
         self.log = log
+        self.busy: Callable[[], bool] = lambda: False
         self.warm: dict[PoolKey, list[WarmKernel]] = {}
         self.tasks: set[asyncio.Task] = set()
         atexit.register(self.stop_all)
@@ -84,6 +110,8 @@ class KernelPool:
         while kernels:
             kernel = kernels.pop(0)
             if kernel.process.poll() is None:
+                kernel.handed_over = True
+                kernel.resume()
                 return kernel
             self.log.warning("heat-kernel-pool: a warm kernel had ended (status %s); starting another",
                              kernel.process.returncode)
@@ -101,7 +129,7 @@ class KernelPool:
         while len(self.warm.setdefault(key, [])) < self.size and self.count() < self.size:
             kernel = self.start(key, argv, env)
             self.warm[key].append(kernel)
-            task = asyncio.get_running_loop().create_task(self.wait_until_ready(kernel))
+            task = asyncio.get_running_loop().create_task(self.tend(kernel))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
 
@@ -120,8 +148,9 @@ class KernelPool:
                       key.kernel_name, process.pid, key.cwd)
         return WarmKernel(process, connection_file, info)
 
-    async def wait_until_ready(self, kernel: WarmKernel) -> None:
-        """Marks the kernel ready once it answers kernel_info (evcxr answers after init.evcxr).
+    async def tend(self, kernel: WarmKernel) -> None:
+        """Looks after a starting kernel until it answers kernel_info (evcxr answers once
+        init.evcxr has run) or is handed over: pauses it while a learner's kernel is busy.
 
         Not jupyter_client's wait_for_ready: it counts a silent heartbeat as a dead kernel, and
         evcxr's heartbeat is silent while init.evcxr runs.
@@ -129,24 +158,46 @@ class KernelPool:
         client = AsyncKernelClient()
         client.load_connection_info(kernel.connection_info)
         client.start_channels(hb=False)
-        deadline = time.monotonic() + READY_TIMEOUT_S
+        running_s, asked = 0.0, -1.0
         try:
-            while kernel.process.poll() is None and time.monotonic() < deadline:
-                client.kernel_info()
+            while kernel.process.poll() is None and not kernel.handed_over and running_s < READY_TIMEOUT_S:
+                if self.busy():
+                    kernel.pause()
+                    await asyncio.sleep(TICK_S)
+                    continue
+                kernel.resume()
+                # One request is enough (zmq delivers it once the kernel listens); the rare resend
+                # is kept few, since evcxr answers each, even after this client has gone.
+                if asked < 0 or running_s - asked >= 10:
+                    client.kernel_info()
+                    asked = running_s
+                tick = time.monotonic()
                 try:
-                    reply = await client.get_shell_msg(timeout=1)
+                    reply = await client.get_shell_msg(timeout=TICK_S)
                 except Empty:
                     continue
+                finally:
+                    running_s += time.monotonic() - tick
                 # Any request's reply will do: the kernel answers the queued ones in turn.
                 if reply["msg_type"] == "kernel_info_reply":
                     kernel.ready = True
                     self.log.info("heat-kernel-pool: warm kernel (pid %s) ready after %.1f s",
                                   kernel.process.pid, time.monotonic() - kernel.started)
                     return
-            self.log.warning("heat-kernel-pool: warm kernel (pid %s) did not start (exit status %s)",
-                             kernel.process.pid, kernel.process.poll())
+            if not kernel.handed_over and kernel.process.returncode is None:
+                self.log.warning("heat-kernel-pool: warm kernel (pid %s) did not answer in %d s; stopping it",
+                                 kernel.process.pid, READY_TIMEOUT_S)
+                self.discard(kernel)
         finally:
+            if not kernel.handed_over:
+                kernel.resume()
             client.stop_channels()
+
+    def discard(self, kernel: WarmKernel) -> None:
+        for kernels in self.warm.values():
+            if kernel in kernels:
+                kernels.remove(kernel)
+        stop(kernel)
 
     def stop_all(self) -> None:
         """Stops every warm kernel: none may outlive the server (each holds about 1 GB)."""
@@ -159,6 +210,7 @@ def stop(kernel: WarmKernel) -> None:
     """Ends a warm kernel and whatever it started (its own process group)."""
     try:
         os.killpg(kernel.process.pid, signal.SIGTERM)
+        kernel.resume()  # a paused process acts on SIGTERM only once continued
         kernel.process.wait(timeout=5)
     except ProcessLookupError:
         pass  # it had ended already
@@ -258,6 +310,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
               if entry["spec"].get("metadata", {}).get("kernel_provisioner", {}).get("provisioner_name")
               == PROVISIONER_NAME]
     root = os.path.realpath(serverapp.root_dir)
+    kernels = serverapp.kernel_manager
+    pool.busy = lambda: any(getattr(kernels.get_kernel(kernel_id), "execution_state", None) == "busy"
+                            for kernel_id in kernels.list_kernel_ids())
 
     def fill() -> None:
         # A kernel manager's own defaults for the address (127.0.0.1 over tcp, unless configured).
