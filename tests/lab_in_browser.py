@@ -11,6 +11,8 @@ What a learner does, checked:
   evcxr's note that a redefined variable was dropped), every picture displayed (complete,
   natural width > 0, at least as many as the notebook's test run showed), the comparison
   tables present where the notebook has them, no news or update prompt on the page.
+  The first notebook is then run again through Kernel > Restart Kernel and Run All Cells (the
+  kernel pool hands over the new kernel), and checked the same way.
   A screenshot of each goes to target/lab-check/.
 - The server stops cleanly on SIGINT (Ctrl-C), as the README says.
 Needs Debian's chromium and chromium-driver (bash kernel-setup/debian-packages.sh --with-browser).
@@ -49,6 +51,7 @@ return Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidde
   .map(p => p.innerText.trim());
 """
 RUN_ALL = "li.lm-Menu-item[data-command='runmenu:run-all']"
+RESTART_RUN_ALL = "li.lm-Menu-item[data-command='runmenu:restart-and-run-all']"
 IMAGES = """
 return Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img'))
   .map(i => [i.complete, i.naturalWidth]);
@@ -92,10 +95,30 @@ def click_visible(driver, selector):
 
 
 def run_all_cells(driver, name):
-    """Run > Run All Cells, on the kernel the notebook started. (Not Restart & Run All: evcxr 0.22
-    restarted by JupyterLab dies once while it starts and is restarted again, with a dialog.)"""
+    """Run > Run All Cells, on the kernel the notebook started."""
     driver.find_element(By.XPATH, "//li[contains(@class,'lm-MenuBar-item')][.//div[normalize-space()='Run']]").click()
     wait_for(f"{name}: Run All Cells in the Run menu", lambda: click_visible(driver, RUN_ALL), 30)
+
+
+def restart_and_run_all(driver, name):
+    """Kernel > Restart Kernel and Run All Cells..., confirmed: what a learner does to start over.
+    JupyterLab takes a kernel from the pool for it. Returns the seconds until every cell has run."""
+    before = driver.execute_script(PROMPTS)
+    driver.find_element(By.XPATH, "//li[contains(@class,'lm-MenuBar-item')][.//div[normalize-space()='Kernel']]").click()
+    wait_for(f"{name}: Restart Kernel and Run All Cells in the Kernel menu",
+             lambda: click_visible(driver, RESTART_RUN_ALL), 30)
+    wait_for(f"{name}: the restart's confirmation", lambda: click_visible(driver, ".jp-Dialog .jp-mod-accept"), 30)
+    started = time.perf_counter()
+    # JupyterLab marks every cell [*] (queued) at once, then numbers each as it runs.
+    wait_for(f"{name}: the cells queued after the restart",
+             lambda: driver.execute_script(PROMPTS) != before and "[*]:" in driver.execute_script(PROMPTS), 60, step=0.1)
+    wait_for(f"{name}: every cell run after the restart", lambda: every_prompt_numbered(driver), 600, step=1)
+    return time.perf_counter() - started
+
+
+def every_prompt_numbered(driver):
+    prompts = driver.execute_script(PROMPTS)
+    return prompts if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts) else None
 
 
 def choose_rust_kernel(driver, name):
@@ -123,8 +146,9 @@ def wait_for(what, test, seconds, step=1.0):
     raise TimeoutError(f"{what}: still not so after {seconds} s")
 
 
-def run_all(driver, base, token, name, shots):
-    """Opens `name`, runs all cells through the Run menu, returns what a learner would call wrong."""
+def run_all(driver, base, token, name, shots, restart=False):
+    """Opens `name`, runs all cells through the Run menu (then, with `restart`, once more after
+    restarting the kernel), returns what a learner would call wrong."""
     problems = []
     started = time.perf_counter()
     # ?reset: a clean workspace, so no tab of an earlier visit opens beside it.
@@ -141,11 +165,15 @@ def run_all(driver, base, token, name, shots):
     def every_cell_run():
         if choose_rust_kernel(driver, name):
             run_all_cells(driver, name)
-        prompts = driver.execute_script(PROMPTS)
-        return prompts if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts) else None
+        return every_prompt_numbered(driver)
 
     prompts = wait_for(f"{name}: every cell run", every_cell_run, 600, step=2)
     seconds = time.perf_counter() - started
+    if restart:
+        # A learner reads the results before starting over; meanwhile the pool's next kernel starts.
+        time.sleep(20)
+        rerun = restart_and_run_all(driver, name)
+        print(f"{name}: Restart Kernel and Run All Cells: every cell run again after {rerun:.0f} s", flush=True)
     pictures = [image for image in driver.execute_script(IMAGES) if image[0] and image[1] > 0]
     outputs = driver.execute_script(OUTPUTS)
     for mime, text in outputs:
@@ -204,9 +232,9 @@ def main():
                 problems.append("as root, setup.sh did not warn that JupyterLab runs as root")
             driver = browser()
             try:
-                for name in args.notebooks:
+                for number, name in enumerate(args.notebooks):
                     try:
-                        problems += run_all(driver, base, token, name, args.screenshots)
+                        problems += run_all(driver, base, token, name, args.screenshots, restart=number == 0)
                     except TimeoutError as error:
                         driver.save_screenshot(str(args.screenshots / (pathlib.Path(name).stem + "-timeout.png")))
                         problems.append(str(error))
