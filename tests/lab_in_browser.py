@@ -14,7 +14,8 @@ What a learner does, checked:
   The first notebook is then run again through Kernel > Restart Kernel and Run All Cells (the
   kernel pool hands over the new kernel), and checked the same way.
   A screenshot of each goes to target/lab-check/.
-- The server stops cleanly on SIGINT (Ctrl-C), as the README says.
+- The server stops cleanly on SIGINT (Ctrl-C), as the README says, and no kernel it started
+  is left running.
 Needs Debian's chromium and chromium-driver (bash kernel-setup/debian-packages.sh --with-browser).
 """
 import argparse
@@ -252,6 +253,11 @@ def main():
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 problems.append("JupyterLab did not stop within 30 s of Ctrl-C")
+            # The kernels the pool started (connection files heat-pool-*) end with the server.
+            left = subprocess.run(["pgrep", "-f", "evcxr_jupyter --control_file .*heat-pool-"],
+                                  capture_output=True, text=True).stdout.split()
+            if left:
+                problems.append(f"kernels of the pool outlived JupyterLab: processes {left}")
     for path, text in committed.items():
         if path.read_bytes() != text:
             path.write_bytes(text)
