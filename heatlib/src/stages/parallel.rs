@@ -7,7 +7,9 @@
 //! in order. Each thread of a rayon pool owns one band of rows for the whole
 //! run and updates it with the `typed` stage's code. After every step,
 //! neighbouring bands swap the one row each needs from the other (a "halo"),
-//! and all threads meet at a barrier before the next step. Handing out rows
+//! and all threads meet at a barrier before the next step. Each thread stays
+//! on one core for the run, so that its band's rows stay in that core's cache
+//! (`Cores` says why, with figures). Handing out rows
 //! afresh every step (`par_chunks_mut` per step, like `prange`) is simpler
 //! but costs a thread wake-up per step, more than a whole step of a 200 x 200
 //! plate. The thread count comes from [`RunOptions::threads`](crate::RunOptions), else
