@@ -3,8 +3,10 @@
 Why: a "Rust (heatlib)" kernel takes about 13 s to start on 2 cores, and almost all of it is
 evcxr's built-in rust-analyzer loading std and heatlib's ~90 crates (it cannot be turned off in
 evcxr 0.22). Nothing in the kernel's own start can remove that; starting it before the learner
-asks for it can. So JupyterLab keeps one kernel warm per tutorial kernelspec: opening a notebook,
-or restarting its kernel, hands over that kernel at once, and a new one is started for next time.
+asks for it can. So JupyterLab keeps a kernel started ahead (one in all, by default): opening a
+notebook, or restarting its kernel from the Kernel menu, hands over that kernel (ready at once
+if it has finished starting), and the next one starts. A kernel that died is restarted cold, on
+its own ports, as Jupyter does: a client's connection survives that without reconnecting.
 
 Two parts, both installed by `kernel-setup/setup.sh`:
 - `PooledProvisioner`: the kernelspec names it (`metadata.kernel_provisioner`). It starts a
@@ -15,13 +17,16 @@ Two parts, both installed by `kernel-setup/setup.sh`:
 - A Jupyter server extension that turns the pool on and fills it when the server starts, so
   that even the first notebook opened gets a warm kernel.
 
-Anything else that starts this kernelspec (the doctor, nbclient, the tests) gets a plain cold
-start: the pool works only inside a server that turned it on, where an event loop keeps running.
+Anything else that starts this kernelspec (nbclient, a console, the tests) gets a plain cold
+start: the pool works only where it was turned on (`turn_on`: the server extension, and the
+doctor, which times the pool), in a process whose event loop keeps running.
 
 Settings, read when the server starts:
   HEAT_KERNEL_POOL=N   kernels kept warm (default 1; 0 turns the pool off). Each idle kernel
                        holds about 1 GB of memory.
 """
+from __future__ import annotations
+
 import asyncio
 import atexit
 import ctypes
@@ -38,7 +43,6 @@ from typing import Any, Callable
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.connect import LocalPortCache, write_connection_file
 from jupyter_client.launcher import launch_kernel
-from jupyter_client.manager import KernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.paths import jupyter_runtime_dir
 
@@ -60,6 +64,7 @@ class WarmKernel:
     ready: bool = False
     paused: bool = False
     handed_over: bool = False
+    stopped: bool = False
 
     def signal_group(self, signum: int) -> None:
         try:
@@ -131,7 +136,12 @@ class KernelPool:
             self.warm[key].append(kernel)
             task = asyncio.get_running_loop().create_task(self.tend(kernel))
             self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            task.add_done_callback(self.tended)
+
+    def tended(self, task: asyncio.Task) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error("heat-kernel-pool: looking after a starting kernel failed", exc_info=task.exception())
 
     def count(self) -> int:
         return sum(len(kernels) for kernels in self.warm.values())
@@ -184,10 +194,16 @@ class KernelPool:
                     self.log.info("heat-kernel-pool: warm kernel (pid %s) ready after %.1f s",
                                   kernel.process.pid, time.monotonic() - kernel.started)
                     return
-            if not kernel.handed_over and kernel.process.returncode is None:
+            if kernel.handed_over or kernel.stopped:
+                return
+            if kernel.process.returncode is None:
                 self.log.warning("heat-kernel-pool: warm kernel (pid %s) did not answer in %d s; stopping it",
                                  kernel.process.pid, READY_TIMEOUT_S)
-                self.discard(kernel)
+            else:
+                self.log.warning("heat-kernel-pool: warm kernel (pid %s) ended while starting (exit status %s); "
+                                 "the next notebook starts its kernel cold", kernel.process.pid,
+                                 kernel.process.returncode)
+            self.discard(kernel)
         finally:
             if not kernel.handed_over:
                 kernel.resume()
@@ -208,14 +224,13 @@ class KernelPool:
 
 def stop(kernel: WarmKernel) -> None:
     """Ends a warm kernel and whatever it started (its own process group)."""
+    kernel.stopped = True
+    kernel.signal_group(signal.SIGTERM)
+    kernel.resume()  # a paused process that handles SIGTERM acts on it only once continued
     try:
-        os.killpg(kernel.process.pid, signal.SIGTERM)
-        kernel.resume()  # a paused process acts on SIGTERM only once continued
         kernel.process.wait(timeout=5)
-    except ProcessLookupError:
-        pass  # it had ended already
     except TimeoutExpired:
-        os.killpg(kernel.process.pid, signal.SIGKILL)
+        kernel.signal_group(signal.SIGKILL)
         kernel.process.wait()
     remove_file(kernel.connection_file)
 
@@ -227,11 +242,15 @@ def remove_file(path: str) -> None:
         pass
 
 
+# Looked up here, not between fork and exec, where loading anything could deadlock.
+PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+PR_SET_PDEATHSIG = 1
+
+
 def end_with_parent() -> None:
     """In the kernel's process before exec: end when the server ends, even if it is killed."""
-    if sys.platform.startswith("linux"):
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if PRCTL is not None:
+        PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 # The server's pool; None outside a server that turned it on (see the module's doc).
@@ -239,32 +258,70 @@ POOL: KernelPool | None = None
 
 
 class PooledProvisioner(LocalProvisioner):
-    """LocalProvisioner that hands over a warm kernel when the pool has one."""
+    """LocalProvisioner that hands over a warm kernel when the pool has one.
+
+    It does so for a kernel's first start and for a restart the user asked for (JupyterLab then
+    reconnects to the new kernel's ports). A kernel that died is restarted cold on its own
+    ports, since clients that stay connected across that restart expect them unchanged."""
+
+    launched = False
+    restart_requested = False
+    warm_connection_file: str | None = None
+
+    async def shutdown_requested(self, restart: bool = False) -> None:
+        # Called for a polite shutdown (the Kernel menu's restart), not when a dead kernel is killed.
+        await super().shutdown_requested(restart=restart)
+        self.restart_requested = restart
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict:
-        if POOL is None:
+        restart_requested, self.restart_requested = self.restart_requested, False
+        first_start, self.launched = not self.launched, True
+        if POOL is None or not (first_start or restart_requested):
             return await super().launch_kernel(cmd, **kwargs)
         key = pool_key(self.parent, kwargs.get("cwd"))
         kernel = POOL.take(key)
-        POOL.refill(key, self.kernel_spec.argv, pool_environment(self.kernel_spec.env))
         if kernel is None:
             self.log.info("heat-kernel-pool: no warm kernel for %s; starting one now", key.cwd)
-            return await super().launch_kernel(cmd, **kwargs)
-        # The ports pre_launch reserved for a cold start go back unused.
+            connection_info = await super().launch_kernel(cmd, **kwargs)
+        else:
+            connection_info = self.hand_over(kernel, key)
+        try:
+            POOL.refill(key, self.kernel_spec.argv, pool_environment(self.kernel_spec.env))
+        except Exception:  # noqa: BLE001  (the learner's kernel is up; the next one is a bonus)
+            self.log.exception("heat-kernel-pool: could not start the next warm kernel")
+        return connection_info
+
+    def hand_over(self, kernel: WarmKernel, key: PoolKey) -> dict:
         if self.ports_cached:
+            # The ports pre_launch reserved for a cold start go back unused; the manager keeps
+            # the warm kernel's, and a cold restart later reuses them (ports_cached stays True).
             cache = LocalPortCache.instance()
             for name in ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port"):
                 cache.return_port(self.connection_info[name])
-            self.ports_cached = False
+        self.ports_cached = True
         self.process, self.pid, self.pgid = kernel.process, kernel.process.pid, kernel.process.pid
         self.cwd = key.cwd
         self.connection_info = kernel.connection_info
-        # The manager writes its own connection file from this info; the pool's copy is done.
-        remove_file(kernel.connection_file)
+        # The manager writes its own connection file from this info. The pool's copy goes once
+        # the kernel has read it: at once if it answered already, else when it shuts down.
+        self.forget_warm_connection_file()
+        if kernel.ready:
+            remove_file(kernel.connection_file)
+        else:
+            self.warm_connection_file = kernel.connection_file
         self.log.info("heat-kernel-pool: took a warm kernel (pid %s, %s, started %.0f s ago)",
                       kernel.process.pid, "ready" if kernel.ready else "still starting",
                       time.monotonic() - kernel.started)
         return self.connection_info
+
+    def forget_warm_connection_file(self) -> None:
+        if self.warm_connection_file is not None:
+            remove_file(self.warm_connection_file)
+            self.warm_connection_file = None
+
+    async def cleanup(self, restart: bool = False) -> None:
+        self.forget_warm_connection_file()
+        await super().cleanup(restart=restart)
 
 
 def pool_key(manager: Any, cwd: str | None) -> PoolKey:
@@ -285,15 +342,14 @@ def turn_on(size: int, log: Any) -> KernelPool | None:
     return POOL
 
 
-def pool_size_setting() -> int:
+def pool_size_setting(log: Any) -> int:
+    """HEAT_KERNEL_POOL as a number of kernels; a value that is not one turns the pool off, and says so."""
     text = os.environ.get("HEAT_KERNEL_POOL", "1")
-    try:
-        size = int(text)
-        if size < 0:
-            raise ValueError
-        return size
-    except ValueError:
-        raise SystemExit(f"HEAT_KERNEL_POOL={text!r}: give the number of kernels to keep warm (0 turns it off)")
+    if text.strip().isdigit():
+        return int(text)
+    log.error("heat-kernel-pool: HEAT_KERNEL_POOL=%r is not a number of kernels to keep warm "
+              "(0 turns the pool off); the pool is off", text)
+    return 0
 
 
 def _jupyter_server_extension_points() -> list[dict]:
@@ -301,9 +357,9 @@ def _jupyter_server_extension_points() -> list[dict]:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
-    pool = turn_on(pool_size_setting(), serverapp.log)
+    pool = turn_on(pool_size_setting(serverapp.log), serverapp.log)
     if pool is None:
-        serverapp.log.info("heat-kernel-pool: off (HEAT_KERNEL_POOL=0)")
+        serverapp.log.info("heat-kernel-pool: off (HEAT_KERNEL_POOL=%s)", os.environ.get("HEAT_KERNEL_POOL"))
         return
     specs = serverapp.kernel_spec_manager.get_all_specs()
     pooled = [name for name, entry in specs.items()
@@ -315,10 +371,10 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
                             for kernel_id in kernels.list_kernel_ids())
 
     def fill() -> None:
-        # A kernel manager's own defaults for the address (127.0.0.1 over tcp, unless configured).
+        # The address the server's kernel managers will have (127.0.0.1 over tcp, unless configured).
         for name in pooled:
             spec = specs[name]["spec"]
-            key = pool_key(KernelManager(parent=serverapp, kernel_name=name), root)
+            key = pool_key(kernels.kernel_manager_factory(parent=kernels, log=serverapp.log, kernel_name=name), root)
             pool.refill(key, spec["argv"], pool_environment(spec.get("env", {})))
 
     # The event loop runs once the server has started; the kernels start then.
