@@ -86,6 +86,9 @@ bash docs/build-site.sh
 say "the README's first command (as this user, root in CI), then notebooks 01-04 through JupyterLab in Chromium"
 .venv/bin/python tests/lab_in_browser.py
 
+say "the kernel pool in a JupyterLab server: hand-over, a killed kernel restarted cold, a restart asked for"
+.venv/bin/python tests/kernel_pool.py
+
 say "the JupyterHub image's Python packages resolve together with the tutorial's pins"
 .venv/bin/python -m pip install --dry-run -q --disable-pip-version-check \
     -r kernel-setup/requirements.txt -r docs/requirements.txt -r kernel-setup/container/requirements-hub.txt

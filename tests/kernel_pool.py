@@ -1,0 +1,174 @@
+"""The kernel pool inside a real JupyterLab server (kernel-setup/kernel-pool/heat_kernel_pool.py).
+
+    .venv/bin/python tests/kernel_pool.py [--port 18890]
+
+Checked, over the server's REST API and the kernels' own connection files, as JupyterLab uses them:
+1. The server starts a kernel ahead; a notebook's session takes that kernel (the server's log names
+   it), and the kernel draws a heatmap.
+2. That kernel dies (killed, as a panic or the out-of-memory killer would): the server restarts it
+   cold on the same ports and key, so the connection the notebook holds keeps working.
+3. A restart asked for (Kernel > Restart) takes the pool's next kernel: new ports, and a client
+   connected to them runs a cell.
+4. Ctrl-C stops the server, and no kernel the pool started is left running.
+"""
+import argparse
+import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from queue import Empty
+
+from jupyter_client import BlockingKernelClient
+from jupyter_core.paths import jupyter_runtime_dir
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "kernel-setup"))
+from kernel_check import FIRST_HEATMAP, execute  # noqa: E402
+
+TOKEN = "kernel-pool-test"
+PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+
+
+class Server:
+    def __init__(self, port, log_path):
+        self.base = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        self.process = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "jupyter"), "lab", "--no-browser", "--port", str(port),
+             "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
+             "--notebook-dir", str(ROOT / "notebooks"), "--allow-root"],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+    def api(self, method, path, body=None):
+        request = urllib.request.Request(
+            f"{self.base}{path}", method=method, data=json.dumps(body).encode() if body else None,
+            headers={"Content-Type": "application/json", "Authorization": f"token {TOKEN}"})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            text = response.read()
+        return json.loads(text) if text else None
+
+    def logged(self):
+        return pathlib.Path(self.log_path).read_text()
+
+    def wait_for_log(self, pattern, seconds, after=0):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.logged()[after:])
+            if found:
+                return found
+            time.sleep(0.3)
+        raise TimeoutError(f"the server's log never said /{pattern}/ in {seconds} s (see {self.log_path})")
+
+    def stop(self):
+        for _ in range(2):  # JupyterLab asks to confirm the first Ctrl-C; a second one skips that
+            try:
+                os.killpg(self.process.pid, signal.SIGINT)
+            except ProcessLookupError:
+                break
+            time.sleep(1)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            raise
+
+
+def connection_of(kernel_id):
+    return json.loads((pathlib.Path(jupyter_runtime_dir()) / f"kernel-{kernel_id}.json").read_text())
+
+
+def client_for(info):
+    client = BlockingKernelClient()
+    client.load_connection_info(info)
+    client.start_channels()
+    client.wait_for_ready(timeout=300)
+    return client
+
+
+def pool_kernels_running():
+    return subprocess.run(["pgrep", "-f", "evcxr_jupyter --control_file .*heat-pool-"],
+                          capture_output=True, text=True).stdout.split()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=18890)
+    args = parser.parse_args()
+    out = ROOT / "target" / "kernel-pool"
+    out.mkdir(parents=True, exist_ok=True)
+    problems = []
+    server = Server(args.port, out / "jupyterlab.log")
+    step = "the pool's first kernel"
+    try:
+        server.wait_for_log(r"warm kernel \(pid \d+\) ready after", 300)
+        # 1. A notebook opens on the kernel started ahead.
+        mark = len(server.logged())
+        session = server.api("POST", "/api/sessions", {"path": "01-compiled-interpreted-jit.ipynb", "type": "notebook",
+                                                       "kernel": {"name": "rust-heatlib"}})
+        kernel_id = session["kernel"]["id"]
+        taken = server.wait_for_log(r"took a warm kernel \(pid (\d+), ready", 30, after=mark)
+        first = connection_of(kernel_id)
+        client = client_for(first)
+        _, bundles, _ = execute(client, FIRST_HEATMAP, 120)
+        if not any("image/png" in bundle for bundle in bundles):
+            problems.append("the pool's kernel drew no heatmap")
+        print(f"1. the session took the pool's kernel (pid {taken.group(1)}) and drew a heatmap", flush=True)
+
+        # 2. It dies; the server restarts it cold, on the same ports and key.
+        step = "the notebook's connection after its kernel died and was restarted"
+        mark = len(server.logged())
+        os.killpg(int(taken.group(1)), signal.SIGKILL)
+        server.wait_for_log(r"KernelRestarter: restarting kernel", 60, after=mark)
+        _, _, text = execute(client, 'println!("{}", 6 * 7);', 120)
+        after_death = connection_of(kernel_id)
+        if any(after_death[name] != first[name] for name in PORTS) or after_death["key"] != first["key"]:
+            problems.append("after the kernel died, the server's restart changed its ports or key")
+        if "42" not in text:
+            problems.append(f"after the kernel died, the notebook's connection ran a cell that printed {text!r}")
+        if "took a warm kernel" in server.logged()[mark:]:
+            problems.append("a kernel that died was replaced from the pool (its ports change under the notebook)")
+        print("2. killed, restarted cold on the same ports and key; the same connection ran a cell", flush=True)
+        client.stop_channels()
+
+        # 3. A restart asked for takes the pool's next kernel.
+        step = "a client of the kernel after a restart asked for"
+        server.wait_for_log(r"warm kernel \(pid \d+\) ready after", 300, after=mark)
+        mark = len(server.logged())
+        server.api("POST", f"/api/kernels/{kernel_id}/restart")
+        server.wait_for_log(r"took a warm kernel", 30, after=mark)
+        restarted = connection_of(kernel_id)
+        if all(restarted[name] == after_death[name] for name in PORTS):
+            problems.append("the restart asked for kept the old ports: it did not take the pool's kernel")
+        client = client_for(restarted)
+        _, _, text = execute(client, 'println!("{}", 6 * 7);', 120)
+        client.stop_channels()
+        if "42" not in text:
+            problems.append(f"after a restart asked for, a cell printed {text!r}")
+        print("3. a restart asked for took the pool's next kernel, which runs cells", flush=True)
+        server.api("DELETE", f"/api/sessions/{session['id']}")
+    except TimeoutError as error:
+        problems.append(str(error))
+    except Empty:
+        problems.append(f"{step}: no answer from the kernel in 120 s")
+    finally:
+        server.stop()
+    left = pool_kernels_running()
+    if left:
+        problems.append(f"kernels of the pool outlived the server: processes {left}")
+    else:
+        print("4. Ctrl-C stopped the server, and no kernel of the pool is left", flush=True)
+    for problem in problems:
+        print(f"  {problem}", flush=True)
+    print("kernel_pool: " + ("FAILED" if problems else "ok"), flush=True)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
