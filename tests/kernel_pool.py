@@ -29,6 +29,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "kernel-setup"))
 from kernel_check import FIRST_HEATMAP, execute  # noqa: E402
+from lab_in_browser import stop_with_ctrl_c  # noqa: E402
 
 TOKEN = "kernel-pool-test"
 PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
@@ -67,17 +68,7 @@ class Server:
         raise TimeoutError(f"the server's log never said /{pattern}/ in {seconds} s (see {self.log_path})")
 
     def stop(self):
-        for _ in range(2):  # JupyterLab asks to confirm the first Ctrl-C; a second one skips that
-            try:
-                os.killpg(self.process.pid, signal.SIGINT)
-            except ProcessLookupError:
-                break
-            time.sleep(1)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            raise
+        return stop_with_ctrl_c(self.process)
 
 
 def connection_of(kernel_id):
@@ -90,11 +81,6 @@ def client_for(info):
     client.start_channels()
     client.wait_for_ready(timeout=300)
     return client
-
-
-def pool_kernels_running():
-    return subprocess.run(["pgrep", "-f", "evcxr_jupyter --control_file .*heat-pool-"],
-                          capture_output=True, text=True).stdout.split()
 
 
 def main():
@@ -158,11 +144,9 @@ def main():
     except Empty:
         problems.append(f"{step}: no answer from the kernel in 120 s")
     finally:
-        server.stop()
-    left = pool_kernels_running()
-    if left:
-        problems.append(f"kernels of the pool outlived the server: processes {left}")
-    else:
+        stopping = server.stop()
+    problems += stopping
+    if not stopping:
         print("4. Ctrl-C stopped the server, and no kernel of the pool is left", flush=True)
     for problem in problems:
         print(f"  {problem}", flush=True)

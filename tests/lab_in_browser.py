@@ -200,6 +200,29 @@ def run_all(driver, base, token, name, shots, restart=False):
     return problems
 
 
+def stop_with_ctrl_c(process):
+    """Stops JupyterLab, started in a process group of its own, as a learner does: Ctrl-C twice
+    (it asks to confirm the first). Returns what went wrong: a server still running 30 s later
+    (it is then killed), or kernels of the pool (connection files heat-pool-*) left running."""
+    for _ in range(2):
+        try:
+            os.killpg(process.pid, signal.SIGINT)
+        except ProcessLookupError:
+            break
+        time.sleep(1)
+    problems = []
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        problems.append("JupyterLab did not stop within 30 s of Ctrl-C")
+    left = subprocess.run(["pgrep", "-f", "evcxr_jupyter --control_file .*heat-pool-"],
+                          capture_output=True, text=True).stdout.split()
+    if left:
+        problems.append(f"kernels of the pool outlived JupyterLab: processes {left}")
+    return problems
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", default=NOTEBOOKS)
@@ -242,22 +265,7 @@ def main():
             finally:
                 driver.quit()
         finally:
-            for _ in range(2):  # JupyterLab asks to confirm the first Ctrl-C; a second one skips that
-                try:
-                    os.killpg(process.pid, signal.SIGINT)
-                except ProcessLookupError:
-                    break
-                time.sleep(1)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                problems.append("JupyterLab did not stop within 30 s of Ctrl-C")
-            # The kernels the pool started (connection files heat-pool-*) end with the server.
-            left = subprocess.run(["pgrep", "-f", "evcxr_jupyter --control_file .*heat-pool-"],
-                                  capture_output=True, text=True).stdout.split()
-            if left:
-                problems.append(f"kernels of the pool outlived JupyterLab: processes {left}")
+            problems += stop_with_ctrl_c(process)
     for path, text in committed.items():
         if path.read_bytes() != text:
             path.write_bytes(text)

@@ -309,8 +309,8 @@ impl Halos {
 /// core leaves its band's rows in the old core's cache, and every other band
 /// waits at the next barrier while it fetches them again. Measured on 2 cores,
 /// the full history of the large problem: 73 ms (63-82) with the threads free
-/// to move, 67 ms (64-71) with each kept on a core of its own; beside a program
-/// using one core, 207 ms (127-257) and 133 ms (123-143).
+/// to move, 65 ms (64-68) with each kept on a core of its own; beside a program
+/// using one core, 240 ms (126-277) and 127 ms (123-135).
 ///
 /// So each band's thread stays on one core for the run, and is free again when
 /// its band is done. With as many bands as cores to run on (a laptop's cores,
