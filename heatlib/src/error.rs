@@ -134,6 +134,21 @@ pub enum HeatError {
         estimate_s: f64,
     },
 
+    /// A step that panicked on one band of rows; the other bands were stopped too.
+    #[error(
+        "the step panicked on rows {rows} at time level {level}: {message}. The run stopped on \
+         every thread and nothing else is lost: fix the step (an index past the edge of its \
+         band's field is the usual cause) and run the cell again"
+    )]
+    StepPanicked {
+        /// What the panic said.
+        message: String,
+        /// The band of plate rows whose thread panicked, as `start..end`.
+        rows: String,
+        /// The time level it was computing.
+        level: usize,
+    },
+
     /// A thread count of zero, or a pool that could not be built.
     #[error("cannot use {threads} threads: {reason}")]
     Threads {
@@ -274,6 +289,15 @@ impl std::fmt::Display for Bytes {
             write!(f, "{value:.2} {}", UNITS[unit])
         }
     }
+}
+
+/// What a panic said: its message when it had one (`panic!("...")`, `expect`, an index out of bounds).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(a panic with no message)".to_string())
 }
 
 /// Shorthand used across heatlib.

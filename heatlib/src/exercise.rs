@@ -62,11 +62,7 @@ fn attempt<T>(work: impl FnOnce() -> T) -> Result<T, String> {
     let outcome = catch_unwind(AssertUnwindSafe(work));
     std::panic::set_hook(printing);
     outcome.map_err(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "(no message)".into());
+        let message = crate::error::panic_message(payload.as_ref());
         format!("your function panicked: {message}")
     })
 }

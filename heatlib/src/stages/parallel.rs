@@ -17,7 +17,8 @@
 
 use std::ops::ControlFlow;
 use std::ops::Range;
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis, s};
@@ -32,6 +33,14 @@ use crate::step::Step;
 use crate::storage::{Record, RowRecord};
 
 use super::typed;
+
+mod barrier;
+mod cores;
+
+use barrier::SpinBarrier;
+use cores::Cores;
+#[cfg(test)]
+use cores::OnOneCore;
 
 /// Solves `problem` with any [`Step`] on bands of rows, one band per thread
 /// (of a pool of [`RunOptions::threads`](crate::RunOptions::threads) threads,
@@ -124,6 +133,9 @@ fn in_bands(
     // "stop now" flag could be read a level early by one band and late by another).
     let out_of_time: Mutex<Option<HeatError>> = Mutex::new(None);
     let stop_at = AtomicUsize::new(usize::MAX);
+    // A band whose step panics stops here instead of taking the kernel down
+    // with it; it breaks the barrier so that the other bands stop too.
+    let panicked: Mutex<Option<HeatError>> = Mutex::new(None);
     let initial = plate.view();
     // `broadcast` runs the closure once on every thread of the pool, all at
     // once, which the barrier needs; threads beyond the number of bands idle.
@@ -135,10 +147,12 @@ fn in_bands(
             .unwrap_or_else(PoisonError::into_inner)
             .take()?;
         let _on_its_core = cores.stay(band, &barrier);
+        let level_reached = AtomicUsize::new(0);
         let mut exchange = |level: usize,
                             own: ArrayView2<'_, f64>,
                             mut below: ArrayViewMut1<'_, f64>,
                             mut above: ArrayViewMut1<'_, f64>| {
+            level_reached.store(level, Ordering::Relaxed);
             if band == 0
                 && let Err(error) = clock.check(level)
             {
@@ -150,8 +164,7 @@ fn in_bands(
                 .unwrap_or_else(PoisonError::into_inner)
                 .publish(level, own.row(0), own.row(own.nrows() - 1));
             // The barrier's release and acquire also carry `stop_at` to every band.
-            barrier.wait();
-            if stop_at.load(Ordering::Relaxed) <= level {
+            if barrier.wait().is_err() || stop_at.load(Ordering::Relaxed) <= level {
                 return ControlFlow::Break(());
             }
             if let Some(neighbour) = band.checked_sub(1) {
@@ -166,13 +179,30 @@ fn in_bands(
             }
             ControlFlow::Continue(())
         };
-        Some(march(initial, rows, band_record, &mut exchange))
+        let marched = catch_unwind(AssertUnwindSafe(|| {
+            march(initial, rows.clone(), band_record, &mut exchange)
+        }));
+        match marched {
+            Ok(values) => Some(values),
+            Err(payload) => {
+                barrier.break_off();
+                let error = HeatError::StepPanicked {
+                    message: crate::error::panic_message(payload.as_ref()),
+                    rows: format!("{}..{}", rows.start, rows.end),
+                    level: level_reached.load(Ordering::Relaxed) + 1,
+                };
+                panicked
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert(error);
+                None
+            }
+        }
     });
-    if let Some(error) = out_of_time
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner)
-    {
-        return Err(error);
+    for error in [panicked, out_of_time] {
+        if let Some(error) = error.into_inner().unwrap_or_else(PoisonError::into_inner) {
+            return Err(error);
+        }
     }
     for (rows, values) in bands.iter().zip(final_rows) {
         let values = values.expect(
@@ -305,159 +335,6 @@ impl Halos {
     }
 }
 
-/// Where each band's thread runs. A thread that the system moves to another
-/// core leaves its band's rows in the old core's cache, and every other band
-/// waits at the next barrier while it fetches them again. Measured on 2 cores,
-/// the full history of the large problem: 73 ms (63-82) with the threads free
-/// to move, 65 ms (64-68) with each kept on a core of its own; beside a program
-/// using one core, 240 ms (126-277) and 127 ms (123-135).
-///
-/// So each band's thread stays on one core for the run, and is free again when
-/// its band is done. With as many bands as cores to run on (a laptop's cores,
-/// or a container's), band k takes the k-th core. With more cores than bands,
-/// a thread keeps the core the system chose for it, when no other band's thread
-/// is on it: fixed cores there could put two programs' threads on the same ones.
-struct Cores {
-    at_start: Vec<AtomicI32>,
-}
-
-impl Cores {
-    fn new(bands: usize) -> Cores {
-        Cores {
-            at_start: (0..bands).map(|_| AtomicI32::new(-1)).collect(),
-        }
-    }
-
-    /// Called by every band's thread before its first level (it waits for the
-    /// others); the thread stays on its core until the returned guard is dropped.
-    fn stay(&self, band: usize, barrier: &SpinBarrier) -> Option<OnOneCore> {
-        let core = OnOneCore::current_core();
-        self.at_start[band].store(core.unwrap_or(-1), Ordering::Relaxed);
-        barrier.wait();
-        let allowed = OnOneCore::allowed_cores()?;
-        if allowed.len() == self.at_start.len() {
-            return OnOneCore::pin(allowed[band]);
-        }
-        let core = core?;
-        let shared = self
-            .at_start
-            .iter()
-            .enumerate()
-            .any(|(other, at)| other != band && at.load(Ordering::Relaxed) == core);
-        if shared { None } else { OnOneCore::pin(core) }
-    }
-}
-
-/// The calling thread kept on one core; dropping it restores the cores it could run on before.
-struct OnOneCore {
-    #[cfg(target_os = "linux")]
-    allowed_before: libc::cpu_set_t,
-}
-
-#[cfg(target_os = "linux")]
-impl OnOneCore {
-    fn current_core() -> Option<i32> {
-        // SAFETY: sched_getcpu takes no arguments and only reads the calling thread's state.
-        let core = unsafe { libc::sched_getcpu() };
-        (core >= 0).then_some(core)
-    }
-
-    /// The cores the calling thread may run on.
-    fn allowed() -> Option<libc::cpu_set_t> {
-        // SAFETY: cpu_set_t is a plain bit set, valid when zeroed; the call writes
-        // only the set we pass, for the calling thread (pid 0).
-        unsafe {
-            let mut allowed: libc::cpu_set_t = std::mem::zeroed();
-            let size = std::mem::size_of::<libc::cpu_set_t>();
-            (libc::sched_getaffinity(0, size, &mut allowed) == 0).then_some(allowed)
-        }
-    }
-
-    fn allowed_cores() -> Option<Vec<i32>> {
-        let allowed = OnOneCore::allowed()?;
-        let cores = (0..libc::CPU_SETSIZE)
-            // SAFETY: CPU_ISSET reads one bit of the set, inside CPU_SETSIZE.
-            .filter(|&core| unsafe { libc::CPU_ISSET(core as usize, &allowed) })
-            .collect();
-        Some(cores)
-    }
-
-    fn pin(core: i32) -> Option<OnOneCore> {
-        let allowed_before = OnOneCore::allowed()?;
-        // SAFETY: as in `allowed`; CPU_SET writes one bit of our own set.
-        unsafe {
-            let mut only: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(usize::try_from(core).ok()?, &mut only);
-            let size = std::mem::size_of::<libc::cpu_set_t>();
-            (libc::sched_setaffinity(0, size, &only) == 0).then_some(OnOneCore { allowed_before })
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-impl OnOneCore {
-    fn current_core() -> Option<i32> {
-        None
-    }
-
-    fn allowed_cores() -> Option<Vec<i32>> {
-        None
-    }
-
-    fn pin(_core: i32) -> Option<OnOneCore> {
-        None
-    }
-}
-
-impl Drop for OnOneCore {
-    fn drop(&mut self) {
-        #[cfg(target_os = "linux")]
-        // SAFETY: restores the set saved by `pin`, for the calling thread: the guard
-        // lives on the stack of the thread that made it.
-        unsafe {
-            let size = std::mem::size_of::<libc::cpu_set_t>();
-            libc::sched_setaffinity(0, size, &self.allowed_before);
-        }
-    }
-}
-
-/// Threads wait here until all have arrived. Spinning (rather than sleeping)
-/// keeps the wait to well under a microsecond when every thread has a core;
-/// it yields the core after a while in case there are more threads than cores.
-struct SpinBarrier {
-    parties: usize,
-    arrived: AtomicUsize,
-    generation: AtomicUsize,
-}
-
-impl SpinBarrier {
-    fn new(parties: usize) -> SpinBarrier {
-        SpinBarrier {
-            parties,
-            arrived: AtomicUsize::new(0),
-            generation: AtomicUsize::new(0),
-        }
-    }
-
-    fn wait(&self) {
-        let generation = self.generation.load(Ordering::Acquire);
-        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.parties {
-            self.arrived.store(0, Ordering::Relaxed);
-            self.generation.fetch_add(1, Ordering::Release);
-            return;
-        }
-        let mut spins = 0u32;
-        while self.generation.load(Ordering::Acquire) == generation {
-            if spins < 10_000 {
-                std::hint::spin_loop();
-                spins += 1;
-            } else {
-                std::thread::yield_now();
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,28 +356,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(target_os = "linux")]
-    fn each_band_stays_on_one_core_and_is_free_again_after() {
-        let bands = 2;
-        let cores = Cores::new(bands);
-        let barrier = SpinBarrier::new(bands);
-        let before = OnOneCore::allowed_cores();
-        std::thread::scope(|scope| {
-            for band in 0..bands {
-                let (cores, barrier, before) = (&cores, &barrier, &before);
-                scope.spawn(move || {
-                    let stay = cores.stay(band, barrier);
-                    if stay.is_some() {
-                        assert_eq!(OnOneCore::allowed_cores().map(|c| c.len()), Some(1));
-                    }
-                    drop(stay);
-                    assert_eq!(&OnOneCore::allowed_cores(), before);
-                });
-            }
-        });
-    }
-
-    #[test]
     fn a_banded_run_leaves_the_pool_threads_free_to_move() {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
@@ -513,24 +368,5 @@ mod tests {
             .expect("the small problem runs");
         assert_eq!(solution.threads, 2);
         assert_eq!(pool.broadcast(|_| OnOneCore::allowed_cores()), before);
-    }
-
-    #[test]
-    fn barrier_holds_threads_together() {
-        let barrier = SpinBarrier::new(3);
-        let counter = AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for _ in 0..3 {
-                scope.spawn(|| {
-                    for round in 1..=100 {
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        barrier.wait();
-                        assert!(counter.load(Ordering::SeqCst) >= 3 * round);
-                        barrier.wait();
-                    }
-                });
-            }
-        });
-        assert_eq!(counter.into_inner(), 300);
     }
 }
