@@ -5,10 +5,11 @@
 //! show the same figures with the same baseline (`baseline` in the JSON).
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use heatlib::python::PythonSide;
-use heatlib::{Comparison, Measurement, Problem, Stage, Storage, measure, seconds};
+use heatlib::{Comparison, Measurement, Problem, Stage, Storage, seconds};
 use serde_json::json;
 
 use crate::ExecutionArgs;
@@ -24,9 +25,13 @@ pub struct BenchArgs {
     /// Stages to time, comma-separated (default: all; on large problems all but interpreted)
     #[arg(long)]
     stages: Option<String>,
-    /// Timed runs per stage, after one warm-up run
+    /// Timed runs per stage, after one warm-up run (at most 1000)
     #[arg(long, default_value_t = 5)]
     repeat: usize,
+    /// Stop the whole bench, with a message, once it has run this long: a stage
+    /// not done by then is left out (--time-budget bounds each run)
+    #[arg(long, value_name = "SECONDS", default_value = "1800", value_parser = crate::parse_time_budget)]
+    bench_budget: Duration,
     /// The stage speed-ups are measured against (default: the first stage timed)
     #[arg(long)]
     baseline: Option<String>,
@@ -86,6 +91,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
     let sizes = parse_sizes(&args.size)?;
     let chosen = args.stages.as_deref().map(parse_stages).transpose()?;
     let options = args.execution.options();
+    let deadline = Instant::now() + args.bench_budget;
     // Unless named, a stage that cannot run here is left out with a note.
     let unavailable = opencl_unavailable();
     let mut rows = Vec::new();
@@ -106,20 +112,18 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
         };
         let mut comparison =
             Comparison::new(problem, &options, args.repeat).map_err(|e| e.to_string())?;
+        comparison.set_deadline(deadline);
         for stage in stages {
             eprintln!(
                 "timing {stage} on {} ({} runs after a warm-up)...",
                 size.label, args.repeat
             );
-            let row = measure(
-                stage,
-                problem,
-                &options,
-                args.repeat,
-                comparison.reference(),
-            )
-            .map_err(|e| e.to_string())?;
-            comparison.push(row);
+            comparison.add_stage(stage).map_err(|e| match e {
+                heatlib::HeatError::ComparisonOutOfTime { .. } => {
+                    format!("{e} (--bench-budget {} s)", args.bench_budget.as_secs_f64())
+                }
+                _ => e.to_string(),
+            })?;
         }
         if let Some(baseline) = &args.baseline {
             comparison

@@ -62,7 +62,7 @@ pub struct ExecutionArgs {
     device: DeviceArgs,
 }
 
-fn parse_time_budget(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_time_budget(text: &str) -> Result<Duration, String> {
     text.trim()
         .parse::<f64>()
         .ok()
@@ -215,6 +215,14 @@ impl HistoryArg {
 }
 
 fn main() -> ExitCode {
+    // Past a file size limit, Unix stops the process with SIGXFSZ, before heat
+    // can remove the half-written file beside the destination; ignored, the
+    // write fails with "File too large" instead, and heat cleans up and says so.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to "ignore" at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run(args) => run(&args),
@@ -244,11 +252,11 @@ fn run(args: &RunArgs) -> Result<(), String> {
     let seconds = start.elapsed().as_secs_f64();
     let exact = reference::final_field(&problem).map_err(|e| e.to_string())?;
     let difference = heatlib::max_abs_diff(solution.final_field.view(), exact.view());
-    let written = match &solution.history {
-        Some(history) => ndarray_npy::write_npy(&args.out, history),
-        None => ndarray_npy::write_npy(&args.out, &solution.final_field),
-    };
-    written.map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    match &solution.history {
+        Some(history) => heatlib::write_npy(&args.out, history),
+        None => heatlib::write_npy(&args.out, &solution.final_field),
+    }
+    .map_err(|e| e.to_string())?;
     println!(
         "{stage}: nx = {}, nt = {}, gamma = {}, {seconds:.4} s, max |diff| from reference = {difference:.1e}; wrote {}",
         problem.nx,
@@ -276,19 +284,17 @@ fn run(args: &RunArgs) -> Result<(), String> {
 
 fn write_reference(args: &ReferenceArgs) -> Result<(), String> {
     let problem = args.problem.problem();
-    let written = match args.history {
+    match args.history {
         HistoryArg::Final => {
             let field = reference::final_field(&problem).map_err(|e| e.to_string())?;
-            ndarray_npy::write_npy(&args.out, &field)
+            heatlib::write_npy(&args.out, &field)
         }
         HistoryArg::Full => {
-            let levels = reference::history(&problem).map_err(|e| e.to_string())?;
-            let views: Vec<_> = levels.iter().map(|level| level.view()).collect();
-            let history = ndarray::stack(ndarray::Axis(0), &views).map_err(|e| e.to_string())?;
-            ndarray_npy::write_npy(&args.out, &history)
+            let history = reference::history(&problem).map_err(|e| e.to_string())?;
+            heatlib::write_npy(&args.out, &history)
         }
-    };
-    written.map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    }
+    .map_err(|e| e.to_string())?;
     println!(
         "reference: nx = {}, nt = {}, gamma = {}; wrote {}",
         problem.nx,

@@ -122,8 +122,8 @@ fn run_writes_the_full_history_with_its_shape() {
     let history: Array3<f64> = ndarray_npy::read_npy(&out).unwrap();
     assert_eq!(history.dim(), (9, 12, 12));
     let exact = reference::history(&Problem::small().with_size(12, 9)).unwrap();
-    for (level, expected) in history.outer_iter().zip(&exact) {
-        assert!(max_abs_diff(level, expected.view()) <= 1e-12);
+    for (level, expected) in history.outer_iter().zip(exact.outer_iter()) {
+        assert!(max_abs_diff(level, expected) <= 1e-12);
     }
 }
 
@@ -279,6 +279,10 @@ fn errors_are_one_clear_line_and_a_failure_exit() {
         (vec!["bench", "--size", "huge"], "unknown size 'huge'"),
         (vec!["bench", "--size", "2:10"], "nx >= 3"),
         (vec!["bench", "--repeat", "0"], "at least 1"),
+        (
+            vec!["bench", "--repeat", "18446744073709551615"],
+            "ask for at most 1000",
+        ),
     ] {
         let output = heat(&args);
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -407,4 +411,86 @@ fn too_big_and_overflowing_requests_get_a_message_and_write_nothing() {
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
         assert!(!std::path::Path::new(out).exists(), "{args:?} wrote {out}");
     }
+}
+
+#[test]
+fn bench_stops_at_its_budget_for_the_whole_bench() {
+    let started = std::time::Instant::now();
+    let output = heat(&[
+        "bench",
+        "--size",
+        "100:2000",
+        "--stages",
+        "typed,vectorized",
+        "--repeat",
+        "1000",
+        "--time-budget",
+        "1",
+        "--bench-budget",
+        "0.5",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("out of time for the whole comparison while timing"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--bench-budget 0.5 s"), "{stderr}");
+    assert!(started.elapsed().as_secs_f64() < 10.0);
+}
+
+#[test]
+#[cfg(unix)]
+fn a_write_that_fails_part_way_leaves_the_previous_file_as_it_was() {
+    let out = scratch("previous.npy");
+    stdout_of_success(&heat(&[
+        "run",
+        "--nx",
+        "5",
+        "--nt",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let before = std::fs::read(&out).unwrap();
+    // A 4 KiB file size limit, as a full quota would stop the write of an 80 KB field.
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -f 4 && exec \"$0\" run --nx 100 --nt 10 --out \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_heat"))
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.starts_with("heat: cannot write"), "{stderr}");
+    assert!(stderr.contains("unchanged"), "{stderr}");
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+    let folder = out.parent().unwrap();
+    let partial = std::fs::read_dir(folder)
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .any(|entry| entry.file_name().to_string_lossy().ends_with(".partial"));
+    assert!(!partial, "a partial file was left in {}", folder.display());
+}
+
+#[test]
+fn the_reference_history_is_written_from_one_array() {
+    let out = scratch("reference-history.npy");
+    stdout_of_success(&heat(&[
+        "reference",
+        "--nx",
+        "6",
+        "--nt",
+        "30",
+        "--history",
+        "full",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let history: Array3<f64> = ndarray_npy::read_npy(&out).unwrap();
+    assert_eq!(
+        history,
+        reference::history(&Problem::small().with_size(6, 30)).unwrap()
+    );
 }

@@ -96,35 +96,13 @@ impl Measurement {
     }
 }
 
-/// Times `stage` on `problem` and compares its final field with `reference`.
-pub fn measure(
-    stage: Stage,
-    problem: &Problem,
-    options: &RunOptions,
-    repeat: usize,
-    reference: ArrayView2<'_, f64>,
-) -> Result<Measurement> {
-    let trial = Trial {
-        problem,
-        options,
-        repeat,
-        reference,
-    };
-    trial.measure(
-        stage.name(),
-        Some(stage),
-        stage.working_fields(),
-        |_| {},
-        |record| stage.run(problem, options, record),
-    )
-}
-
 /// What every measurement shares: the problem, how it runs, how often, and the right answer.
 struct Trial<'a> {
     problem: &'a Problem,
     options: &'a RunOptions,
     repeat: usize,
     reference: ArrayView2<'a, f64>,
+    deadline: Option<Instant>,
 }
 
 impl Trial<'_> {
@@ -143,17 +121,26 @@ impl Trial<'_> {
             options,
             repeat,
             reference,
+            deadline,
         } = *self;
-        if repeat == 0 {
-            return Err(HeatError::NoRepeats);
-        }
+        check_repeat(repeat)?;
+        let in_time = |done: usize| match deadline {
+            Some(deadline) if Instant::now() >= deadline => Err(HeatError::ComparisonOutOfTime {
+                name: name.to_string(),
+                done,
+                repeat,
+            }),
+            _ => Ok(()),
+        };
         solver::in_thread_pool(options.threads, || {
+            in_time(0)?;
             let start = Instant::now();
             let mut last = run(Record::prepare(problem, options, working_fields)?)?;
             let first_run_s = start.elapsed().as_secs_f64();
             after_warm_up(first_run_s);
             let (mut setup, mut runs) = (Vec::new(), Vec::new());
-            for _ in 0..repeat {
+            for done in 0..repeat {
+                in_time(done)?;
                 let start = Instant::now();
                 let record = Record::prepare(problem, options, working_fields)?;
                 let prepared = Instant::now();
@@ -195,6 +182,23 @@ pub struct Comparison {
     baseline: Option<String>,
     /// The reference's final field, computed once for all rows.
     reference: Array2<f64>,
+    /// When the whole comparison must be done by, if it must.
+    deadline: Option<Instant>,
+}
+
+/// The most timed runs a comparison takes per row: enough for any median, and
+/// a bound on a mistyped count (a learner's extra zeros, or `usize::MAX`).
+pub const MAX_REPEAT: usize = 1000;
+
+fn check_repeat(repeat: usize) -> Result<()> {
+    match repeat {
+        0 => Err(HeatError::NoRepeats),
+        1..=MAX_REPEAT => Ok(()),
+        _ => Err(HeatError::TooManyRepeats {
+            repeat,
+            max: MAX_REPEAT,
+        }),
+    }
 }
 
 /// Times each of `stages` on `problem` (one warm-up, then `repeat` runs) and
@@ -217,9 +221,7 @@ pub fn compare(
 impl Comparison {
     /// An empty comparison of `problem`: checks the inputs and computes the reference once.
     pub fn new(problem: &Problem, options: &RunOptions, repeat: usize) -> Result<Comparison> {
-        if repeat == 0 {
-            return Err(HeatError::NoRepeats);
-        }
+        check_repeat(repeat)?;
         // The plain time loop's memory first: a plate too large is a run too large,
         // before it is a reference too large.
         Record::check(problem, options, solver::TWO_FIELDS)?;
@@ -230,7 +232,17 @@ impl Comparison {
             rows: Vec::new(),
             baseline: None,
             reference: reference::final_field(problem)?,
+            deadline: None,
         })
+    }
+
+    /// Sets a time by which every row must be done: a row whose run would
+    /// start after it is not added, and says how far it got
+    /// ([`HeatError::ComparisonOutOfTime`]). A run that has started finishes
+    /// (bound each run with [`RunOptions::time_budget`](crate::RunOptions)). `heat bench
+    /// --bench-budget` gives all its comparisons one such deadline.
+    pub fn set_deadline(&mut self, deadline: Instant) {
+        self.deadline = Some(deadline);
     }
 
     /// Times a library stage and adds its row.
@@ -265,6 +277,7 @@ impl Comparison {
             options: &self.options,
             repeat: self.repeat,
             reference: self.reference.view(),
+            deadline: self.deadline,
         }
     }
 
@@ -286,8 +299,7 @@ impl Comparison {
         Ok(self.push(row))
     }
 
-    /// Adds a row measured elsewhere (with [`measure`] on the same problem).
-    pub fn push(&mut self, row: Measurement) -> &Measurement {
+    fn push(&mut self, row: Measurement) -> &Measurement {
         self.rows.push(row);
         &self.rows[self.rows.len() - 1]
     }
@@ -514,8 +526,29 @@ mod tests {
     }
 
     #[test]
-    fn no_repeats_is_refused() {
+    fn no_repeats_and_absurd_repeats_are_refused() {
         let refused = Comparison::new(&Problem::small(), &RunOptions::default(), 0);
         assert_eq!(refused.unwrap_err(), HeatError::NoRepeats);
+        let refused = Comparison::new(&Problem::small(), &RunOptions::default(), usize::MAX);
+        let message = refused.unwrap_err().to_string();
+        assert!(message.contains("at most 1000"), "{message}");
+    }
+
+    #[test]
+    fn a_comparison_past_its_deadline_stops_between_runs() {
+        let problem = Problem::small().with_size(20, 50);
+        let mut comparison = Comparison::new(&problem, &RunOptions::default(), 5).unwrap();
+        comparison.add_stage(Stage::Typed).unwrap();
+        comparison.set_deadline(Instant::now());
+        let error = comparison.add_stage(Stage::Vectorized).unwrap_err();
+        assert_eq!(
+            error,
+            HeatError::ComparisonOutOfTime {
+                name: "vectorized".into(),
+                done: 0,
+                repeat: 5
+            }
+        );
+        assert_eq!(comparison.rows.len(), 1, "the row out of time is not added");
     }
 }

@@ -251,6 +251,31 @@ pub enum HeatError {
     #[error("timing needs at least 1 timed run after the warm-up; asked for 0 repeats")]
     NoRepeats,
 
+    /// More timed runs than any measurement needs: a mistyped count.
+    #[error(
+        "{repeat} timed runs is more than the {max} any median needs; ask for at most {max} (5 to 20 is usual)"
+    )]
+    TooManyRepeats {
+        /// The runs asked for.
+        repeat: usize,
+        /// The most that is accepted.
+        max: usize,
+    },
+
+    /// A comparison that reached its deadline before a row was done.
+    #[error(
+        "out of time for the whole comparison while timing {name} ({done} of its {repeat} timed \
+         runs done, the row is left out); ask for fewer timed runs, fewer stages or sizes, or allow more time"
+    )]
+    ComparisonOutOfTime {
+        /// The row being timed.
+        name: String,
+        /// Timed runs finished before the deadline.
+        done: usize,
+        /// Timed runs asked for.
+        repeat: usize,
+    },
+
     /// A baseline that names no row of a comparison.
     #[error("no row called '{name}' to measure speed-ups against; the rows are: {rows}")]
     UnknownBaseline {

@@ -125,17 +125,16 @@ pub fn check_step<S: Step + ?Sized>(step: &S) -> CheckReport {
             }
             Ok(Ok(solution)) => solution.history.expect("full history was asked for"),
         };
-        let first_wrong =
-            history
-                .outer_iter()
-                .zip(&expected)
-                .enumerate()
-                .find_map(|(step, (yours, right))| {
-                    yours
-                        .indexed_iter()
-                        .find(|&((i, j), &value)| differs(value, right[[i, j]], 1e-12))
-                        .map(|((i, j), &value)| (step, i, j, value, right[[i, j]]))
-                });
+        let first_wrong = history
+            .outer_iter()
+            .zip(expected.outer_iter())
+            .enumerate()
+            .find_map(|(step, (yours, right))| {
+                yours
+                    .indexed_iter()
+                    .find(|&((i, j), &value)| differs(value, right[[i, j]], 1e-12))
+                    .map(|((i, j), &value)| (step, i, j, value, right[[i, j]]))
+            });
         match first_wrong {
             None => lines.push(format!(
                 "{name}: matches the reference at every step (to 1e-12)"
@@ -383,7 +382,7 @@ pub fn check_largest_per_level(
         ),
     ];
     for (name, problem) in cases {
-        let history = match reference::history(&problem) {
+        let levels = match reference::history(&problem) {
             Ok(levels) => levels,
             Err(error) => {
                 lines.push(format!("{name}: {error}"));
@@ -391,14 +390,10 @@ pub fn check_largest_per_level(
                 continue;
             }
         };
-        let expected: Vec<f64> = history
-            .iter()
+        let expected: Vec<f64> = levels
+            .outer_iter()
             .map(|level| level.iter().fold(0.0f64, |m, t| m.max(t.abs())))
             .collect();
-        let mut levels = ndarray::Array3::zeros((history.len(), problem.nx, problem.nx));
-        for (mut slot, level) in levels.outer_iter_mut().zip(&history) {
-            slot.assign(level);
-        }
         match attempt(|| largest_per_level(levels.view())) {
             Err(panicked) => {
                 passed = false;

@@ -56,6 +56,7 @@
 //!   stages of the same ideas.
 //! - `machine_code` (feature `machine-code`, on by default) shows the machine
 //!   code of a step, its bounds checks and SIMD instructions marked.
+//! - [`write_npy`] saves a field or a history for NumPy, whole or not at all.
 //! - `display` (feature `display`, on by default) draws heatmaps, charts,
 //!   animations and comparison tables inline in an evcxr notebook.
 //!
@@ -72,6 +73,7 @@ pub mod benchmark;
 pub mod display;
 mod error;
 pub mod exercise;
+mod files;
 pub mod harmonic;
 #[cfg(feature = "machine-code")]
 pub mod machine_code;
@@ -87,9 +89,10 @@ mod step;
 mod storage;
 mod timing;
 
-pub use benchmark::{Comparison, Measurement, compare, measure};
+pub use benchmark::{Comparison, MAX_REPEAT, Measurement, compare};
 pub use error::{Bytes, HeatError, Result};
 pub use exercise::{Race, race};
+pub use files::write_npy;
 pub use memory::{available_memory, fields_bytes, history_bytes};
 pub use options::{OpenClSettings, Precision, RunOptions, Storage};
 pub use problem::{Boundary, Problem, TimeStep};

@@ -79,6 +79,13 @@ pub(crate) fn try_field(rows: usize, cols: usize, value: f64) -> Result<Array2<f
     Ok(Array2::from_shape_vec((rows, cols), data).expect("rows * cols values make that shape"))
 }
 
+/// A `(levels, rows, cols)` array of zeros, allocated as [`try_filled`] does.
+pub(crate) fn try_zeros3(levels: usize, rows: usize, cols: usize) -> Result<Array3<f64>> {
+    let data = try_filled(cells(&[levels, rows, cols])?, 0.0, "the kept time levels")?;
+    Ok(Array3::from_shape_vec((levels, rows, cols), data)
+        .expect("levels * rows * cols values make that shape"))
+}
+
 /// A copy of `field`, allocated as [`try_filled`] does.
 pub(crate) fn try_copy(field: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
     let (rows, cols) = field.dim();

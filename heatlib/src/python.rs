@@ -29,6 +29,7 @@ use serde_json::Value;
 
 use crate::benchmark::{Comparison, Measurement, text_table, times};
 use crate::error::{HeatError, Result};
+use crate::files::{ScratchFolder, write_npy};
 use crate::options::Storage;
 use crate::stages::Stage;
 use crate::timing::{Timing, seconds};
@@ -87,11 +88,12 @@ impl PythonSide {
             ));
         }
         let history = rust.options.storage.name();
-        let folder = scratch_folder()?;
-        let reference = folder.join("reference.npy");
-        let timings = folder.join("python.json");
-        let outcome = ndarray_npy::write_npy(&reference, &rust.reference().to_owned())
-            .map_err(|e| python_error(format!("cannot write {}: {e}", reference.display())))
+        let folder = ScratchFolder::new("heatlib-python")
+            .map_err(|e| python_error(format!("cannot make a scratch folder: {e}")))?;
+        let reference = folder.path().join("reference.npy");
+        let timings = folder.path().join("python.json");
+        write_npy(&reference, &rust.reference())
+            .map_err(|e| python_error(e.to_string()))
             .and_then(|()| {
                 let p = &rust.problem;
                 let mut command = python_command()?;
@@ -121,9 +123,7 @@ impl PythonSide {
                 let text = std::fs::read_to_string(&timings)
                     .map_err(|e| python_error(format!("heatpy wrote no timings: {e}")))?;
                 PythonSide::from_json(&text)
-            });
-        let _ = std::fs::remove_dir_all(&folder);
-        outcome
+            })
     }
 
     /// Reads what `python -m heatpy bench --json` wrote.
@@ -237,19 +237,6 @@ fn run_python(mut command: Command) -> Result<()> {
 }
 
 /// A fresh folder for the files passed to and from Python.
-fn scratch_folder() -> Result<PathBuf> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static COUNT: AtomicUsize = AtomicUsize::new(0);
-    let folder = std::env::temp_dir().join(format!(
-        "heatlib-python-{}-{}",
-        std::process::id(),
-        COUNT.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&folder)
-        .map_err(|e| python_error(format!("cannot make {}: {e}", folder.display())))?;
-    Ok(folder)
-}
-
 /// One Python version beside the Rust stage that teaches the same idea.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pair {

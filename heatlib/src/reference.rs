@@ -4,38 +4,77 @@
 //! loop, and sharing no code with the stages or their time loop, so a
 //! mistake there cannot hide by being made twice.
 
-use ndarray::{Array2, ArrayView2, Zip};
+use ndarray::{Array2, Array3, ArrayView2, Axis, Zip};
 
-use crate::error::Result;
-use crate::memory::{check_fits, fields_bytes};
+use crate::error::{Bytes, Result};
+use crate::memory::{check_fits, fields_bytes, try_field, try_zeros3};
+use crate::options::Storage;
 use crate::problem::Problem;
 
-/// Every time level of `problem`, from 0 to `nt - 1`.
-pub fn history(problem: &Problem) -> Result<Vec<Array2<f64>>> {
-    problem.validate()?;
-    fits_beside_its_two_levels(problem, problem.nt)?;
-    let mut levels = Vec::with_capacity(problem.nt);
-    march(problem, |level| levels.push(to_array(level)))?;
-    Ok(levels)
+/// Every time level of `problem`, from 0 to `nt - 1`, as one `(nt, nx, nx)`
+/// array (level `k` is `history.index_axis(Axis(0), k)`), the shape of
+/// `heat run --history full` and of the webinar's `T`.
+pub fn history(problem: &Problem) -> Result<Array3<f64>> {
+    fits(problem, Storage::FullHistory)?;
+    let nx = problem.nx;
+    let mut history = try_zeros3(problem.nt, nx, nx)?;
+    let mut levels = history.outer_iter_mut();
+    march(problem, |level| {
+        if let Some(mut kept) = levels.next() {
+            copy_into(level, &mut kept);
+        }
+    })?;
+    Ok(history)
 }
 
 /// The last time level of `problem`.
 pub fn final_field(problem: &Problem) -> Result<Array2<f64>> {
-    problem.validate()?;
-    // The last level, kept as lists, then as an array.
-    fits_beside_its_two_levels(problem, 2)?;
-    let mut last = Vec::new();
-    march(problem, |level| last = level.to_vec())?;
-    Ok(to_array(&last))
+    fits(problem, Storage::FinalField)?;
+    let nx = problem.nx;
+    let mut last = try_field(nx, nx, 0.0)?;
+    let mut level_count = 0;
+    march(problem, |level| {
+        level_count += 1;
+        if level_count == problem.nt {
+            copy_into(level, &mut last.view_mut());
+        }
+    })?;
+    Ok(last)
 }
 
-/// Refuses a reference that would not fit: the two levels it marches with and `kept` more.
-fn fits_beside_its_two_levels(problem: &Problem, kept: usize) -> Result<()> {
+/// The memory the reference takes for `problem`, everything it allocates
+/// counted: the two levels it marches with, as lists of rows (each row its own
+/// allocation), and the array it returns: every level with
+/// [`Storage::FullHistory`], else the final field.
+pub fn bytes_needed(problem: &Problem, storage: Storage) -> Bytes {
+    let nx = problem.nx as u128;
+    // A row is nx values, plus the row's own pointer, capacity and length in
+    // its level's list, plus what the allocator keeps beside each allocation.
+    let list_level = nx.saturating_mul((nx * 8).saturating_add(24 + 16));
+    let kept = match storage {
+        Storage::FullHistory => problem.nt as u128,
+        Storage::FinalField | Storage::Snapshots { .. } => 1,
+    };
+    Bytes(
+        fields_bytes(kept, problem.nx)
+            .0
+            .saturating_add(list_level.saturating_mul(2)),
+    )
+}
+
+/// Refuses a reference that would not fit in memory.
+fn fits(problem: &Problem, storage: Storage) -> Result<()> {
+    problem.validate()?;
     let nx = problem.nx;
     check_fits(
         &format!("the reference solution of {nx} x {nx} nodes"),
-        fields_bytes(2 + kept as u128, nx),
-        "use fewer nodes nx (memory grows with nx^2)",
+        bytes_needed(problem, storage),
+        match storage {
+            Storage::FullHistory => {
+                "use fewer nodes nx or fewer levels nt (the full history grows with nt x nx^2)"
+            }
+            _ => "use fewer nodes nx (memory grows with nx^2)",
+        },
     )
 }
 
@@ -72,9 +111,10 @@ fn march(problem: &Problem, mut visit: impl FnMut(&[Vec<f64>])) -> Result<()> {
     Ok(())
 }
 
-fn to_array(level: &[Vec<f64>]) -> Array2<f64> {
-    let n = level.len();
-    Array2::from_shape_fn((n, n), |(i, j)| level[i][j])
+fn copy_into(level: &[Vec<f64>], field: &mut ndarray::ArrayViewMut2<'_, f64>) {
+    for (row, mut kept) in level.iter().zip(field.axis_iter_mut(Axis(0))) {
+        kept.assign(&ndarray::ArrayView1::from(row.as_slice()));
+    }
 }
 
 /// The largest absolute difference between two fields of the same shape;

@@ -57,12 +57,21 @@ impl Timing {
 }
 
 /// Runs `work` `warmup` times untimed, then `repeat` times timed; returns the
-/// timings and the last result. Stops at the first error.
+/// timings and the last result. Stops at the first error; refuses more than
+/// [`MAX_REPEAT`](crate::MAX_REPEAT) warm-up or timed runs.
 pub fn time_runs<T>(
     warmup: usize,
     repeat: usize,
     mut work: impl FnMut() -> Result<T>,
 ) -> Result<(Timing, T)> {
+    for runs in [warmup, repeat] {
+        if runs > crate::MAX_REPEAT {
+            return Err(crate::HeatError::TooManyRepeats {
+                repeat: runs,
+                max: crate::MAX_REPEAT,
+            });
+        }
+    }
     let mut last = None;
     for _ in 0..warmup {
         last = Some(work()?);
@@ -266,13 +275,9 @@ pub fn first_and_later<T, E>(
 /// ```
 pub fn compile_seconds(source: &str, optimised: bool) -> Result<f64> {
     let failed = |message: String| crate::error::HeatError::Compiler { message };
-    let folder = std::env::temp_dir().join(format!(
-        "heatlib-compile-{}-{}",
-        std::process::id(),
-        COMPILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&folder)
-        .map_err(|error| failed(format!("cannot create {}: {error}", folder.display())))?;
+    let scratch = crate::files::ScratchFolder::new("heatlib-compile")
+        .map_err(|error| failed(format!("cannot make a scratch folder: {error}")))?;
+    let folder = scratch.path();
     let file = folder.join("timed.rs");
     std::fs::write(&file, source)
         .map_err(|error| failed(format!("cannot write {}: {error}", file.display())))?;
@@ -290,7 +295,7 @@ pub fn compile_seconds(source: &str, optimised: bool) -> Result<f64> {
         .arg(&file)
         .output();
     let seconds = start.elapsed().as_secs_f64();
-    let _ = std::fs::remove_dir_all(&folder);
+    drop(scratch);
     let output = output.map_err(|error| {
         failed(format!(
             "cannot run {rustc}: {error}; install Rust (rustup.rs) or set RUSTC"
@@ -308,9 +313,6 @@ pub fn compile_seconds(source: &str, optimised: bool) -> Result<f64> {
     }
     Ok(seconds)
 }
-
-/// Numbers the folders of [`compile_seconds`], so that calls never share one.
-static COMPILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,229 @@
+//! Files heatlib writes: `.npy` files that are written whole or not at all,
+//! and scratch folders that only this user can enter.
+//!
+//! On a shared server both matter. A write that fails part-way (a full disk,
+//! a learner's quota) must not leave a truncated file where the previous good
+//! one was, so the file is written beside its destination and renamed over it
+//! once complete. And a folder under the shared temporary directory with a
+//! name others can guess must never be one that someone else made first: they
+//! could have left a link inside it that turns heatlib's write into a write
+//! over one of your files.
+
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ndarray_npy::WriteNpyExt;
+
+use crate::error::{HeatError, Result};
+
+/// Writes `array` to `path` as a NumPy `.npy` file (`numpy.load(path)` reads
+/// it), whole or not at all: it is written to a new file beside `path`, synced,
+/// then renamed over `path`. If anything fails, `path` is as it was before and
+/// the partial file is removed.
+///
+/// ```
+/// let field = ndarray::Array2::<f64>::zeros((3, 3));
+/// let path = std::env::temp_dir().join(format!("heatlib-doc-{}.npy", std::process::id()));
+/// heatlib::write_npy(&path, &field)?;
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), heatlib::HeatError>(())
+/// ```
+pub fn write_npy<T: WriteNpyExt + ?Sized>(path: &Path, array: &T) -> Result<()> {
+    let failed = |message: String| HeatError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| failed("the path names no file".into()))?;
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let (partial, file) = new_file_beside(folder, &name.to_string_lossy())
+        .map_err(|e| failed(format!("cannot make a file in {}: {e}", folder.display())))?;
+    let written = (|| {
+        let mut writer = BufWriter::new(&file);
+        array.write_npy(&mut writer).map_err(|e| e.to_string())?;
+        writer.flush().map_err(|e| e.to_string())?;
+        drop(writer);
+        file.sync_all().map_err(|e| e.to_string())?;
+        std::fs::rename(&partial, path).map_err(|e| e.to_string())
+    })();
+    if let Err(message) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(failed(format!(
+            "{message} (the file that was there before, if any, is unchanged)"
+        )));
+    }
+    Ok(())
+}
+
+/// A new, empty file in `folder` whose name starts with `.name.`: never an
+/// existing file (nor a link someone left there).
+fn new_file_beside(folder: &Path, name: &str) -> std::io::Result<(PathBuf, File)> {
+    let mut last_error = None;
+    for attempt in fresh_names(&format!(".{name}")) {
+        let partial = folder.join(format!("{attempt}.partial"));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&partial)
+        {
+            Ok(file) => return Ok((partial, file)),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                last_error = Some(error);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| std::io::Error::other("no free name")))
+}
+
+/// A folder of this process's own under the temporary directory, removed
+/// when dropped: made afresh (never a folder that already exists), with a
+/// name no other process chose, readable and writable by this user alone.
+pub(crate) struct ScratchFolder {
+    path: PathBuf,
+}
+
+impl ScratchFolder {
+    /// Makes a new folder `$TMPDIR/<prefix>-...`.
+    pub(crate) fn new(prefix: &str) -> std::io::Result<ScratchFolder> {
+        ScratchFolder::new_in(&std::env::temp_dir(), fresh_names(prefix))
+    }
+
+    /// Makes the first of `names` under `parent` that does not exist yet.
+    fn new_in(
+        parent: &Path,
+        names: impl IntoIterator<Item = String>,
+    ) -> std::io::Result<ScratchFolder> {
+        let mut builder = DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        let mut last_error = None;
+        for name in names {
+            let path = parent.join(name);
+            // `create`, not `create_all`: an existing folder or link is an error, never reused.
+            match builder.create(&path) {
+                Ok(()) => return Ok(ScratchFolder { path }),
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                    last_error = Some(error);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| std::io::Error::other("no free name")))
+    }
+
+    /// The folder.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ScratchFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Names `<prefix>-<pid>-<count>-<nanoseconds>`, a different one each time;
+/// a hundred tries before giving up on a folder whose names someone took.
+fn fresh_names(prefix: &str) -> impl Iterator<Item = String> + '_ {
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    (0..100).map(move |_| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.subsec_nanos());
+        format!(
+            "{prefix}-{}-{}-{nanos}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn a_scratch_folder_is_new_private_and_removed_after() {
+        let first = ScratchFolder::new("heatlib-test").expect("a folder");
+        let second = ScratchFolder::new("heatlib-test").expect("another folder");
+        assert_ne!(first.path(), second.path());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(first.path())
+                .expect("it exists")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+        let path = first.path().to_path_buf();
+        drop(first);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_folder_someone_made_first_is_never_used() {
+        let parent = ScratchFolder::new("heatlib-test-parent").expect("a folder");
+        let taken = parent.path().join("taken");
+        std::fs::create_dir(&taken).expect("someone else's folder");
+        let victim = parent.path().join("victim");
+        std::fs::write(&victim, "precious").expect("a file to protect");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&victim, taken.join("reference.npy")).expect("a trap");
+        let names = ["taken".to_string(), "mine".to_string()];
+        let scratch = ScratchFolder::new_in(parent.path(), names).expect("the free name");
+        assert_eq!(scratch.path(), parent.path().join("mine"));
+        write_npy(
+            &scratch.path().join("reference.npy"),
+            &Array2::<f64>::zeros((2, 2)),
+        )
+        .expect("written in our own folder");
+        assert_eq!(
+            std::fs::read_to_string(&victim).expect("untouched"),
+            "precious"
+        );
+        let all_taken = ScratchFolder::new_in(parent.path(), ["taken".to_string()]);
+        assert!(all_taken.is_err());
+    }
+
+    #[test]
+    fn a_write_that_fails_leaves_the_previous_file_and_no_partial_one() {
+        let folder = ScratchFolder::new("heatlib-test").expect("a folder");
+        let path = folder.path().join("field.npy");
+        write_npy(&path, &Array2::<f64>::ones((4, 4))).expect("first write");
+        let before = std::fs::read(&path).expect("written");
+        // A destination that cannot be renamed over: a folder of the same name inside.
+        let blocked = folder.path().join("blocked.npy");
+        std::fs::create_dir(&blocked).expect("a folder");
+        std::fs::write(blocked.join("keep"), "x").expect("a file inside");
+        let error = write_npy(&blocked, &Array2::<f64>::zeros((4, 4))).unwrap_err();
+        assert!(error.to_string().contains("unchanged"), "{error}");
+        write_npy(&path, &Array2::<f64>::zeros((8, 8))).expect("second write");
+        assert_ne!(std::fs::read(&path).expect("written"), before);
+        let leftovers: Vec<_> = std::fs::read_dir(folder.path())
+            .expect("listed")
+            .filter_map(|entry| Some(entry.ok()?.file_name().to_string_lossy().into_owned()))
+            .filter(|name| name.ends_with(".partial"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        let missing = write_npy(
+            Path::new("/nonexistent-heatlib/x.npy"),
+            &Array2::<f64>::zeros((1, 1)),
+        );
+        assert!(
+            missing
+                .unwrap_err()
+                .to_string()
+                .starts_with("cannot write /nonexistent-heatlib/x.npy")
+        );
+    }
+}
