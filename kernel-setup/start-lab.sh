@@ -31,6 +31,9 @@ if [ "$(id -u)" -eq 0 ]; then
     as_root=(--allow-root)
 fi
 token="${JUPYTER_TOKEN:-$("$venv/bin/python" -c 'import secrets; print(secrets.token_hex(24))')}"
+# The token goes to JupyterLab in its environment, never on its command line: any user of the
+# machine can read a command line (ps, /proc/PID/cmdline), only this user the environment.
+export JUPYTER_TOKEN="$token"
 # JupyterLab hides a token it did not make itself ("token=..."), so the link is printed here.
 # In a container the server listens on 0.0.0.0 and the host publishes the port on 127.0.0.1.
 echo
@@ -38,4 +41,4 @@ echo "    open this link in a browser: http://127.0.0.1:$port/lab?token=$token"
 echo
 # port_retries=0: a port in use is an error that says so, not a server on another port than the link's.
 exec "$venv/bin/jupyter" lab --no-browser --ip "$ip" --port "$port" --ServerApp.port_retries=0 \
-    --notebook-dir "$repo/notebooks" "${as_root[@]}" --ServerApp.token="$token"
+    --notebook-dir "$repo/notebooks" "${as_root[@]}"

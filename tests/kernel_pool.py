@@ -42,9 +42,9 @@ class Server:
         self.log = open(log_path, "w")
         self.process = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "jupyter"), "lab", "--no-browser", "--port", str(port),
-             "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
+             "--ServerApp.port_retries=0",
              "--notebook-dir", str(ROOT / "notebooks"), "--allow-root"],
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "JUPYTER_TOKEN": TOKEN}, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def api(self, method, path, body=None):

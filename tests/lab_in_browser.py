@@ -5,7 +5,8 @@
 What a learner does, checked:
 - `bash kernel-setup/setup.sh --port PORT` (the README's command; set-up is already done, so it
   skips to JupyterLab, as root too) prints a link with a token; the lab page loads with it, and
-  the server refuses a request without it (HTTP 403).
+  the server refuses a request without it (HTTP 403). The token is in no process's command
+  line (which any user can read through ps), JupyterLab's nor its kernels'.
 - Chromium opens each notebook from that link, chooses Run > Run All Cells, and waits until every
   code cell has an execution count. Then: no error output (the only text on stderr allowed is
   evcxr's note that a redefined variable was dropped), every picture displayed (complete,
@@ -137,6 +138,19 @@ def choose_rust_kernel(driver, name):
     return False
 
 
+def command_lines_holding(secret):
+    """Every process whose command line, readable by any user of the machine, holds `secret`."""
+    found = []
+    for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:  # the process ended while we looked
+            continue
+        if any(secret.encode() in word for word in words):
+            found.append(f"{cmdline.parent.name}: {b' '.join(words)[:120].decode(errors='replace')}")
+    return found
+
+
 def wait_for(what, test, seconds, step=1.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -254,6 +268,7 @@ def main():
                 problems.append(f"a request without the token answered {status(f'{base}/api/contents')}, not 403")
             if os.geteuid() == 0 and "running JupyterLab as root" not in pathlib.Path(log.name).read_text():
                 problems.append("as root, setup.sh did not warn that JupyterLab runs as root")
+            problems += [f"the token is in a command line: {p}" for p in command_lines_holding(token)]
             driver = browser()
             try:
                 for number, name in enumerate(args.notebooks):
@@ -264,6 +279,8 @@ def main():
                         problems.append(str(error))
             finally:
                 driver.quit()
+            # Kernels have started by now (the pool's too): none of them holds it either.
+            problems += [f"the token is in a command line: {p}" for p in command_lines_holding(token)]
         finally:
             problems += stop_with_ctrl_c(process)
     for path, text in committed.items():
