@@ -135,3 +135,18 @@ fn single_precision_is_close_but_not_exact() {
     assert!(difference > 0.0 && difference < 1e-3, "{difference}");
     assert_eq!(solution.device.unwrap().precision, Precision::F32);
 }
+
+/// `i * nx + j` in 32-bit ints wraps from nx = 46341 on (46341^2 > 2^31): a
+/// device with that much memory would read and write out of bounds. Every
+/// index in the kernel is a 64-bit `long`.
+#[test]
+fn the_kernel_indexes_in_64_bits() {
+    let code: Vec<&str> = heatlib::opencl::KERNEL_SOURCE
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect();
+    let declarations = code.join("\n");
+    assert!(!declarations.contains("int "), "{declarations}");
+    assert!(declarations.contains("const long c = i * nx + j;"), "{declarations}");
+    assert!(46_341_u64 * 46_341 > i32::MAX as u64);
+}

@@ -45,13 +45,15 @@ typedef float real;
 // No fused multiply-add: round exactly as the CPU stages do.
 #pragma OPENCL FP_CONTRACT OFF
 
+// Indices are 64-bit (long): with 32-bit ints, i * nx + j wraps from nx = 46341
+// on, and a device with that much memory would read and write out of bounds.
 __kernel void heat_update(__global const real *current, __global real *next,
-                          const int nx, const real gamma, const real centre_weight)
+                          const long nx, const real gamma, const real centre_weight)
 {
-    const int j = get_global_id(0) + 1;   // column, skipping the left edge
-    const int i = get_global_id(1) + 1;   // row, skipping the bottom edge
+    const long j = get_global_id(0) + 1;   // column, skipping the left edge
+    const long i = get_global_id(1) + 1;   // row, skipping the bottom edge
     if (i >= nx - 1 || j >= nx - 1) return;   // work items beyond the interior
-    const int c = i * nx + j;
+    const long c = i * nx + j;
     next[c] = gamma * (current[c + nx] + current[c - nx] + current[c + 1] + current[c - 1])
             + centre_weight * current[c];
 }
@@ -435,7 +437,7 @@ impl OpenClSolver {
                 .local_work_size(work_group)
                 .arg(&buffers[from])
                 .arg(&buffers[1 - from])
-                .arg(nx as i32)
+                .arg(nx as i64)
                 .arg(T::from_f64(gamma))
                 .arg(T::from_f64(1.0 - 4.0 * gamma)) // the centre's weight
                 .build()
