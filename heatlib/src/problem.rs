@@ -190,10 +190,13 @@ impl Problem {
         }
     }
 
-    /// Cell updates a run performs: `(nt - 1) (nx - 2)^2`, the unit of throughput.
+    /// Cell updates a run performs: `(nt - 1) (nx - 2)^2`, the unit of throughput
+    /// (`u64::MAX` for a problem too large to count, which no machine could run).
     pub fn cell_updates(&self) -> u64 {
         let interior = self.nx.saturating_sub(2) as u64;
-        self.nt.saturating_sub(1) as u64 * interior * interior
+        (self.nt.saturating_sub(1) as u64)
+            .saturating_mul(interior)
+            .saturating_mul(interior)
     }
 
     /// Checks every parameter; each stage calls this before it allocates anything.

@@ -340,3 +340,13 @@ fn a_time_budget_stops_a_long_run_with_an_estimate() {
         .unwrap();
     assert_eq!(within.final_field, plain.final_field);
 }
+
+/// Counting the work of an absurd plate saturates instead of overflowing (a
+/// panic in a debug build, a wrong small count in a release build).
+#[test]
+fn the_cell_count_of_an_absurd_plate_saturates() {
+    let huge = Problem::small().with_size(usize::MAX, usize::MAX);
+    assert_eq!(huge.cell_updates(), u64::MAX);
+    assert_eq!(Problem::small().cell_updates(), 999 * 48 * 48);
+    assert!(Stage::Typed.solve(&huge, &final_field()).is_err());
+}
