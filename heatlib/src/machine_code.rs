@@ -290,8 +290,10 @@ fn disassemble(address: usize) -> Result<MachineCode> {
             ))
         })?;
     let function = readable_name(name);
-    // SAFETY: the symbol table says `size` bytes of code start at `start`, in a
-    // mapped, readable segment of this process that stays loaded while its code can run.
+    image.still_loaded(start, size)?;
+    // SAFETY: the symbol table says `size` bytes of code start at `start`, and
+    // `still_loaded` checked that they lie in a readable mapping of this very
+    // file (not one rebuilt since), which stays loaded while its code can run.
     let bytes = unsafe { std::slice::from_raw_parts(start as *const u8, size as usize) };
     let mut decoder = iced_x86::Decoder::with_ip(64, bytes, start, iced_x86::DecoderOptions::NONE);
     let decoded: Vec<iced_x86::Instruction> = decoder.iter().collect();
@@ -316,6 +318,39 @@ fn disassemble(address: usize) -> Result<MachineCode> {
         instructions,
         loops,
     })
+}
+
+/// Whether `size` bytes from `start` lie in one readable, executable mapping
+/// of the file with `inode`, still present on disk, in `/proc/self/maps`'s
+/// text (`start-end perms offset device inode path`, one mapping a line).
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn code_is_mapped(maps: &str, start: u64, size: u64, inode: u64) -> Result<(), String> {
+    let end = start.checked_add(size).ok_or("the symbol's size overflows")?;
+    for line in maps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some((low, high)) = fields.first().and_then(|range| range.split_once('-')) else {
+            continue;
+        };
+        let (Ok(low), Ok(high)) = (u64::from_str_radix(low, 16), u64::from_str_radix(high, 16))
+        else {
+            continue;
+        };
+        if !(low..high).contains(&start) {
+            continue;
+        }
+        let perms = fields.get(1).copied().unwrap_or("");
+        let mapped_inode = fields.get(4).and_then(|text| text.parse::<u64>().ok());
+        return if !perms.starts_with('r') || !perms.contains('x') {
+            Err("the function's address is not in readable code".into())
+        } else if end > high {
+            Err("the function's symbol is larger than the code mapped for it".into())
+        } else if mapped_inode != Some(inode) || line.ends_with("(deleted)") {
+            Err("the code in memory comes from another file than the one on disk".into())
+        } else {
+            Ok(())
+        };
+    }
+    Err("the function's address is in no mapping of this process".into())
 }
 
 /// A demangled name without the hash rustc appends (`::h0123abcd...`), which says nothing to a reader.
@@ -376,6 +411,26 @@ impl Image {
             path,
             base,
             functions,
+        })
+    }
+
+    /// Checks that `size` bytes from `start` lie in one readable, executable
+    /// mapping of this process made from this file as it is on disk now. A
+    /// library rebuilt since it was loaded (a notebook's cell compiled again)
+    /// has other symbol sizes, and reading by them could leave the mapping.
+    fn still_loaded(&self, start: u64, size: u64) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let inode = std::fs::metadata(&self.path)
+            .map_err(|error| unavailable(format!("cannot read {}: {error}", self.path)))?
+            .ino();
+        let maps = std::fs::read_to_string("/proc/self/maps")
+            .map_err(|error| unavailable(format!("cannot read /proc/self/maps: {error}")))?;
+        code_is_mapped(&maps, start, size, inode).map_err(|why| {
+            unavailable(format!(
+                "{why}: {} may have been rebuilt since it was loaded; restart the kernel and \
+                 run the cells again to see the machine code that runs",
+                self.path
+            ))
         })
     }
 
@@ -572,4 +627,28 @@ fn innermost_loops(decoded: &[iced_x86::Instruction], classified: &[Instruction]
             }
         })
         .collect()
+}
+
+#[cfg(all(test, target_arch = "x86_64", target_os = "linux"))]
+mod tests {
+    use super::code_is_mapped;
+
+    const MAPS: &str = "\
+5000-6000 r--p 00000000 fd:01 42 /lib/libstep.so
+6000-8000 r-xp 00001000 fd:01 42 /lib/libstep.so
+9000-a000 r-xp 00001000 fd:01 77 /lib/old.so (deleted)
+";
+
+    #[test]
+    fn code_is_read_only_inside_its_own_mapping_of_the_file_on_disk() {
+        assert_eq!(code_is_mapped(MAPS, 0x6100, 0x100, 42), Ok(()));
+        // A size from a rebuilt file that runs past the mapping.
+        assert!(code_is_mapped(MAPS, 0x7f00, 0x200, 42).is_err());
+        // A mapping that is not code, another file, a file replaced on disk, no mapping.
+        assert!(code_is_mapped(MAPS, 0x5100, 0x10, 42).is_err());
+        assert!(code_is_mapped(MAPS, 0x6100, 0x10, 43).is_err());
+        assert!(code_is_mapped(MAPS, 0x9100, 0x10, 77).is_err());
+        assert!(code_is_mapped(MAPS, 0xb000, 0x10, 42).is_err());
+        assert!(code_is_mapped(MAPS, u64::MAX - 1, 0x10, 42).is_err());
+    }
 }
