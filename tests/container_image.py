@@ -17,7 +17,8 @@ on our machines):
    (a kernel, heatlib, a heatmap, OpenCL, the kernel's speed); headless Chromium on this machine
    opens notebook 01 through the container's JupyterLab and runs all its cells: no error output,
    its picture displayed (the checks of tests/lab_in_browser.py). A screenshot goes to
-   target/container-check/.
+   target/container-check/. And under `--memory 1g` (a Hub's per-learner limit), a run that
+   does not fit is refused with heatlib's message, not killed, and one that fits runs.
 4. `podman stop`: the server stops on SIGTERM within 30 s, exit status 0.
 Needs root (debootstrap and podman as root); installs podman, runc and debootstrap if missing.
 """
@@ -52,6 +53,25 @@ def step(what, command, env=None):
 
 def podman(*arguments):
     return subprocess.run(["podman", *arguments], env=ENV, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def memory_limit_is_respected():
+    """A run too big for the container's memory limit (a Hub's per-learner limit) is refused with
+    heatlib's message instead of being killed; one that fits still runs."""
+    problems = []
+    limited = ["podman", "run", "--rm", "--memory", "1g", "--memory-swap", "1g", IMAGE, "heat", "run", "--nt", "2"]
+    too_big = subprocess.run(limited + ["--nx", "9000", "--out", "/tmp/big.npy"], env=ENV, capture_output=True,
+                             text=True, timeout=300)
+    print(f"\n--- under --memory 1g, a run of 2 x 648 MB fields: exit {too_big.returncode}: {too_big.stderr.strip()}",
+          flush=True)
+    if too_big.returncode != 1 or "is available" not in too_big.stderr:
+        problems.append(f"under --memory 1g a run of 1.3 GB was not refused with heatlib's message "
+                        f"(exit {too_big.returncode}): {too_big.stderr.strip()[-300:]}")
+    fits = subprocess.run(limited + ["--nx", "2000", "--out", "/tmp/fits.npy"], env=ENV, capture_output=True,
+                          text=True, timeout=300)
+    if fits.returncode != 0:
+        problems.append(f"under --memory 1g a run of 64 MB failed (exit {fits.returncode}): {fits.stderr.strip()}")
+    return problems
 
 
 def main():
@@ -114,6 +134,7 @@ def main():
                                      ["podman", "exec", name, "bash", "/opt/heat-accel/kernel-setup/setup.sh", "--doctor"])
         except subprocess.CalledProcessError:
             problems.append("the doctor inside the container failed (its output is above)")
+        problems += memory_limit_is_respected()
         driver = browser()
         try:
             started_notebook = time.perf_counter()

@@ -325,7 +325,9 @@ fn disassemble(address: usize) -> Result<MachineCode> {
 /// text (`start-end perms offset device inode path`, one mapping a line).
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 fn code_is_mapped(maps: &str, start: u64, size: u64, inode: u64) -> Result<(), String> {
-    let end = start.checked_add(size).ok_or("the symbol's size overflows")?;
+    let end = start
+        .checked_add(size)
+        .ok_or("the symbol's size overflows")?;
     for line in maps.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let Some((low, high)) = fields.first().and_then(|range| range.split_once('-')) else {

@@ -4,6 +4,8 @@
 //! is refused with a message instead of killing the process (in a notebook,
 //! that would lose the learner's variables).
 
+use std::path::Path;
+
 use ndarray::{Array2, Array3, ArrayView2};
 
 use crate::error::{Bytes, HeatError, Result};
@@ -135,27 +137,87 @@ pub(crate) fn check_history_fits(nt: usize, nx: usize, available: Option<u64>) -
 }
 
 /// Memory this process can still take: the smaller of the system's
-/// `MemAvailable` and what the cgroup limit leaves; `None` where neither is known.
+/// `MemAvailable` and what the memory limits of its control groups leave
+/// (cgroup v2 or v1, the process's own group and every group above it: a
+/// container's `--memory`, a Hub's per-learner limit, a systemd slice);
+/// `None` where neither is known.
 pub fn available_memory() -> Option<u64> {
     let system = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|text| meminfo_available(&text));
-    let read = |path: &str| {
-        std::fs::read_to_string(path)
-            .ok()
-            .and_then(|text| text.trim().parse::<u64>().ok())
-    };
-    let cgroup = match (
-        read("/sys/fs/cgroup/memory.max"),
-        read("/sys/fs/cgroup/memory.current"),
-    ) {
-        (Some(max), Some(current)) => Some(max.saturating_sub(current)),
-        _ => None,
-    };
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|membership| cgroup_headroom(Path::new("/sys/fs/cgroup"), &membership));
     match (system, cgroup) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
+}
+
+/// The least that any memory limit over this process leaves: for each group
+/// it belongs to (`/proc/self/cgroup`'s lines, `0::/path` for cgroup v2,
+/// `N:memory:/path` for v1) and each group above it up to `root`, the limit
+/// less the usage. Inside a container the path may name the host's group,
+/// which is not mounted there; the groups above it that are mounted (the
+/// container's own, at the root) still count.
+fn cgroup_headroom(root: &Path, membership: &str) -> Option<u64> {
+    let mut least: Option<u64> = None;
+    for line in membership.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let (base, limit_file, usage_file) = if controllers.is_empty() {
+            (root.to_path_buf(), "memory.max", "memory.current")
+        } else if controllers.split(',').any(|c| c == "memory") {
+            (
+                root.join("memory"),
+                "memory.limit_in_bytes",
+                "memory.usage_in_bytes",
+            )
+        } else {
+            continue;
+        };
+        let mut group = base.join(path.trim_start_matches('/'));
+        loop {
+            let read = |file: &str| {
+                std::fs::read_to_string(group.join(file))
+                    .ok()
+                    .and_then(|text| text.trim().parse::<u64>().ok())
+            };
+            // "max" (v2) does not parse: no limit at this level. The usage counts
+            // the page cache, whose inactive part the kernel gives back before it
+            // kills anything: the "working set" that container tools report.
+            if let (Some(limit), Some(usage)) = (read(limit_file), read(usage_file)) {
+                let reclaimable = std::fs::read_to_string(group.join("memory.stat"))
+                    .ok()
+                    .and_then(|stat| inactive_file(&stat))
+                    .unwrap_or(0);
+                let headroom = limit.saturating_sub(usage.saturating_sub(reclaimable));
+                least = Some(least.map_or(headroom, |least| least.min(headroom)));
+            }
+            if group == base || !group.pop() || !group.starts_with(&base) {
+                break;
+            }
+        }
+    }
+    least
+}
+
+/// The inactive page cache in a `memory.stat`: `inactive_file` (v2) or `total_inactive_file` (v1).
+fn inactive_file(stat: &str) -> Option<u64> {
+    let value = |key: &str| {
+        stat.lines().find_map(|line| {
+            line.strip_prefix(key)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+    };
+    value("total_inactive_file").or_else(|| value("inactive_file"))
 }
 
 fn meminfo_available(meminfo: &str) -> Option<u64> {
@@ -201,6 +263,77 @@ mod tests {
         let text = "MemTotal: 100 kB\nMemFree: 50 kB\nMemAvailable:   2048 kB\n";
         assert_eq!(meminfo_available(text), Some(2 * 1024 * 1024));
         assert_eq!(meminfo_available("MemTotal: 1 kB\n"), None);
+    }
+
+    /// A made-up /sys/fs/cgroup with one group's limit and usage in `files`.
+    fn fake_cgroups(files: &[(&str, &str)]) -> crate::files::ScratchFolder {
+        let root = crate::files::ScratchFolder::new("heatlib-test-cgroup").expect("a folder");
+        for (path, value) in files {
+            let file = root.path().join(path);
+            std::fs::create_dir_all(file.parent().expect("a folder")).expect("made");
+            std::fs::write(file, value).expect("written");
+        }
+        root
+    }
+
+    #[test]
+    fn the_tightest_cgroup_limit_counts_v2_and_v1_nested() {
+        const GB: u64 = 1_000_000_000;
+        // v2: a learner's 2 GB limit two levels down, under a 10 GB slice.
+        let v2 = fake_cgroups(&[
+            ("memory.max", "max\n"),
+            ("memory.current", "5000000000\n"),
+            ("hub.slice/memory.max", "10000000000\n"),
+            ("hub.slice/memory.current", "4000000000\n"),
+            ("hub.slice/learner-7/memory.max", "2000000000\n"),
+            ("hub.slice/learner-7/memory.current", "500000000\n"),
+        ]);
+        assert_eq!(
+            cgroup_headroom(v2.path(), "0::/hub.slice/learner-7\n"),
+            Some(3 * GB / 2)
+        );
+        // The slice is the tighter when it is nearly full.
+        std::fs::write(v2.path().join("hub.slice/memory.current"), "9500000000").unwrap();
+        assert_eq!(
+            cgroup_headroom(v2.path(), "0::/hub.slice/learner-7"),
+            Some(GB / 2)
+        );
+        // Inactive page cache (a history just written to disk) is given back first.
+        std::fs::write(
+            v2.path().join("hub.slice/memory.stat"),
+            "anon 8000000000\ninactive_file 1000000000\nactive_file 3\n",
+        )
+        .unwrap();
+        assert_eq!(
+            cgroup_headroom(v2.path(), "0::/hub.slice/learner-7"),
+            Some(3 * GB / 2)
+        );
+        // v1, as on a hybrid host: the memory controller's own hierarchy.
+        let v1 = fake_cgroups(&[
+            ("memory/memory.limit_in_bytes", "9223372036854771712"),
+            ("memory/memory.usage_in_bytes", "7000000000"),
+            ("memory/box/memory.limit_in_bytes", "2000000000"),
+            ("memory/box/memory.usage_in_bytes", "1200000000"),
+            (
+                "memory/box/memory.stat",
+                "cache 5\ninactive_file 9\ntotal_inactive_file 0\n",
+            ),
+        ]);
+        let membership = "4:memory:/box\n3:cpuset:/\n0::/\n";
+        assert_eq!(cgroup_headroom(v1.path(), membership), Some(800_000_000));
+        // Inside a container: the host's path is not mounted; the root (the container's group) counts.
+        let container = fake_cgroups(&[
+            ("memory.max", "2000000000"),
+            ("memory.current", "1500000000"),
+        ]);
+        assert_eq!(
+            cgroup_headroom(container.path(), "0::/machine.slice/libpod-abc.scope"),
+            Some(GB / 2)
+        );
+        // No limit anywhere, or no memory controller: unknown.
+        let none = fake_cgroups(&[("memory.max", "max"), ("memory.current", "1")]);
+        assert_eq!(cgroup_headroom(none.path(), "0::/"), None);
+        assert_eq!(cgroup_headroom(none.path(), "3:cpuset:/\n"), None);
     }
 
     #[test]

@@ -147,6 +147,9 @@ fn the_kernel_indexes_in_64_bits() {
         .collect();
     let declarations = code.join("\n");
     assert!(!declarations.contains("int "), "{declarations}");
-    assert!(declarations.contains("const long c = i * nx + j;"), "{declarations}");
+    assert!(
+        declarations.contains("const long c = i * nx + j;"),
+        "{declarations}"
+    );
     assert!(46_341_u64 * 46_341 > i32::MAX as u64);
 }
