@@ -10,8 +10,13 @@ Checked, over the server's REST API and the kernels' own connection files, as Ju
 3. A restart asked for (Kernel > Restart) takes the pool's next kernel: new ports, and a client
    connected to them runs a cell.
 4. Ctrl-C stops the server, and no kernel the pool started is left running.
+Before the server, without one (seconds): a starting kernel that holds a file lock (as its cargo
+holds the package cache's) is not paused while a learner's kernel waits for that lock, and is
+paused again once it holds none; a pool asked for 30 kernels keeps 4; the folder named by
+HEAT_KERNEL_POOL_DIR stays inside the server's.
 """
 import argparse
+import asyncio
 import json
 import os
 import pathlib
@@ -23,6 +28,7 @@ import time
 import urllib.request
 from queue import Empty
 
+import heat_kernel_pool
 from jupyter_client import BlockingKernelClient
 from jupyter_core.paths import jupyter_runtime_dir
 
@@ -83,13 +89,97 @@ def client_for(info):
     return client
 
 
+HOLD_LOCK = """
+import fcntl, sys, time
+lock = open(sys.argv[1], "w")
+fcntl.flock(lock, fcntl.LOCK_EX)
+time.sleep(1.5)
+fcntl.flock(lock, fcntl.LOCK_UN)
+time.sleep(60)
+"""
+WAIT_FOR_LOCK = "import fcntl, sys; fcntl.flock(open(sys.argv[1], 'w'), fcntl.LOCK_EX)"
+
+
+def state_of(pid):
+    """The process's state letter in /proc (T: stopped)."""
+    return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+async def a_lock_holder_is_never_left_paused(lock_path):
+    """The wedge of two notebooks opened at once: a warm kernel paused while its cargo held a
+    lock that the learner's busy kernel waited for, which kept it busy, which kept the other
+    paused. Here the 'warm kernel' holds an flock for 1.5 s of its own running time, and the
+    'learner's kernel' waits for it; the learner counts as busy for 4 s at least."""
+    class Log:
+        def info(self, *args): pass
+        warning = error = info
+
+    problems = []
+    pool = heat_kernel_pool.KernelPool(1, Log())
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, lock_path], start_new_session=True)
+    await asyncio.sleep(0.3)  # it takes the lock
+    waiter = subprocess.Popen([sys.executable, "-c", WAIT_FOR_LOCK, lock_path])
+    started = time.monotonic()
+    pool.busy = lambda: waiter.poll() is None or time.monotonic() - started < 4
+    info = {"ip": "127.0.0.1", "transport": "tcp", "key": b"test", "signature_scheme": "hmac-sha256",
+            **{name: 1 for name in PORTS}}
+    kernel = heat_kernel_pool.WarmKernel(holder, lock_path + ".json", info)
+    tending = asyncio.get_running_loop().create_task(pool.tend(kernel))
+    try:
+        while waiter.poll() is None and time.monotonic() - started < 15:
+            await asyncio.sleep(0.1)
+        waited = time.monotonic() - started
+        if waiter.poll() is None:
+            problems.append("a learner's kernel waiting for a lock that a paused warm kernel holds "
+                            "was still waiting after 15 s: the pool paused the lock's holder")
+        elif waited > 5:
+            problems.append(f"the learner's kernel waited {waited:.1f} s for a lock held for 1.5 s")
+        await asyncio.sleep(max(0.0, 3.5 - (time.monotonic() - started)))
+        if state_of(holder.pid) != "T":
+            problems.append("a starting kernel holding no lock was not paused while a kernel was busy")
+        if not problems:
+            print(f"0. a lock's holder is never left paused: the waiting kernel got the lock after {waited:.1f} s, "
+                  "and the holder was paused again once it held none", flush=True)
+    finally:
+        kernel.handed_over = True
+        waiter.kill()
+        holder.kill()
+        await tending
+    return problems
+
+
+def settings_are_bounded():
+    class Log:
+        def __init__(self):
+            self.errors = []
+
+        def error(self, message, *args):
+            self.errors.append(message % args)
+
+    problems = []
+    log = Log()
+    os.environ["HEAT_KERNEL_POOL"] = "30"
+    if heat_kernel_pool.pool_size_setting(log) != heat_kernel_pool.MAX_POOL or not log.errors:
+        problems.append("HEAT_KERNEL_POOL=30 was not bounded to 4 kernels with a message")
+    root = ROOT / "target" / "kernel-pool" / "root"
+    for chosen, expected in [("heat-accel-notebooks", root / "heat-accel-notebooks"), ("../../..", root), ("", root)]:
+        os.environ["HEAT_KERNEL_POOL_DIR"] = chosen
+        folder = heat_kernel_pool.pool_folder_setting(str(root.resolve()), log)
+        if folder != str(expected.resolve()) or not os.path.isdir(folder):
+            problems.append(f"HEAT_KERNEL_POOL_DIR={chosen!r} gave {folder}, not {expected}")
+    del os.environ["HEAT_KERNEL_POOL"], os.environ["HEAT_KERNEL_POOL_DIR"]
+    return problems
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=18890)
     args = parser.parse_args()
     out = ROOT / "target" / "kernel-pool"
     out.mkdir(parents=True, exist_ok=True)
-    problems = []
+    (out / "root").mkdir(exist_ok=True)
+    problems = asyncio.run(a_lock_holder_is_never_left_paused(str(out / "lock")))
+    problems += settings_are_bounded()
     server = Server(args.port, out / "jupyterlab.log")
     step = "the pool's first kernel"
     try:

@@ -89,6 +89,9 @@ say "the README's first command (as this user, root in CI), then notebooks 01-04
 say "the kernel pool in a JupyterLab server: hand-over, a killed kernel restarted cold, a restart asked for"
 .venv/bin/python tests/kernel_pool.py
 
+say "the JupyterHub settings fail closed: no login for anyone, sign-ups wait for the instructor"
+.venv/bin/python tests/hub_values.py
+
 say "the JupyterHub image's Python packages resolve together with the tutorial's pins"
 .venv/bin/python -m pip install --dry-run -q --disable-pip-version-check \
     -r kernel-setup/requirements.txt -r docs/requirements.txt -r kernel-setup/container/requirements-hub.txt

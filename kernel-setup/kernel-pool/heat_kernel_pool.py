@@ -22,8 +22,12 @@ start: the pool works only where it was turned on (`turn_on`: the server extensi
 doctor, which times the pool), in a process whose event loop keeps running.
 
 Settings, read when the server starts:
-  HEAT_KERNEL_POOL=N   kernels kept warm (default 1; 0 turns the pool off). Each idle kernel
-                       holds about 1 GB of memory.
+  HEAT_KERNEL_POOL=N       kernels kept warm (default 1, at most 4; 0 turns the pool off). Each
+                           idle kernel holds about 1 GB of memory.
+  HEAT_KERNEL_POOL_DIR=D   the folder, under the server's root, whose notebooks the first warm
+                           kernel is for (default: the root). Under a Hub the notebooks are
+                           copied into `heat-accel-notebooks/`; the Hub settings name it here.
+                           After the first hand-over the pool follows where kernels are asked for.
 """
 from __future__ import annotations
 
@@ -51,6 +55,8 @@ PROVISIONER_NAME = "heat-kernel-pool"
 READY_TIMEOUT_S = 600
 # How often a starting kernel looks whether a learner's kernel is busy.
 TICK_S = 0.2
+# The most kernels kept warm: each holds about 1 GB, and each start takes a core for 13 s.
+MAX_POOL = 4
 
 
 @dataclass
@@ -130,7 +136,7 @@ class KernelPool:
         """
         for other, kernels in self.warm.items():
             while other != key and kernels and self.count() + 1 > self.size:
-                stop(kernels.pop())
+                stop_soon(kernels.pop())
         while len(self.warm.setdefault(key, [])) < self.size and self.count() < self.size:
             kernel = self.start(key, argv, env)
             self.warm[key].append(kernel)
@@ -171,7 +177,12 @@ class KernelPool:
         running_s, asked = 0.0, -1.0
         try:
             while kernel.process.poll() is None and not kernel.handed_over and running_s < READY_TIMEOUT_S:
-                if self.busy():
+                # Never paused while it holds a file lock: cargo holds one on the package cache
+                # and the build folder, and a learner's kernel that waits for that lock is busy,
+                # which would keep the lock's holder paused for ever (a kernel wedged for good,
+                # seen once in nine openings of two notebooks at once). A kernel that took a
+                # lock just before it was paused is continued at the next tick.
+                if self.busy() and not holds_file_lock(kernel.process.pid):
                     kernel.pause()
                     await asyncio.sleep(TICK_S)
                     continue
@@ -213,7 +224,7 @@ class KernelPool:
         for kernels in self.warm.values():
             if kernel in kernels:
                 kernels.remove(kernel)
-        stop(kernel)
+        stop_soon(kernel)
 
     def stop_all(self) -> None:
         """Stops every warm kernel: none may outlive the server (each holds about 1 GB)."""
@@ -223,7 +234,8 @@ class KernelPool:
 
 
 def stop(kernel: WarmKernel) -> None:
-    """Ends a warm kernel and whatever it started (its own process group)."""
+    """Ends a warm kernel and whatever it started (its own process group), waiting up to 5 s
+    before it is killed. Blocks: for the server's exit; inside the server, `stop_soon`."""
     kernel.stopped = True
     kernel.signal_group(signal.SIGTERM)
     kernel.resume()  # a paused process that handles SIGTERM acts on it only once continued
@@ -233,6 +245,36 @@ def stop(kernel: WarmKernel) -> None:
         kernel.signal_group(signal.SIGKILL)
         kernel.process.wait()
     remove_file(kernel.connection_file)
+
+
+def stop_soon(kernel: WarmKernel) -> None:
+    """`stop` on a worker thread: the server's event loop, which serves every notebook, never
+    waits for a kernel to end."""
+    try:
+        asyncio.get_running_loop().run_in_executor(None, stop, kernel)
+    except RuntimeError:  # no event loop running: nothing to keep responsive
+        stop(kernel)
+
+
+def holds_file_lock(pgid: int, locks_path: str = "/proc/locks") -> bool:
+    """Whether a process of the group `pgid` holds a file lock (flock, POSIX or OFD), as
+    /proc/locks lists them: `N: TYPE MODE ACCESS PID DEVICE:INODE START END`; waiters are
+    listed with `->` and hold nothing."""
+    try:
+        with open(locks_path) as locks:
+            lines = locks.readlines()
+    except OSError:
+        return False
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 5 or fields[1] == "->" or not fields[4].isdigit():
+            continue
+        try:
+            if os.getpgid(int(fields[4])) == pgid:
+                return True
+        except (ProcessLookupError, PermissionError):
+            continue
+    return False
 
 
 def remove_file(path: str) -> None:
@@ -343,13 +385,33 @@ def turn_on(size: int, log: Any) -> KernelPool | None:
 
 
 def pool_size_setting(log: Any) -> int:
-    """HEAT_KERNEL_POOL as a number of kernels; a value that is not one turns the pool off, and says so."""
+    """HEAT_KERNEL_POOL as a number of kernels, at most MAX_POOL; a value that is not one turns
+    the pool off, and says so."""
     text = os.environ.get("HEAT_KERNEL_POOL", "1")
-    if text.strip().isdigit():
-        return int(text)
-    log.error("heat-kernel-pool: HEAT_KERNEL_POOL=%r is not a number of kernels to keep warm "
-              "(0 turns the pool off); the pool is off", text)
-    return 0
+    if not text.strip().isdigit():
+        log.error("heat-kernel-pool: HEAT_KERNEL_POOL=%r is not a number of kernels to keep warm "
+                  "(0 turns the pool off); the pool is off", text)
+        return 0
+    if int(text) > MAX_POOL:
+        log.error("heat-kernel-pool: HEAT_KERNEL_POOL=%s is more than the %d kernels the pool keeps "
+                  "(each holds about 1 GB); keeping %d", text.strip(), MAX_POOL, MAX_POOL)
+        return MAX_POOL
+    return int(text)
+
+
+def pool_folder_setting(root: str, log: Any) -> str:
+    """HEAT_KERNEL_POOL_DIR under the server's `root` (made if missing, as a Hub's copy of the
+    notebooks may not be there yet); the root itself when unset or outside it."""
+    chosen = os.environ.get("HEAT_KERNEL_POOL_DIR", "").strip()
+    if not chosen:
+        return root
+    folder = os.path.realpath(os.path.join(root, chosen))
+    if os.path.commonpath([folder, root]) != root:
+        log.error("heat-kernel-pool: HEAT_KERNEL_POOL_DIR=%r is outside the server's folder %s; "
+                  "the first warm kernel is for %s", chosen, root, root)
+        return root
+    os.makedirs(folder, exist_ok=True)
+    return folder
 
 
 def _jupyter_server_extension_points() -> list[dict]:
@@ -365,7 +427,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     pooled = [name for name, entry in specs.items()
               if entry["spec"].get("metadata", {}).get("kernel_provisioner", {}).get("provisioner_name")
               == PROVISIONER_NAME]
-    root = os.path.realpath(serverapp.root_dir)
+    root = pool_folder_setting(os.path.realpath(serverapp.root_dir), serverapp.log)
     kernels = serverapp.kernel_manager
     pool.busy = lambda: any(getattr(kernels.get_kernel(kernel_id), "execution_state", None) == "busy"
                             for kernel_id in kernels.list_kernel_ids())
