@@ -31,6 +31,27 @@ def complete(entry):
     return os.path.isfile(os.path.join(entry, "stderr")) and os.path.isfile(os.path.join(entry, "hits"))
 
 
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def sweep_incoming(shared):
+    """Removes the copies that kernels killed while giving an entry back left half made
+    (`.incoming-NAME-PID`, their PID no longer running); a copy still being made is left."""
+    for name in os.listdir(shared):
+        if not name.startswith(".incoming-"):
+            continue
+        pid = name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not alive(int(pid)):
+            shutil.rmtree(os.path.join(shared, name), ignore_errors=True)
+
+
 def give_back(ended, shared):
     """Moves the entries an ended kernel built itself into the shared cache."""
     for name in os.listdir(ended):
@@ -65,17 +86,27 @@ def overlay(shared, private, heatlib_source):
         if name.startswith(".") or not complete(entry) or not usable(entry, heatlib_source):
             continue
         mine = os.path.join(private, name)
-        os.makedirs(mine, exist_ok=True)
-        for file in os.listdir(entry):
-            if file == "hits":
-                with open(os.path.join(mine, file), "w") as counter:
-                    counter.write("0")
-            elif not os.path.lexists(os.path.join(mine, file)):
-                os.symlink(os.path.join(entry, file), os.path.join(mine, file))
+        try:
+            link_entry(entry, mine)
+        except OSError:
+            # The entry went away while we linked it (evcxr evicts entries when the cache is
+            # full): this kernel builds that crate itself instead of failing to start.
+            shutil.rmtree(mine, ignore_errors=True)
+
+
+def link_entry(entry, mine):
+    os.makedirs(mine, exist_ok=True)
+    for file in os.listdir(entry):
+        if file == "hits":
+            with open(os.path.join(mine, file), "w") as counter:
+                counter.write("0")
+        elif not os.path.lexists(os.path.join(mine, file)):
+            os.symlink(os.path.join(entry, file), os.path.join(mine, file))
 
 
 def main(shared, private, heatlib_source, *ended):
     os.makedirs(shared, exist_ok=True)
+    sweep_incoming(shared)
     for folder in ended:
         if os.path.isdir(folder):
             give_back(folder, shared)

@@ -70,6 +70,9 @@ say "the Rust Jupyter kernel: set up (installs evcxr_jupyter the first time, ~6 
 bash kernel-setup/setup.sh --setup-only
 .venv/bin/python kernel-setup/kernel_check.py --kernel rust-heatlib --json target/kernel-check.json
 
+say "the kernels' build cache overlay under a killed kernel's leftovers and evicted entries"
+.venv/bin/python tests/cache_overlay_check.py
+
 say "the kernel under a learner's mistakes, then 4 kernels started together, 5 times"
 .venv/bin/python tests/kernel_robustness.py --together 4 --rounds 5 --json target/kernel-robustness.json
 
