@@ -36,6 +36,14 @@ done
 say "checking the Rust toolchain"
 command -v cargo >/dev/null || fail "cargo is not installed: install Rust with your package manager or from https://rustup.rs, then run this again"
 cargo --version
+# The repository pins its Rust (rust-toolchain.toml); the kernel builds outside it, with the default.
+pinned="$(sed -n 's/^channel = "\(.*\)"/\1/p' "$repo/rust-toolchain.toml")"
+default_rustc="$(cd / && rustc --version 2>/dev/null || true)"
+case "$default_rustc" in
+    "rustc $pinned "*) ;;
+    *) echo "warning: the default Rust is '$default_rustc', the repository's is $pinned (rust-toolchain.toml):" \
+            "the kernel builds heatlib with the default; 'rustup default $pinned' makes them the same" >&2 ;;
+esac
 
 say "Debian packages: OpenCL loader and PoCL (OpenCL on the CPU), clinfo"
 bash "$repo/kernel-setup/debian-packages.sh"
