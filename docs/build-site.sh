@@ -25,7 +25,7 @@ fail() { echo "build-site.sh: $*" >&2; exit 1; }
 
 say "the kernel set-up (skips what is done)"
 bash kernel-setup/setup.sh --setup-only
-.venv/bin/python -m pip install -q --disable-pip-version-check -r docs/requirements.txt
+.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r docs/requirements.lock
 
 say "the executed notebooks"
 stale=false

@@ -53,7 +53,9 @@ command -v python3 >/dev/null || fail "python3 is not installed (apt-get install
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" || fail "could not create $venv (on Debian: apt-get install python3-venv)"
 fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$repo/kernel-setup/requirements.txt"
+# Every package from the locks, each file checked against its hash (kernel-setup/lock-python.sh).
+pip_locked() { "$venv/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$1"; }
+pip_locked "$repo/kernel-setup/requirements.lock"
 # The kernel pool: JupyterLab keeps a kernel started ahead, so a notebook opens on a ready
 # kernel (kernel-setup/kernel-pool/heat_kernel_pool.py says why and how).
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
@@ -63,8 +65,8 @@ echo '{"ServerApp": {"jpserver_extensions": {"heat_kernel_pool": true}}}' \
     > "$venv/etc/jupyter/jupyter_server_config.d/heat_kernel_pool.json"
 
 say "the webinar's Python tools in .venv (pinned NumPy, SciPy, Cython, Numba; JAX if it installs here)"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$repo/python/requirements.txt"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$repo/python/requirements-jax.txt" ||
+pip_locked "$repo/python/requirements.lock"
+pip_locked "$repo/python/requirements-jax.lock" ||
     echo "warning: JAX did not install on this machine; its row is left out of the Python comparison, everything else works"
 # heatpy (the Python versions) imports from the checkout itself: a .pth file puts python/ on the path.
 site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"

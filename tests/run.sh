@@ -95,9 +95,8 @@ say "the kernel pool in a JupyterLab server: hand-over, a killed kernel restarte
 say "the JupyterHub settings fail closed: no login for anyone, sign-ups wait for the instructor"
 .venv/bin/python tests/hub_values.py
 
-say "the JupyterHub image's Python packages resolve together with the tutorial's pins"
-.venv/bin/python -m pip install --dry-run -q --disable-pip-version-check \
-    -r kernel-setup/requirements.txt -r docs/requirements.txt -r kernel-setup/container/requirements-hub.txt
+say "the Python locks: every pin of their inputs, a hash for every package, one version across them"
+.venv/bin/python tests/python_locks.py
 
 say "the image: built with podman, then run: the doctor inside, notebook 01 through its JupyterLab"
 # debootstrap and podman need root: CI is root; a developer is asked for sudo.
