@@ -8,8 +8,10 @@
    evcxr's build cache through its own overlay, 2 of 4 such starts died.
 2. A learner's variables survive bad requests: after `let keep_me = 42;`, a cell
    asking for a plate too big for the machine, one with temperatures that would
-   overflow and one that runs out of its time budget each print heatlib's message,
-   and `keep_me` is still 42 (an abort or a panic would have lost it).
+   overflow, one that runs out of its time budget and one whose own step panics on
+   one band of rows each print heatlib's message (in time: a band left waiting
+   for a panicked one used to hang the kernel for good), and `keep_me` is still 42
+   (an abort or a panic would have lost it).
 
 Run after set-up (bash kernel-setup/setup.sh --setup-only); tests/run.sh runs it.
 """
@@ -87,6 +89,15 @@ BAD_REQUESTS = [
      "Stage::Interpreted.solve(&Problem::large(), "
      "&RunOptions::final_field().with_time_budget(std::time::Duration::from_millis(200)))?;",
      "stopped after the time budget of 0.2 s"),
+    ("a step of one's own that panics on one band of rows (notebook 3's rows-on-threads cell, lab exercise 4)",
+     "let mut table = Comparison::new(&Problem::small(), &RunOptions::final_field().with_threads(2), 3)?;\n"
+     "let calls = std::sync::atomic::AtomicUsize::new(0);\n"
+     "let my_step = |c: ndarray::ArrayView2<f64>, mut n: ndarray::ArrayViewMut2<f64>, g: f64| {\n"
+     "    if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 { panic!(\"my index is off\"); }\n"
+     "    n.assign(&c); let _ = g;\n"
+     "};\n"
+     "table.add_step_in_bands(\"mine\", &my_step)?;",
+     "the step panicked on rows"),
 ]
 
 
@@ -127,7 +138,7 @@ def variables_survive():
         _, bundles, text = execute(client, "keep_me", TIMEOUT)
         text += "".join(b.get("text/plain", "") for b in bundles)
         if text.strip() == "42":
-            print("ok   keep_me is still 42 after all three")
+            print(f"ok   keep_me is still 42 after all {len(BAD_REQUESTS)}")
         else:
             print(f"FAIL keep_me is gone: {text!r}")
             failures += 1

@@ -1,0 +1,98 @@
+"""Two notebooks opened at once right after JupyterLab starts, many times: every kernel answers.
+
+    .venv/bin/python tests/two_notebooks_at_once.py [--rounds 20] [--port 18891]
+
+Each round starts a fresh JupyterLab with its kernel pool (as the README's command does), and as
+soon as the server answers opens two notebooks at the same moment (JupyterLab restoring a
+workspace with two notebooks does this). The first takes the pool's kernel, the second the kernel
+the pool starts next, still starting; a third warm kernel starts behind them. The first then runs
+a cell that keeps it busy for some seconds, while the second runs its first cell: the pool pauses
+a starting kernel while another is busy, which must never leave a kernel waiting for good (a
+kernel wedged so once in nine openings: a paused kernel held cargo's lock that the other waited
+for). Both cells must finish within the limit, every round. Then Ctrl-C, and no kernel is left.
+The log of each server goes to target/two-notebooks/.
+"""
+import argparse
+import sys
+import threading
+import time
+from queue import Empty
+
+from kernel_pool import ROOT, Server, client_for, connection_of
+sys.path.insert(0, str(ROOT / "kernel-setup"))
+from kernel_check import CellFailed, execute  # noqa: E402
+
+LIMIT_S = 180
+BUSY_CELL = """
+let problem = heatlib::Problem::small().with_size(120, 3000);
+let busy = heatlib::compare(&problem, &[heatlib::Stage::Vectorized], &heatlib::RunOptions::final_field(), 3)?;
+println!("busy for {:.1} s", busy.rows[0].timing.runs.iter().sum::<f64>());
+"""
+FIRST_CELL = 'let answer = heatlib::Problem::small().nx * 2; println!("{answer}");'
+
+
+def one_round(number, port, out):
+    server = Server(port, out / f"round-{number:02d}.log")
+    opened, results, problems = {}, {}, []
+    started = time.monotonic()
+    try:
+        server.wait_for_log(r"Jupyter Server .* is running at", 60)
+
+        def open_notebook(name):
+            opened[name] = server.api("POST", "/api/sessions", {"path": name, "type": "notebook",
+                                                                "kernel": {"name": "rust-heatlib"}})
+
+        names = ["04-gpu-opencl.ipynb", "05-exercises.ipynb"]
+        threads = [threading.Thread(target=open_notebook, args=(name,)) for name in names]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        opened_s = time.monotonic() - started
+
+        def run(name, code):
+            try:
+                client = client_for(connection_of(opened[name]["kernel"]["id"]))
+                seconds, _, text = execute(client, code, LIMIT_S)
+                client.stop_channels()
+                results[name] = (time.monotonic() - started, text.strip())
+            except (Empty, TimeoutError, RuntimeError, CellFailed) as error:
+                results[name] = (None, f"{type(error).__name__}: {error}")
+
+        cells = [threading.Thread(target=run, args=(names[0], BUSY_CELL)),
+                 threading.Thread(target=run, args=(names[1], FIRST_CELL))]
+        for cell in cells:
+            cell.start()
+        for cell in cells:
+            cell.join(LIMIT_S + 60)
+        for name in names:
+            done_s, text = results.get(name, (None, "no answer"))
+            if done_s is None:
+                problems.append(f"round {number}: {name}'s kernel did not answer: {text}")
+        took = " ".join(f"{name[:2]} {results[name][0]:.0f} s" for name in names if results.get(name, (None,))[0])
+        print(f"round {number}: opened together {opened_s:.1f} s after the start; cells done at {took}", flush=True)
+    except TimeoutError as error:
+        problems.append(f"round {number}: {error}")
+    finally:
+        problems += server.stop()
+    return problems
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--port", type=int, default=18891)
+    args = parser.parse_args()
+    out = ROOT / "target" / "two-notebooks"
+    out.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for number in range(1, args.rounds + 1):
+        problems += one_round(number, args.port, out)
+    for problem in problems:
+        print(f"  {problem}", flush=True)
+    print("two_notebooks_at_once: " + ("FAILED" if problems else f"ok, {args.rounds} rounds"), flush=True)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
