@@ -16,6 +16,7 @@ import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "kernel-setup"))
 import cache_overlay  # noqa: E402
+from outcome import report  # noqa: E402
 
 
 def entry(folder, name):
@@ -58,10 +59,7 @@ def main():
             problems.append(f"the private cache holds {linked}, not ['kept']")
         elif (private / "kept" / "hits").read_text() != "0" or not (private / "kept" / "lib.rlib").is_symlink():
             problems.append("the linked entry has no counter of its own, or copies instead of links")
-    for problem in problems:
-        print(f"  {problem}", flush=True)
-    print("cache_overlay_check: " + ("FAILED" if problems else "ok"), flush=True)
-    return 1 if problems else 0
+    return report("cache_overlay_check", problems)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ import sys
 import time
 
 from lab_in_browser import page_of, reachable, run_all, wait_for
+from outcome import report
 from site_check import browser, status
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -158,10 +159,7 @@ def main():
                 problems.append(f"the server took {seconds['stop']:.0f} s to stop and exited with {exit_code}")
     print("\n" + ", ".join(f"{part} {value:.0f} s" for part, value in seconds.items()) + f"; image {size_gb:.1f} GB",
           flush=True)
-    for problem in problems:
-        print(f"  {problem}", flush=True)
-    print("container_image: " + ("FAILED" if problems else "ok"), flush=True)
-    return 1 if problems else 0
+    return report("container_image", problems)
 
 
 if __name__ == "__main__":

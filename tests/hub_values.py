@@ -17,6 +17,8 @@ import sys
 import yaml
 from traitlets.config import Config
 
+from outcome import report
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 VALUES = ROOT / "kernel-setup" / "container" / "jupyterhub-values.yaml"
 
@@ -82,10 +84,7 @@ def main():
         errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(merged(defaults, values)), key=str)
         problems += [f"schema: {'.'.join(map(str, error.path))}: {error.message}" for error in errors]
         print(f"validated against {args.chart / 'values.schema.yaml'}: {len(errors)} errors", flush=True)
-    for problem in problems:
-        print(f"  {problem}", flush=True)
-    print("hub_values: " + ("FAILED" if problems else "ok"), flush=True)
-    return 1 if problems else 0
+    return report("hub_values", problems)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "kernel-setup"))
 from kernel_check import FIRST_HEATMAP, execute  # noqa: E402
 from lab_in_browser import stop_with_ctrl_c  # noqa: E402
+from outcome import report  # noqa: E402
 
 TOKEN = "kernel-pool-test"
 PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
@@ -238,10 +239,7 @@ def main():
     problems += stopping
     if not stopping:
         print("4. Ctrl-C stopped the server, and no kernel of the pool is left", flush=True)
-    for problem in problems:
-        print(f"  {problem}", flush=True)
-    print("kernel_pool: " + ("FAILED" if problems else "ok"), flush=True)
-    return 1 if problems else 0
+    return report("kernel_pool", problems)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ import urllib.request
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
+from outcome import report
 from site_check import browser, status
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -286,10 +287,7 @@ def main():
     for path, text in committed.items():
         if path.read_bytes() != text:
             path.write_bytes(text)
-    for problem in problems:
-        print(f"  {problem}", flush=True)
-    print("lab_in_browser: " + ("FAILED" if problems else f"ok, screenshots in {args.screenshots}"), flush=True)
-    return 1 if problems else 0
+    return report("lab_in_browser", problems, ok=f"ok, screenshots in {args.screenshots}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ import pathlib
 import re
 import sys
 
+from outcome import report
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 INPUTS = ["kernel-setup/requirements.txt", "python/requirements.txt", "python/requirements-jax.txt",
           "docs/requirements.txt", "kernel-setup/container/requirements-hub.txt"]
@@ -67,10 +69,7 @@ def main():
     for (package, markers), seen in versions.items():
         if len(seen) > 1:
             problems.append(f"{package} {markers}: different versions in different locks: {seen}")
-    for problem in problems:
-        print(f"  {problem}", flush=True)
-    print("python_locks: " + ("FAILED" if problems else f"ok, {len(versions)} packages locked"), flush=True)
-    return 1 if problems else 0
+    return report("python_locks", problems, ok=f"ok, {len(versions)} packages locked")
 
 
 if __name__ == "__main__":

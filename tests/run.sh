@@ -92,6 +92,9 @@ say "the README's first command (as this user, root in CI), then notebooks 01-04
 say "the kernel pool in a JupyterLab server: hand-over, a killed kernel restarted cold, a restart asked for"
 .venv/bin/python tests/kernel_pool.py
 
+say "two notebooks opened at once right after JupyterLab starts, 5 rounds: every kernel answers"
+.venv/bin/python tests/two_notebooks_at_once.py --rounds 5
+
 say "the JupyterHub settings fail closed: no login for anyone, sign-ups wait for the instructor"
 .venv/bin/python tests/hub_values.py
 
