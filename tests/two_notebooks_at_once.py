@@ -18,7 +18,8 @@ import threading
 import time
 from queue import Empty
 
-from kernel_pool import ROOT, Server, client_for, connection_of
+from jupyter_client import BlockingKernelClient
+from kernel_pool import ROOT, Server, connection_of
 sys.path.insert(0, str(ROOT / "kernel-setup"))
 from kernel_check import CellFailed, execute  # noqa: E402
 from outcome import report  # noqa: E402
@@ -31,6 +32,26 @@ let busy = heatlib::compare(&problem, &[heatlib::Stage::Vectorized], &heatlib::R
 println!("busy for {:.1} s", busy.rows[0].timing.runs.iter().sum::<f64>());
 """
 FIRST_CELL = 'let answer = heatlib::Problem::small().nx * 2; println!("{answer}");'
+
+
+def answering_client(info, limit_s):
+    """A client of the kernel once it answers kernel_info. Not jupyter_client's wait_for_ready:
+    it takes a silent heartbeat for a dead kernel, and evcxr's is silent while init.evcxr runs."""
+    client = BlockingKernelClient()
+    client.load_connection_info(info)
+    client.start_channels(hb=False)
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        msg_id = client.kernel_info()
+        try:
+            while True:
+                reply = client.get_shell_msg(timeout=10)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    return client
+        except Empty:
+            continue
+    client.stop_channels()
+    raise TimeoutError(f"no kernel_info reply in {limit_s} s")
 
 
 def one_round(number, port, out):
@@ -58,7 +79,7 @@ def one_round(number, port, out):
 
         def run(name, code):
             try:
-                client = client_for(connection_of(opened[name]["kernel"]["id"]))
+                client = answering_client(connection_of(opened[name]["kernel"]["id"]), LIMIT_S)
                 seconds, _, text = execute(client, code, LIMIT_S)
                 client.stop_channels()
                 results[name] = (time.monotonic() - started, text.strip())
