@@ -26,8 +26,8 @@ fi
 # For every platform and every Python from 3.11 (Debian 12's, the image's) on.
 compile=("$tools/bin/uv" pip compile --quiet --universal --python-version 3.11 --generate-hashes
          --no-header --annotation-style line)
-together="$(mktemp)"
-trap 'rm -f "$together"' EXIT
+# A fixed path, which every lock names in its "via" notes: the locks change only with what they hold.
+together="$tools/all-inputs-together.txt"
 "${compile[@]}" "${inputs[@]}" -o "$together"
 for input in "${inputs[@]}"; do
     lock="${input%.txt}.lock"

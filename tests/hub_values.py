@@ -36,6 +36,8 @@ def start_hub_config(values, admins):
             exec(code, {"c": c})
     except SystemExit as stopped:
         return str(stopped)
+    except Exception as error:  # noqa: BLE001  (the guard itself must not break on odd settings)
+        return f"the guard broke: {type(error).__name__}: {error}"
     return None
 
 
@@ -68,10 +70,17 @@ def main():
     stopped = start_hub_config(values, admins=["ada"])
     if stopped is not None:
         problems.append(f"with an instructor named, the Hub still refuses to start: {stopped}")
-    dummy = copy.deepcopy(values)
-    dummy["hub"]["config"]["JupyterHub"]["authenticator_class"] = "dummy"
-    if start_hub_config(dummy, admins=["ada"]) is None:
-        problems.append("with the login changed to dummy, the Hub starts")
+    for login, why in [("dummy", "lets anyone in"),
+                       ("oauthenticator.github.GitHubOAuthenticator", "with allow_all, admits every GitHub account")]:
+        changed = copy.deepcopy(values)
+        changed["hub"]["config"]["JupyterHub"]["authenticator_class"] = login
+        if start_hub_config(changed, admins=["ada"]) is None:
+            problems.append(f"with the login changed to {login} (which {why}), the Hub starts")
+    no_admins = copy.deepcopy(values)
+    del no_admins["hub"]["config"]["Authenticator"]["admin_users"]
+    stopped = start_hub_config(no_admins, admins=None)
+    if stopped is None or "admin_users" not in stopped:
+        problems.append(f"with admin_users removed, the Hub starts or stops without saying why: {stopped!r}")
     pool_folder = values["singleuser"].get("extraEnv", {}).get("HEAT_KERNEL_POOL_DIR")
     copy_command = " ".join(values["singleuser"]["lifecycleHooks"]["postStart"]["exec"]["command"])
     if not pool_folder or f"/home/jovyan/{pool_folder}" not in copy_command:

@@ -6,7 +6,8 @@ What a learner does, checked:
 - `bash kernel-setup/setup.sh --port PORT` (the README's command; set-up is already done, so it
   skips to JupyterLab, as root too) prints a link with a token; the lab page loads with it, and
   the server refuses a request without it (HTTP 403). The token is in no process's command
-  line (which any user can read through ps), JupyterLab's nor its kernels'.
+  line (which any user can read through ps), JupyterLab's nor its kernels', nor in a kernel's
+  environment.
 - Chromium opens each notebook from that link, chooses Run > Run All Cells, and waits until every
   code cell has an execution count. Then: no error output (the only text on stderr allowed is
   evcxr's note that a redefined variable was dropped), every picture displayed (complete,
@@ -152,6 +153,21 @@ def command_lines_holding(secret):
     return found
 
 
+def kernels_holding(secret):
+    """Every kernel process (evcxr, ipykernel) whose environment holds `secret`."""
+    found = []
+    for environ in pathlib.Path("/proc").glob("[0-9]*/environ"):
+        try:
+            command = (environ.parent / "cmdline").read_bytes()
+            if b"evcxr_jupyter" not in command and b"ipykernel" not in command:
+                continue
+            if secret.encode() in environ.read_bytes():
+                found.append(f"{environ.parent.name}: {command.replace(bytes(1), b' ')[:100].decode(errors='replace')}")
+        except OSError:  # ended while we looked, or another user's
+            continue
+    return found
+
+
 def wait_for(what, test, seconds, step=1.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -280,8 +296,10 @@ def main():
                         problems.append(str(error))
             finally:
                 driver.quit()
-            # Kernels have started by now (the pool's too): none of them holds it either.
+            # Kernels have started by now (the pool's too): none of them holds it either, on its
+            # command line or in its environment (which learners' code and build scripts read).
             problems += [f"the token is in a command line: {p}" for p in command_lines_holding(token)]
+            problems += [f"the token is in a kernel's environment: {p}" for p in kernels_holding(token)]
         finally:
             problems += stop_with_ctrl_c(process)
     for path, text in committed.items():

@@ -119,17 +119,20 @@ def one_round(number, port, out):
             except (Empty, TimeoutError, RuntimeError, CellFailed) as error:
                 results[name] = (None, f"{type(error).__name__}: {error}")
 
-        busy_after_s = BUSY_AFTER_S[(number - 1) // len(DELAYS_S) % len(BUSY_AFTER_S)]
+        # Every pair of the two delays once in 20 rounds (5 x 4); each is met in the first five.
+        busy_after_s = BUSY_AFTER_S[(number - 1) % len(BUSY_AFTER_S)]
         cells = [threading.Thread(target=run, args=(names[0], BUSY_CELL, busy_after_s)),
                  threading.Thread(target=run, args=(names[1], FIRST_CELL, 0))]
         for cell in cells:
             cell.start()
         for cell in cells:
             cell.join(LIMIT_S + 60)
-        for name in names:
+        for name, expected in zip(names, ["busy for", "100"]):
             done_s, text = results.get(name, (None, "no answer"))
             if done_s is None:
                 problems.append(f"round {number}: {name}'s kernel did not answer: {text}")
+            elif expected not in text:
+                problems.append(f"round {number}: {name}'s cell printed {text!r}, not {expected!r}")
         took = " ".join(f"{name[:2]} {results[name][0]:.0f} s" for name in names if results.get(name, (None,))[0])
         print(f"round {number}: opened together {opened_s:.1f} s after the start, busy cell {busy_after_s} s later; "
               f"cells done at {took}", flush=True)

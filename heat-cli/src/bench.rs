@@ -28,8 +28,9 @@ pub struct BenchArgs {
     /// Timed runs per stage, after one warm-up run (at most 1000)
     #[arg(long, default_value_t = 5)]
     repeat: usize,
-    /// Stop the whole bench, with a message, once it has run this long: a stage
-    /// not done by then is left out (--time-budget bounds each run)
+    /// Stop the whole bench once it has run this long: the stages timed so far are
+    /// printed (and written with --json), the one not done is left out, and heat says so
+    /// and exits with status 1 (--time-budget bounds each run; the Python side is not bounded)
     #[arg(long, value_name = "SECONDS", default_value = "1800", value_parser = crate::parse_time_budget)]
     bench_budget: Duration,
     /// The stage speed-ups are measured against (default: the first stage timed)
@@ -91,7 +92,9 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
     let sizes = parse_sizes(&args.size)?;
     let chosen = args.stages.as_deref().map(parse_stages).transpose()?;
     let options = args.execution.options();
-    let deadline = Instant::now() + args.bench_budget;
+    // A budget too long to add to the clock is no budget.
+    let deadline = Instant::now().checked_add(args.bench_budget);
+    let mut out_of_time = None;
     // Unless named, a stage that cannot run here is left out with a note.
     let unavailable = opencl_unavailable();
     let mut rows = Vec::new();
@@ -112,23 +115,33 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
         };
         let mut comparison =
             Comparison::new(problem, &options, args.repeat).map_err(|e| e.to_string())?;
-        comparison.set_deadline(deadline);
+        if let Some(deadline) = deadline {
+            comparison.set_deadline(deadline);
+        }
         for stage in stages {
             eprintln!(
                 "timing {stage} on {} ({} runs after a warm-up)...",
                 size.label, args.repeat
             );
-            comparison.add_stage(stage).map_err(|e| match e {
-                heatlib::HeatError::ComparisonOutOfTime { .. } => {
-                    format!("{e} (--bench-budget {} s)", args.bench_budget.as_secs_f64())
+            match comparison.add_stage(stage) {
+                Ok(_) => {}
+                Err(error @ heatlib::HeatError::ComparisonOutOfTime { .. }) => {
+                    let budget_s = args.bench_budget.as_secs_f64();
+                    out_of_time = Some(format!("{error} (--bench-budget {budget_s} s)"));
+                    break;
                 }
-                _ => e.to_string(),
-            })?;
+                Err(error) => return Err(error.to_string()),
+            }
+        }
+        // Out of time, the rows timed so far are still printed and written, then the bench stops.
+        if out_of_time.is_some() && comparison.rows.is_empty() {
+            break;
         }
         if let Some(baseline) = &args.baseline {
-            comparison
-                .set_baseline(baseline)
-                .map_err(|e| format!("--baseline: {e}"))?;
+            match comparison.set_baseline(baseline) {
+                Err(_) if out_of_time.is_some() => {} // its row was not reached: the first row is the baseline
+                outcome => outcome.map_err(|e| format!("--baseline: {e}"))?,
+            }
         }
         print_table(size, &comparison, skipped);
         if let (None, Some((stage, why))) = (&chosen, &unavailable) {
@@ -140,6 +153,9 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
                 .iter()
                 .map(|row| json_row(size, &comparison, row)),
         );
+        if out_of_time.is_some() {
+            break;
+        }
         if args.with_python {
             rows.extend(python_rows(size, &comparison)?);
         }
@@ -149,6 +165,9 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
         std::fs::write(path, text + "\n")
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
+    }
+    if let Some(message) = out_of_time {
+        return Err(message);
     }
     Ok(())
 }

@@ -253,7 +253,7 @@ pub enum HeatError {
 
     /// More timed runs than any measurement needs: a mistyped count.
     #[error(
-        "{repeat} timed runs is more than the {max} any median needs; ask for at most {max} (5 to 20 is usual)"
+        "{repeat} runs is more than the {max} any median needs; ask for at most {max} timed runs and warm-ups (5 to 20 timed runs is usual)"
     )]
     TooManyRepeats {
         /// The runs asked for.

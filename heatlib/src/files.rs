@@ -23,6 +23,12 @@ use crate::error::{HeatError, Result};
 /// then renamed over `path`. If anything fails, `path` is as it was before and
 /// the partial file is removed.
 ///
+/// The file keeps the permissions of the one it replaces (a private 0600 file
+/// stays private), or gets the usual ones for a new file; while it is being
+/// written only you can read it. A link is followed: the file it points to is
+/// replaced. A destination that is not a regular file (`/dev/null`, a pipe) is
+/// written in place.
+///
 /// ```
 /// let field = ndarray::Array2::<f64>::zeros((3, 3));
 /// let path = std::env::temp_dir().join(format!("heatlib-doc-{}.npy", std::process::id()));
@@ -35,10 +41,26 @@ pub fn write_npy<T: WriteNpyExt + ?Sized>(path: &Path, array: &T) -> Result<()> 
         path: path.display().to_string(),
         message,
     };
-    let name = path
+    // Where the bytes go: through a link to its file, which must then exist.
+    let destination = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path)
+            .map_err(|e| failed(format!("cannot follow the link: {e}")))?,
+        _ => path.to_path_buf(),
+    };
+    let before = std::fs::metadata(&destination).ok();
+    match &before {
+        Some(meta) if meta.is_dir() => {
+            return Err(failed("it is a folder; name a file in it".into()));
+        }
+        Some(meta) if !meta.is_file() => {
+            return write_in_place(&destination, array).map_err(failed);
+        }
+        _ => {}
+    }
+    let name = destination
         .file_name()
         .ok_or_else(|| failed("the path names no file".into()))?;
-    let folder = match path.parent() {
+    let folder = match destination.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
@@ -50,7 +72,15 @@ pub fn write_npy<T: WriteNpyExt + ?Sized>(path: &Path, array: &T) -> Result<()> 
         writer.flush().map_err(|e| e.to_string())?;
         drop(writer);
         file.sync_all().map_err(|e| e.to_string())?;
-        std::fs::rename(&partial, path).map_err(|e| e.to_string())
+        let permissions = match &before {
+            Some(meta) => Some(meta.permissions()),
+            None => new_file_permissions(),
+        };
+        if let Some(permissions) = permissions {
+            file.set_permissions(permissions)
+                .map_err(|e| e.to_string())?;
+        }
+        std::fs::rename(&partial, &destination).map_err(|e| e.to_string())
     })();
     if let Err(message) = written {
         let _ = std::fs::remove_file(&partial);
@@ -61,17 +91,52 @@ pub fn write_npy<T: WriteNpyExt + ?Sized>(path: &Path, array: &T) -> Result<()> 
     Ok(())
 }
 
+/// Writes straight into a destination that is no regular file (a device, a pipe).
+fn write_in_place<T: WriteNpyExt + ?Sized>(
+    destination: &Path,
+    array: &T,
+) -> std::result::Result<(), String> {
+    let file = OpenOptions::new()
+        .write(true)
+        .open(destination)
+        .map_err(|e| e.to_string())?;
+    let mut writer = BufWriter::new(file);
+    array.write_npy(&mut writer).map_err(|e| e.to_string())?;
+    writer.flush().map_err(|e| e.to_string())
+}
+
+/// The permissions `File::create` would give a new file: 0666 less the umask
+/// (Linux reports it in /proc/self/status, 0022 assumed elsewhere); `None`
+/// where permissions are no mode bits.
+fn new_file_permissions() -> Option<std::fs::Permissions> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let umask = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| {
+                let line = status.lines().find(|l| l.starts_with("Umask:"))?;
+                u32::from_str_radix(line.split_whitespace().nth(1)?, 8).ok()
+            })
+            .unwrap_or(0o022);
+        Some(std::fs::Permissions::from_mode(0o666 & !umask))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
 /// A new, empty file in `folder` whose name starts with `.name.`: never an
 /// existing file (nor a link someone left there).
 fn new_file_beside(folder: &Path, name: &str) -> std::io::Result<(PathBuf, File)> {
     let mut last_error = None;
     for attempt in fresh_names(&format!(".{name}")) {
         let partial = folder.join(format!("{attempt}.partial"));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&partial)
-        {
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        // Readable by you alone until it is complete and takes its final permissions.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&partial) {
             Ok(file) => return Ok((partial, file)),
             Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
                 last_error = Some(error);
@@ -196,17 +261,54 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
+    fn a_private_file_stays_private_a_link_is_followed_and_a_device_written_in_place() {
+        use std::os::unix::fs::PermissionsExt;
+        let folder = ScratchFolder::new("heatlib-test").expect("a folder");
+        let private = folder.path().join("private.npy");
+        std::fs::write(&private, "old").expect("written");
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).expect("set");
+        write_npy(&private, &Array2::<f64>::zeros((2, 2))).expect("replaced");
+        let mode = std::fs::metadata(&private)
+            .expect("there")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let fresh = folder.path().join("fresh.npy");
+        write_npy(&fresh, &Array2::<f64>::zeros((2, 2))).expect("written");
+        let mode = std::fs::metadata(&fresh)
+            .expect("there")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode & 0o600, 0o600, "{mode:o}");
+        let link = folder.path().join("link.npy");
+        std::os::unix::fs::symlink(&private, &link).expect("a link");
+        write_npy(&link, &Array2::<f64>::ones((3, 3))).expect("written through the link");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .expect("there")
+                .file_type()
+                .is_symlink()
+        );
+        let read: Array2<f64> = ndarray_npy::read_npy(&private).expect("the link's file");
+        assert_eq!(read, Array2::<f64>::ones((3, 3)));
+        write_npy(Path::new("/dev/null"), &Array2::<f64>::zeros((2, 2))).expect("a device");
+    }
+
+    #[test]
     fn a_write_that_fails_leaves_the_previous_file_and_no_partial_one() {
         let folder = ScratchFolder::new("heatlib-test").expect("a folder");
         let path = folder.path().join("field.npy");
         write_npy(&path, &Array2::<f64>::ones((4, 4))).expect("first write");
         let before = std::fs::read(&path).expect("written");
-        // A destination that cannot be renamed over: a folder of the same name inside.
+        // A folder where the file should go is refused, and left as it was.
         let blocked = folder.path().join("blocked.npy");
         std::fs::create_dir(&blocked).expect("a folder");
         std::fs::write(blocked.join("keep"), "x").expect("a file inside");
         let error = write_npy(&blocked, &Array2::<f64>::zeros((4, 4))).unwrap_err();
-        assert!(error.to_string().contains("unchanged"), "{error}");
+        assert!(error.to_string().contains("it is a folder"), "{error}");
+        assert!(blocked.join("keep").exists());
         write_npy(&path, &Array2::<f64>::zeros((8, 8))).expect("second write");
         assert_ne!(std::fs::read(&path).expect("written"), before);
         let leftovers: Vec<_> = std::fs::read_dir(folder.path())

@@ -320,11 +320,32 @@ fn disassemble(address: usize) -> Result<MachineCode> {
     })
 }
 
-/// Whether `size` bytes from `start` lie in one readable, executable mapping
-/// of the file with `inode`, still present on disk, in `/proc/self/maps`'s
-/// text (`start-end perms offset device inode path`, one mapping a line).
+/// The bytes of the file at `path`, and which file they were read from (from
+/// the open file itself, so that a file replaced meanwhile cannot mix the two).
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-fn code_is_mapped(maps: &str, start: u64, size: u64, inode: u64) -> Result<(), String> {
+fn read_with_identity(path: &str) -> std::io::Result<(Vec<u8>, FileIdentity)> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let mut file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let mut data = Vec::new();
+    file.read_to_end(&mut data)?;
+    let identity = FileIdentity {
+        major: libc::major(meta.dev()),
+        minor: libc::minor(meta.dev()),
+        inode: meta.ino(),
+        len: data.len() as u64,
+    };
+    Ok((data, identity))
+}
+
+/// Whether `size` bytes from `start` lie in one readable, executable mapping
+/// of `file` (same device and inode, still present on disk, and every byte
+/// within the file's length as it was read, so that no page past a file
+/// shortened in place is touched), in `/proc/self/maps`'s text
+/// (`start-end perms offset major:minor inode path`, one mapping a line).
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn code_is_mapped(maps: &str, start: u64, size: u64, file: FileIdentity) -> Result<(), String> {
     let end = start
         .checked_add(size)
         .ok_or("the symbol's size overflows")?;
@@ -341,13 +362,29 @@ fn code_is_mapped(maps: &str, start: u64, size: u64, inode: u64) -> Result<(), S
             continue;
         }
         let perms = fields.get(1).copied().unwrap_or("");
+        let offset = fields
+            .get(2)
+            .and_then(|text| u64::from_str_radix(text, 16).ok());
+        let device = fields.get(3).and_then(|text| {
+            let (major, minor) = text.split_once(':')?;
+            Some((
+                u32::from_str_radix(major, 16).ok()?,
+                u32::from_str_radix(minor, 16).ok()?,
+            ))
+        });
         let mapped_inode = fields.get(4).and_then(|text| text.parse::<u64>().ok());
+        let last_byte_in_file = offset.and_then(|offset| offset.checked_add(end - low));
         return if !perms.starts_with('r') || !perms.contains('x') {
             Err("the function's address is not in readable code".into())
         } else if end > high {
             Err("the function's symbol is larger than the code mapped for it".into())
-        } else if mapped_inode != Some(inode) || line.ends_with("(deleted)") {
+        } else if device != Some((file.major, file.minor))
+            || mapped_inode != Some(file.inode)
+            || line.ends_with("(deleted)")
+        {
             Err("the code in memory comes from another file than the one on disk".into())
+        } else if last_byte_in_file.is_none_or(|last| last > file.len) {
+            Err("the function's code lies past the end of its file".into())
         } else {
             Ok(())
         };
@@ -373,6 +410,18 @@ struct Image {
     base: u64,
     /// `(value, size, mangled name)` of every function, sorted by value.
     functions: Vec<(u64, u64, String)>,
+    /// The file whose symbols these are, as it was when they were read.
+    file: FileIdentity,
+}
+
+/// Which file, and how long it was: a mapping must come from this very file.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    major: u32,
+    minor: u32,
+    inode: u64,
+    len: u64,
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
@@ -388,7 +437,7 @@ impl Image {
         } else {
             "/proc/self/exe".to_string()
         };
-        let data = std::fs::read(&path)
+        let (data, file_identity) = read_with_identity(&path)
             .map_err(|error| unavailable(format!("cannot read {path}: {error}")))?;
         let file = object::File::parse(&*data)
             .map_err(|error| unavailable(format!("cannot parse {path}: {error}")))?;
@@ -413,6 +462,7 @@ impl Image {
             path,
             base,
             functions,
+            file: file_identity,
         })
     }
 
@@ -421,13 +471,9 @@ impl Image {
     /// library rebuilt since it was loaded (a notebook's cell compiled again)
     /// has other symbol sizes, and reading by them could leave the mapping.
     fn still_loaded(&self, start: u64, size: u64) -> Result<()> {
-        use std::os::unix::fs::MetadataExt;
-        let inode = std::fs::metadata(&self.path)
-            .map_err(|error| unavailable(format!("cannot read {}: {error}", self.path)))?
-            .ino();
         let maps = std::fs::read_to_string("/proc/self/maps")
             .map_err(|error| unavailable(format!("cannot read /proc/self/maps: {error}")))?;
-        code_is_mapped(&maps, start, size, inode).map_err(|why| {
+        code_is_mapped(&maps, start, size, self.file).map_err(|why| {
             unavailable(format!(
                 "{why}: {} may have been rebuilt since it was loaded; restart the kernel and \
                  run the cells again to see the machine code that runs",
@@ -633,24 +679,42 @@ fn innermost_loops(decoded: &[iced_x86::Instruction], classified: &[Instruction]
 
 #[cfg(all(test, target_arch = "x86_64", target_os = "linux"))]
 mod tests {
-    use super::code_is_mapped;
+    use super::{FileIdentity, code_is_mapped};
 
     const MAPS: &str = "\
-5000-6000 r--p 00000000 fd:01 42 /lib/libstep.so
-6000-8000 r-xp 00001000 fd:01 42 /lib/libstep.so
-9000-a000 r-xp 00001000 fd:01 77 /lib/old.so (deleted)
+5000-6000 r--p 00000000 fe:01 42 /lib/libstep.so
+6000-8000 r-xp 00001000 fe:01 42 /lib/libstep.so
+9000-a000 r-xp 00001000 fe:01 77 /lib/old.so (deleted)
 ";
+
+    fn step_library(inode: u64, len: u64) -> FileIdentity {
+        FileIdentity {
+            major: 0xfe,
+            minor: 1,
+            inode,
+            len,
+        }
+    }
 
     #[test]
     fn code_is_read_only_inside_its_own_mapping_of_the_file_on_disk() {
-        assert_eq!(code_is_mapped(MAPS, 0x6100, 0x100, 42), Ok(()));
+        let library = step_library(42, 0x4000);
+        assert_eq!(code_is_mapped(MAPS, 0x6100, 0x100, library), Ok(()));
         // A size from a rebuilt file that runs past the mapping.
-        assert!(code_is_mapped(MAPS, 0x7f00, 0x200, 42).is_err());
-        // A mapping that is not code, another file, a file replaced on disk, no mapping.
-        assert!(code_is_mapped(MAPS, 0x5100, 0x10, 42).is_err());
-        assert!(code_is_mapped(MAPS, 0x6100, 0x10, 43).is_err());
-        assert!(code_is_mapped(MAPS, 0x9100, 0x10, 77).is_err());
-        assert!(code_is_mapped(MAPS, 0xb000, 0x10, 42).is_err());
-        assert!(code_is_mapped(MAPS, u64::MAX - 1, 0x10, 42).is_err());
+        assert!(code_is_mapped(MAPS, 0x7f00, 0x200, library).is_err());
+        // A mapping that is not code, another file, another device, a file replaced on
+        // disk, no mapping, an overflowing size.
+        assert!(code_is_mapped(MAPS, 0x5100, 0x10, library).is_err());
+        assert!(code_is_mapped(MAPS, 0x6100, 0x10, step_library(43, 0x4000)).is_err());
+        let other_device = FileIdentity {
+            minor: 2,
+            ..library
+        };
+        assert!(code_is_mapped(MAPS, 0x6100, 0x10, other_device).is_err());
+        assert!(code_is_mapped(MAPS, 0x9100, 0x10, step_library(77, 0x4000)).is_err());
+        assert!(code_is_mapped(MAPS, 0xb000, 0x10, library).is_err());
+        assert!(code_is_mapped(MAPS, u64::MAX - 1, 0x10, library).is_err());
+        // The same file, shortened in place: its pages past the end would fault.
+        assert!(code_is_mapped(MAPS, 0x6100, 0x100, step_library(42, 0x1100)).is_err());
     }
 }

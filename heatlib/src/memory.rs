@@ -180,7 +180,12 @@ fn cgroup_headroom(root: &Path, membership: &str) -> Option<u64> {
         } else {
             continue;
         };
-        let mut group = base.join(path.trim_start_matches('/'));
+        // A path with `..` names a group above this namespace's root: only the root is ours to read.
+        let mut group = if path.split('/').any(|part| part == "..") {
+            base.clone()
+        } else {
+            base.join(path.trim_start_matches('/'))
+        };
         loop {
             let read = |file: &str| {
                 std::fs::read_to_string(group.join(file))
@@ -328,6 +333,11 @@ mod tests {
         ]);
         assert_eq!(
             cgroup_headroom(container.path(), "0::/machine.slice/libpod-abc.scope"),
+            Some(GB / 2)
+        );
+        // A group outside this cgroup namespace (`..`): never a file above the mount.
+        assert_eq!(
+            cgroup_headroom(container.path(), "0::/../../escape"),
             Some(GB / 2)
         );
         // No limit anywhere, or no memory controller: unknown.

@@ -21,6 +21,9 @@ Anything else that starts this kernelspec (nbclient, a console, the tests) gets 
 start: the pool works only where it was turned on (`turn_on`: the server extension, and the
 doctor, which times the pool), in a process whose event loop keeps running.
 
+It also takes the server's token out of the environment its kernels inherit (start-lab.sh
+hands it over there rather than on a command line, which any user can read).
+
 Settings, read when the server starts:
   HEAT_KERNEL_POOL=N       kernels kept warm (default 1, at most 4; 0 turns the pool off). Each
                            idle kernel holds about 1 GB of memory.
@@ -79,7 +82,7 @@ class WarmKernel:
             pass  # it has ended
 
     def pause(self) -> None:
-        if not self.paused:
+        if not self.paused and not self.stopped:  # a kernel being stopped must act on its SIGTERM
             self.signal_group(signal.SIGSTOP)
             self.paused = True
 
@@ -176,7 +179,8 @@ class KernelPool:
         client.start_channels(hb=False)
         running_s, asked = 0.0, -1.0
         try:
-            while kernel.process.poll() is None and not kernel.handed_over and running_s < READY_TIMEOUT_S:
+            while (kernel.process.poll() is None and not kernel.handed_over and not kernel.stopped
+                   and running_s < READY_TIMEOUT_S):
                 # Never paused while it holds a file lock: cargo holds one on the package cache
                 # and the build folder, and a learner's kernel that waits for that lock is busy,
                 # which would keep the lock's holder paused for ever (a kernel wedged for good,
@@ -249,7 +253,9 @@ def stop(kernel: WarmKernel) -> None:
 
 def stop_soon(kernel: WarmKernel) -> None:
     """`stop` on a worker thread: the server's event loop, which serves every notebook, never
-    waits for a kernel to end."""
+    waits for a kernel to end. Marked stopped at once, so that nothing pauses it meanwhile."""
+    kernel.stopped = True
+    kernel.resume()
     try:
         asyncio.get_running_loop().run_in_executor(None, stop, kernel)
     except RuntimeError:  # no event loop running: nothing to keep responsive
@@ -257,9 +263,10 @@ def stop_soon(kernel: WarmKernel) -> None:
 
 
 def holds_file_lock(pgid: int, locks_path: str = "/proc/locks") -> bool:
-    """Whether a process of the group `pgid` holds a file lock (flock, POSIX or OFD), as
-    /proc/locks lists them: `N: TYPE MODE ACCESS PID DEVICE:INODE START END`; waiters are
-    listed with `->` and hold nothing."""
+    """Whether a process of the group `pgid` holds a file lock (flock or POSIX; cargo takes
+    flocks), as /proc/locks lists them: `N: TYPE MODE ACCESS PID DEVICE:INODE START END`.
+    Waiters are listed with `->` and hold nothing; OFD locks name no process (PID -1) and are
+    not seen here."""
     try:
         with open(locks_path) as locks:
             lines = locks.readlines()
@@ -309,6 +316,10 @@ class PooledProvisioner(LocalProvisioner):
     launched = False
     restart_requested = False
     warm_connection_file: str | None = None
+
+    def _finalize_env(self, env: dict[str, str]) -> None:
+        super()._finalize_env(env)
+        drop_secrets(env)
 
     async def shutdown_requested(self, restart: bool = False) -> None:
         # Called for a polite shutdown (the Kernel menu's restart), not when a dead kernel is killed.
@@ -372,8 +383,22 @@ def pool_key(manager: Any, cwd: str | None) -> PoolKey:
 
 
 def pool_environment(spec_env: dict[str, str]) -> dict[str, str]:
-    """What a kernel started by Jupyter gets: this process's environment and the kernelspec's."""
-    return {**os.environ, **spec_env}
+    """What a kernel started by Jupyter gets: this process's environment and the kernelspec's,
+    less the server's secrets."""
+    env = {**os.environ, **spec_env}
+    drop_secrets(env)
+    return env
+
+
+# The server's own secrets: start-lab.sh hands JupyterLab its token in the environment (not on
+# the command line, which any user can read); a kernel runs the learner's code and build scripts
+# of any crate a cell names, and has no use for it.
+SERVER_SECRETS = ("JUPYTER_TOKEN",)
+
+
+def drop_secrets(env: dict[str, str]) -> None:
+    for name in SERVER_SECRETS:
+        env.pop(name, None)
 
 
 def turn_on(size: int, log: Any) -> KernelPool | None:
@@ -419,6 +444,13 @@ def _jupyter_server_extension_points() -> list[dict]:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
+    # The server has its token by now (reading it fixes it); every kernel it starts later, of
+    # any language, inherits this process's environment, so the token leaves it here.
+    handed = os.environ.get("JUPYTER_TOKEN")
+    if handed and serverapp.identity_provider.token != handed:
+        serverapp.log.error("heat-kernel-pool: a Jupyter config file sets IdentityProvider.token, which "
+                            "overrides JUPYTER_TOKEN: the link start-lab.sh printed will not log in")
+    drop_secrets(os.environ)
     pool = turn_on(pool_size_setting(serverapp.log), serverapp.log)
     if pool is None:
         serverapp.log.info("heat-kernel-pool: off (HEAT_KERNEL_POOL=%s)", os.environ.get("HEAT_KERNEL_POOL"))
