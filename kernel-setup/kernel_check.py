@@ -79,9 +79,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 SETUP = "bash kernel-setup/setup.sh --setup-only"
 
 SPEED_CELL = """\
-let large = heatlib::Problem::large();
-let exact = heatlib::reference::final_field(&large)?;
-let typed = heatlib::measure(heatlib::Stage::Typed, &large, &heatlib::RunOptions::final_field(), 5, exact.view())?;
+let mut speed = heatlib::Comparison::new(&heatlib::Problem::large(), &heatlib::RunOptions::final_field(), 5)?;
+let typed = speed.add_stage(heatlib::Stage::Typed)?;
 println!("typed median {:e}", typed.timing.median());"""
 
 OPENCL_CELL = """\
