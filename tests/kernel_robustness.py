@@ -90,13 +90,15 @@ BAD_REQUESTS = [
      "&RunOptions::final_field().with_time_budget(std::time::Duration::from_millis(200)))?;",
      "stopped after the time budget of 0.2 s"),
     ("a step of one's own that panics on one band of rows (notebook 3's rows-on-threads cell, lab exercise 4)",
-     "let mut table = Comparison::new(&Problem::small(), &RunOptions::final_field().with_threads(2), 3)?;\n"
-     "let calls = std::sync::atomic::AtomicUsize::new(0);\n"
-     "let my_step = |c: ndarray::ArrayView2<f64>, mut n: ndarray::ArrayViewMut2<f64>, g: f64| {\n"
-     "    if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 { panic!(\"my index is off\"); }\n"
-     "    n.assign(&c); let _ = g;\n"
-     "};\n"
-     "table.add_step_in_bands(\"mine\", &my_step)?;",
+     "{\n"
+     "    let mut table = Comparison::new(&Problem::small(), &RunOptions::final_field().with_threads(2), 3)?;\n"
+     "    let calls = std::sync::atomic::AtomicUsize::new(0);\n"
+     "    let my_step = |c: ndarray::ArrayView2<f64>, mut n: ndarray::ArrayViewMut2<f64>, g: f64| {\n"
+     "        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 { panic!(\"my index is off\"); }\n"
+     "        n.assign(&c); let _ = g;\n"
+     "    };\n"
+     "    table.add_step_in_bands(\"mine\", &my_step)?;\n"
+     "}",
      "the step panicked on rows"),
 ]
 
