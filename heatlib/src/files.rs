@@ -128,16 +128,29 @@ fn new_file_permissions() -> Option<std::fs::Permissions> {
 /// A new, empty file in `folder` whose name starts with `.name.`: never an
 /// existing file (nor a link someone left there).
 fn new_file_beside(folder: &Path, name: &str) -> std::io::Result<(PathBuf, File)> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    // Readable by you alone until it is complete and takes its final permissions.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let prefix = format!(".{name}");
+    let names = fresh_names(&prefix).map(|attempt| format!("{attempt}.partial"));
+    first_new(folder, names, |partial| options.open(partial))
+}
+
+/// Makes `make(parent/name)` for the first of `names` that does not exist yet,
+/// and returns its path with what `make` gave; `make` must fail with
+/// `AlreadyExists` for a name that is taken (a file, a folder or a link).
+fn first_new<T>(
+    parent: &Path,
+    names: impl IntoIterator<Item = String>,
+    mut make: impl FnMut(&Path) -> std::io::Result<T>,
+) -> std::io::Result<(PathBuf, T)> {
     let mut last_error = None;
-    for attempt in fresh_names(&format!(".{name}")) {
-        let partial = folder.join(format!("{attempt}.partial"));
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        // Readable by you alone until it is complete and takes its final permissions.
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(&partial) {
-            Ok(file) => return Ok((partial, file)),
+    for name in names {
+        let path = parent.join(name);
+        match make(&path) {
+            Ok(made) => return Ok((path, made)),
             Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
                 last_error = Some(error);
             }
@@ -168,19 +181,9 @@ impl ScratchFolder {
         let mut builder = DirBuilder::new();
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        let mut last_error = None;
-        for name in names {
-            let path = parent.join(name);
-            // `create`, not `create_all`: an existing folder or link is an error, never reused.
-            match builder.create(&path) {
-                Ok(()) => return Ok(ScratchFolder { path }),
-                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                    last_error = Some(error);
-                }
-                Err(error) => return Err(error),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| std::io::Error::other("no free name")))
+        // `create`, not `create_all`: an existing folder or link is an error, never reused.
+        let (path, ()) = first_new(parent, names, |path| builder.create(path))?;
+        Ok(ScratchFolder { path })
     }
 
     /// The folder.
