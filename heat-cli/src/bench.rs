@@ -45,6 +45,10 @@ pub struct BenchArgs {
     /// Also write the rows as a JSON list to this file (Python rows have "language": "python")
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Leave out each row's predicted ceiling (the machine's ceilings are otherwise
+    /// read from `heat roofline`'s kept measurement, or measured once, about 5 s)
+    #[arg(long)]
+    no_ceilings: bool,
 }
 
 struct Size {
@@ -82,7 +86,7 @@ fn parse_sizes(text: &str) -> Result<Vec<Size>, String> {
         .collect()
 }
 
-fn parse_stages(text: &str) -> Result<Vec<Stage>, String> {
+pub(crate) fn parse_stages(text: &str) -> Result<Vec<Stage>, String> {
     text.split(',')
         .map(|name| name.parse::<Stage>().map_err(|e| e.to_string()))
         .collect()
@@ -97,6 +101,11 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
     let mut out_of_time = None;
     // Unless named, a stage that cannot run here is left out with a note.
     let unavailable = opencl_unavailable();
+    let ceilings = if args.no_ceilings {
+        None
+    } else {
+        Some(crate::roofline::kept_or_measured()?)
+    };
     let mut rows = Vec::new();
     for size in &sizes {
         let problem = &size.problem;
@@ -117,6 +126,9 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
             Comparison::new(problem, &options, args.repeat).map_err(|e| e.to_string())?;
         if let Some(deadline) = deadline {
             comparison.set_deadline(deadline);
+        }
+        if let Some(ceilings) = &ceilings {
+            comparison.set_ceilings(ceilings);
         }
         for stage in stages {
             eprintln!(
@@ -232,6 +244,15 @@ fn python_rows(size: &Size, comparison: &Comparison) -> Result<Vec<serde_json::V
             } else {
                 serde_json::Value::Null
             };
+            // The Python version on its Rust counterpart's ceiling: the same scale for both.
+            if let Some(ceiling) = &pair.ceiling {
+                row["ceiling"] = json!({
+                    "mcells_per_s": ceiling.mcells_per_s,
+                    "fraction_reached": pair.python.mcells_per_s() / ceiling.mcells_per_s,
+                    "bound": ceiling.bound,
+                    "of_rust_stage": pair.rust.as_ref().map(|rust| rust.name.as_str()),
+                });
+            }
             row
         })
         .collect())
@@ -239,6 +260,7 @@ fn python_rows(size: &Size, comparison: &Comparison) -> Result<Vec<serde_json::V
 
 /// One row of `--json`: each row says what ran, on what, how fast, against which baseline.
 fn json_row(size: &Size, comparison: &Comparison, row: &Measurement) -> serde_json::Value {
+    let ceiling = comparison.ceiling(row);
     json!({
         "stage": row.name,
         "language": "rust",
@@ -264,6 +286,19 @@ fn json_row(size: &Size, comparison: &Comparison, row: &Measurement) -> serde_js
         "speed_up": comparison.speed_up(row),
         "max_abs_diff": row.max_abs_diff,
         "first_run_s": row.first_run_s,
+        "ceiling": ceiling.as_ref().map(|c| json!({
+            "mcells_per_s": c.mcells_per_s,
+            "fraction_reached": row.mcells_per_s() / c.mcells_per_s,
+            "bound": c.bound,
+            "level": c.level,
+            "memory_mcells_per_s": c.memory_mcells_per_s,
+            "arithmetic_mcells_per_s": c.arithmetic_mcells_per_s,
+            "bytes_per_update": c.traffic.bytes_per_update,
+            "flops_per_update": c.traffic.flops_per_update,
+            "working_set": c.traffic.working_set,
+            "pattern": c.traffic.pattern.name(),
+            "why": c.traffic.why,
+        })),
         "device": row.device.as_ref().map(|d| json!({
             "name": d.device,
             "compute_units": d.compute_units,

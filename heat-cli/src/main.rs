@@ -4,6 +4,7 @@
 //! heat stages
 //! heat run --stage typed --nx 101 --nt 2000 --out final.npy
 //! heat bench --size small,large --repeat 5 --json bench.json
+//! heat roofline --sweep --charts pictures/
 //! ```
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use heatlib::{
 };
 
 mod bench;
+mod roofline;
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +36,8 @@ enum Command {
     Run(RunArgs),
     /// Time stages with warm-up and repeats, and compare them with the reference
     Bench(bench::BenchArgs),
+    /// Measure this machine's ceilings (bandwidth per cache level, arithmetic) and place the stages on them
+    Roofline(roofline::RooflineArgs),
     /// Write the reference solution (the update rule written literally) as a .npy file
     Reference(ReferenceArgs),
     /// List the stages with their Python counterparts
@@ -227,6 +231,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run(&args),
         Command::Bench(args) => bench::bench(&args),
+        Command::Roofline(args) => roofline::roofline(&args),
         Command::Reference(args) => write_reference(&args),
         Command::Stages { json } => {
             print_stages(json);

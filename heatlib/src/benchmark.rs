@@ -44,6 +44,7 @@ use crate::error::{HeatError, Result};
 use crate::options::{RunOptions, Storage};
 use crate::problem::Problem;
 use crate::reference::{self, max_abs_diff};
+use crate::roofline::{Ceiling, Ceilings};
 use crate::solution::{DeviceRun, Solution};
 use crate::solver;
 use crate::stages::Stage;
@@ -184,6 +185,8 @@ pub struct Comparison {
     reference: Array2<f64>,
     /// When the whole comparison must be done by, if it must.
     deadline: Option<Instant>,
+    /// The machine's ceilings, once given.
+    ceilings: Option<Ceilings>,
 }
 
 /// The most timed runs a comparison takes per row: enough for any median, and
@@ -233,6 +236,7 @@ impl Comparison {
             baseline: None,
             reference: reference::final_field(problem)?,
             deadline: None,
+            ceilings: None,
         })
     }
 
@@ -368,23 +372,30 @@ impl Comparison {
         )
     }
 
-    /// The column titles of [`Comparison::cells`].
-    pub const HEADERS: [&'static str; 7] = [
-        "stage",
-        "Python counterpart",
-        "threads",
-        "median (min – max)",
-        "M cell updates/s",
-        "speed-up",
-        "max |diff|",
-    ];
+    /// The column titles of [`Comparison::cells`]: two more once the
+    /// comparison is placed on this machine's ceilings ([`Comparison::set_ceilings`]).
+    pub fn headers(&self) -> Vec<&'static str> {
+        let mut headers = vec![
+            "stage",
+            "Python counterpart",
+            "threads",
+            "median (min – max)",
+            "M cell updates/s",
+            "speed-up",
+            "max |diff|",
+        ];
+        if self.ceilings.is_some() {
+            headers.extend(["ceiling M/s (bound)", "of ceiling"]);
+        }
+        headers
+    }
 
     /// The table's cells, one row of text per measurement: what every rendering prints.
-    pub fn cells(&self) -> Vec<[String; 7]> {
+    pub fn cells(&self) -> Vec<Vec<String>> {
         self.rows
             .iter()
             .map(|row| {
-                [
+                let mut cells = vec![
                     row.name.clone(),
                     row.python_analog().to_string(),
                     row.threads.to_string(),
@@ -397,35 +408,53 @@ impl Comparison {
                     format!("{:.0}", row.mcells_per_s()),
                     times(self.speed_up(row)),
                     format!("{:.1e}", row.max_abs_diff),
-                ]
+                ];
+                if let Some(ceiling) = self.ceiling(row) {
+                    cells.push(format!("{:.0} ({})", ceiling.mcells_per_s, ceiling.bound));
+                    cells.push(percent(row.mcells_per_s() / ceiling.mcells_per_s));
+                }
+                cells
             })
             .collect()
     }
 
+    /// Places every row on this machine's measured ceilings: the table gains
+    /// each row's predicted ceiling and the fraction of it reached.
+    pub fn set_ceilings(&mut self, ceilings: &Ceilings) {
+        self.ceilings = Some(ceilings.clone());
+    }
+
+    /// The predicted ceiling of `row`, once [`Comparison::set_ceilings`] gave the machine's.
+    pub fn ceiling(&self, row: &Measurement) -> Option<Ceiling> {
+        let ceilings = self.ceilings.as_ref()?;
+        Some(ceilings.for_stage(row.stage, &self.problem, self.options.storage, row.threads))
+    }
+
+    /// The ceilings the rows are placed on, if any.
+    pub fn ceilings(&self) -> Option<&Ceilings> {
+        self.ceilings.as_ref()
+    }
+
     /// A plain-text table, as `heat bench` prints it.
     pub fn to_text(&self) -> String {
-        text_table(&self.heading(), Self::HEADERS, self.cells())
+        let headers: Vec<String> = self.headers().into_iter().map(String::from).collect();
+        text_table(&self.heading(), &headers, &self.cells())
     }
 }
 
 /// A heading line, then columns padded to their widest cell: every plain-text table heatlib prints.
-pub(crate) fn text_table<const N: usize>(
-    heading: &str,
-    headers: [&str; N],
-    cells: Vec<[String; N]>,
-) -> String {
-    let widths: Vec<usize> = (0..N)
-        .map(|c| {
-            cells
-                .iter()
-                .map(|row| row[c].chars().count())
-                .chain([headers[c].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+pub(crate) fn text_table(heading: &str, headers: &[String], rows: &[Vec<String>]) -> String {
+    let width_of = |c: usize| {
+        rows.iter()
+            .filter_map(|row| row.get(c))
+            .chain([&headers[c]])
+            .map(|cell| cell.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..headers.len()).map(width_of).collect();
     let mut text = format!("{heading}\n");
-    for row in std::iter::once(headers.map(String::from)).chain(cells) {
+    for row in std::iter::once(headers).chain(rows.iter().map(Vec::as_slice)) {
         let line: Vec<String> = row
             .iter()
             .zip(&widths)
@@ -443,6 +472,15 @@ pub fn times(ratio: f64) -> String {
         _ if ratio >= 100.0 => format!("{ratio:.0}x"),
         _ if ratio >= 10.0 => format!("{ratio:.1}x"),
         _ => format!("{ratio:.2}x"),
+    }
+}
+
+/// A fraction as a whole percentage.
+pub(crate) fn percent(fraction: f64) -> String {
+    if fraction.is_finite() {
+        format!("{:.0}%", 100.0 * fraction)
+    } else {
+        "-".into()
     }
 }
 

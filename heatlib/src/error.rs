@@ -210,6 +210,15 @@ pub enum HeatError {
         message: String,
     },
 
+    /// Something about this machine the operating system does not say.
+    #[error("cannot tell {what} of this machine: {why}")]
+    MachineUnknown {
+        /// What was asked for.
+        what: String,
+        /// Why it cannot be known, and what to do.
+        why: String,
+    },
+
     /// A picture that cannot be drawn from what it was given.
     #[error("cannot draw the picture: {message}")]
     Picture {

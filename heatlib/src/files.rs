@@ -37,6 +37,23 @@ use crate::error::{HeatError, Result};
 /// # Ok::<(), heatlib::HeatError>(())
 /// ```
 pub fn write_npy<T: WriteNpyExt + ?Sized>(path: &Path, array: &T) -> Result<()> {
+    write_whole(path, |writer| {
+        array.write_npy(writer).map_err(|e| e.to_string())
+    })
+}
+
+/// Writes `text` to `path` whole or not at all, as [`write_npy`] writes its files.
+pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
+    write_whole(path, |writer| {
+        writer.write_all(text.as_bytes()).map_err(|e| e.to_string())
+    })
+}
+
+/// Writes what `write` writes to `path`, whole or not at all (see [`write_npy`]).
+fn write_whole(
+    path: &Path,
+    write: impl Fn(&mut dyn Write) -> std::result::Result<(), String>,
+) -> Result<()> {
     let failed = |message: String| HeatError::File {
         path: path.display().to_string(),
         message,
@@ -53,7 +70,7 @@ pub fn write_npy<T: WriteNpyExt + ?Sized>(path: &Path, array: &T) -> Result<()> 
             return Err(failed("it is a folder; name a file in it".into()));
         }
         Some(meta) if !meta.is_file() => {
-            return write_in_place(&destination, array).map_err(failed);
+            return write_in_place(&destination, write).map_err(failed);
         }
         _ => {}
     }
@@ -68,7 +85,7 @@ pub fn write_npy<T: WriteNpyExt + ?Sized>(path: &Path, array: &T) -> Result<()> 
         .map_err(|e| failed(format!("cannot make a file in {}: {e}", folder.display())))?;
     let written = (|| {
         let mut writer = BufWriter::new(&file);
-        array.write_npy(&mut writer).map_err(|e| e.to_string())?;
+        write(&mut writer)?;
         writer.flush().map_err(|e| e.to_string())?;
         drop(writer);
         file.sync_all().map_err(|e| e.to_string())?;
@@ -92,16 +109,16 @@ pub fn write_npy<T: WriteNpyExt + ?Sized>(path: &Path, array: &T) -> Result<()> 
 }
 
 /// Writes straight into a destination that is no regular file (a device, a pipe).
-fn write_in_place<T: WriteNpyExt + ?Sized>(
+fn write_in_place(
     destination: &Path,
-    array: &T,
+    write: impl Fn(&mut dyn Write) -> std::result::Result<(), String>,
 ) -> std::result::Result<(), String> {
     let file = OpenOptions::new()
         .write(true)
         .open(destination)
         .map_err(|e| e.to_string())?;
     let mut writer = BufWriter::new(file);
-    array.write_npy(&mut writer).map_err(|e| e.to_string())?;
+    write(&mut writer)?;
     writer.flush().map_err(|e| e.to_string())
 }
 

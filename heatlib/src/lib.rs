@@ -50,6 +50,9 @@
 //!   one stated baseline; `heat bench`, the notebooks and the docs site all print it.
 //! - [`timeit`] and [`first_and_later`] time any work, as IPython's `%timeit` does.
 //! - [`exercise`] checks a learner's step or signal and says where it first goes wrong.
+//! - [`roofline`] measures this machine's ceilings (bandwidth per cache
+//!   level, arithmetic) and places every stage on them through a model of
+//!   its traffic: how fast it could be, and what holds it back.
 //! - [`harmonic`] is the vectorization example, `sin(2 pi f t)`.
 //! - [`python`] runs the webinar's Python versions (the repository's
 //!   `python/heatpy`) on a comparison's problem and sets them beside the Rust
@@ -82,6 +85,7 @@ mod options;
 mod problem;
 pub mod python;
 pub mod reference;
+pub mod roofline;
 mod solution;
 mod solver;
 pub mod stages;

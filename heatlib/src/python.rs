@@ -27,10 +27,11 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::benchmark::{Comparison, Measurement, text_table, times};
+use crate::benchmark::{Comparison, Measurement, percent, text_table, times};
 use crate::error::{HeatError, Result};
 use crate::files::{ScratchFolder, write_npy};
 use crate::options::Storage;
+use crate::roofline::Ceiling;
 use crate::stages::Stage;
 use crate::timing::{Timing, seconds};
 
@@ -244,6 +245,9 @@ pub struct Pair {
     pub python: PythonRow,
     /// Its Rust counterpart's measurement, when that stage was in the comparison.
     pub rust: Option<Measurement>,
+    /// The Rust counterpart's predicted ceiling, when the comparison was placed
+    /// on the machine's ceilings: both sides of the pair are read against it.
+    pub ceiling: Option<Ceiling>,
 }
 
 impl Pair {
@@ -280,13 +284,17 @@ impl Comparison {
             pairs: python
                 .rows
                 .iter()
-                .map(|row| Pair {
-                    python: row.clone(),
-                    rust: self
+                .map(|row| {
+                    let rust = self
                         .rows
                         .iter()
                         .find(|rust| rust.stage.is_some() && rust.stage == row.counterpart)
-                        .cloned(),
+                        .cloned();
+                    Pair {
+                        python: row.clone(),
+                        ceiling: rust.as_ref().and_then(|rust| self.ceiling(rust)),
+                        rust,
+                    }
                 })
                 .collect(),
             left_out: python.left_out.clone(),
@@ -295,19 +303,30 @@ impl Comparison {
 }
 
 impl SideBySide {
-    /// The column titles of [`SideBySide::cells`].
-    pub const HEADERS: [&'static str; 7] = [
-        "Python",
-        "median",
-        "M cell updates/s",
-        "Rust stage",
-        "median",
-        "M cell updates/s",
-        "Rust / Python",
-    ];
+    /// The column titles of [`SideBySide::cells`]: two more when the pairs
+    /// carry their ceilings.
+    pub fn headers(&self) -> Vec<&'static str> {
+        let mut headers = vec![
+            "Python",
+            "median",
+            "M cell updates/s",
+            "Rust stage",
+            "median",
+            "M cell updates/s",
+            "Rust / Python",
+        ];
+        if self.has_ceilings() {
+            headers.extend(["ceiling M/s", "of ceiling: Python, Rust"]);
+        }
+        headers
+    }
+
+    fn has_ceilings(&self) -> bool {
+        self.pairs.iter().any(|pair| pair.ceiling.is_some())
+    }
 
     /// The table's cells, one row of text per pair: what every rendering prints.
-    pub fn cells(&self) -> Vec<[String; 7]> {
+    pub fn cells(&self) -> Vec<Vec<String>> {
         self.pairs
             .iter()
             .map(|pair| {
@@ -324,7 +343,7 @@ impl SideBySide {
                         "-".into(),
                     ),
                 };
-                [
+                let mut cells = vec![
                     python.tool.clone(),
                     seconds(python.timing.median()),
                     format!("{:.0}", python.mcells_per_s()),
@@ -332,17 +351,32 @@ impl SideBySide {
                     median,
                     rate,
                     times(pair.rust_over_python()),
-                ]
+                ];
+                if self.has_ceilings() {
+                    match (&pair.ceiling, &pair.rust) {
+                        (Some(ceiling), Some(rust)) => {
+                            cells.push(format!("{:.0}", ceiling.mcells_per_s));
+                            cells.push(format!(
+                                "{}, {}",
+                                percent(python.mcells_per_s() / ceiling.mcells_per_s),
+                                percent(rust.mcells_per_s() / ceiling.mcells_per_s)
+                            ));
+                        }
+                        _ => cells.extend(["-".to_string(), "-".to_string()]),
+                    }
+                }
+                cells
             })
             .collect()
     }
 
     /// A plain-text table, as `heat bench --with-python` prints it, then the versions left out.
     pub fn to_text(&self) -> String {
+        let headers: Vec<String> = self.headers().into_iter().map(String::from).collect();
         let mut text = text_table(
             &format!("Rust beside Python: {}", self.heading),
-            Self::HEADERS,
-            self.cells(),
+            &headers,
+            &self.cells(),
         );
         for (name, why) in &self.left_out {
             let _ = writeln!(text, "({name} not run: {why})");

@@ -224,6 +224,10 @@ pub struct LinePlot {
     log_x: bool,
     log_y: bool,
     markers: bool,
+    /// Dashed lines without dots: ceilings, limits.
+    limits: Vec<Series>,
+    /// Vertical lines at an x, labelled: cache sizes.
+    marks: Vec<(f64, String)>,
 }
 
 impl LinePlot {
@@ -241,7 +245,21 @@ impl LinePlot {
             log_x: false,
             log_y: false,
             markers: true,
+            limits: Vec::new(),
+            marks: Vec::new(),
         }
+    }
+
+    /// Adds a dashed line without dots, named in the legend: a ceiling or a limit.
+    pub fn limit(mut self, series: Series) -> LinePlot {
+        self.limits.push(series);
+        self
+    }
+
+    /// Adds a labelled vertical line at `x`: where a cache ends, say.
+    pub fn mark(mut self, x: f64, label: impl Into<String>) -> LinePlot {
+        self.marks.push((x, label.into()));
+        self
     }
 
     /// Adds a line.
@@ -265,7 +283,12 @@ impl LinePlot {
 
     /// Draws the plot; an error if there is no point, or a value is not positive on a log axis.
     pub fn render(&self) -> Result<Picture> {
-        let points = || self.series.iter().flat_map(|s| s.points.iter());
+        let points = || {
+            self.series
+                .iter()
+                .chain(&self.limits)
+                .flat_map(|s| s.points.iter())
+        };
         if points().next().is_none() {
             return Err(HeatError::Picture {
                 message: "a line plot needs at least one point".into(),
@@ -274,7 +297,7 @@ impl LinePlot {
         let (x_axis, y_axis) = (Axis { log: self.log_x }, Axis { log: self.log_y });
         let x_range = x_axis.range(points().map(|p| p.0), "x values")?;
         let y_range = y_axis.range(points().map(|p| p.1), "y values")?;
-        Picture::draw(640, 440, |canvas| {
+        Picture::draw(720, 480, |canvas| {
             self.paint(canvas, (x_axis, x_range), (y_axis, y_range))
         })
     }
@@ -286,6 +309,7 @@ impl LinePlot {
         (y_axis, y_range): (Axis, std::ops::Range<f64>),
     ) -> Result<()> {
         let (x_ticks, y_ticks) = (x_axis.ticks(&x_range), y_axis.ticks(&y_range));
+        let (y_low, y_high) = (y_range.start, y_range.end);
         let mut chart = ChartBuilder::on(canvas)
             .caption(&self.title, (FONT, 18))
             .margin(12)
@@ -333,6 +357,43 @@ impl LinePlot {
                     .draw_series(plotted.iter().map(|&p| Circle::new(p, 3, colour.filled())))
                     .map_err(drawing)?;
             }
+        }
+        for (k, limit) in self.limits.iter().enumerate() {
+            let colour = if k == 0 {
+                BLACK
+            } else {
+                RGBColor(110, 110, 110)
+            };
+            let plotted: Vec<(f64, f64)> = limit
+                .points
+                .iter()
+                .map(|&(x, y)| (x_axis.plotted(x), y_axis.plotted(y)))
+                .collect();
+            chart
+                .draw_series(DashedLineSeries::new(plotted, 8, 5, colour.stroke_width(2)))
+                .map_err(drawing)?
+                .label(&limit.name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2))
+                });
+        }
+        for (x, label) in &self.marks {
+            let x = x_axis.plotted(*x);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(x, y_low), (x, y_high)],
+                    4,
+                    4,
+                    RGBColor(150, 150, 150).stroke_width(1),
+                ))
+                .map_err(drawing)?;
+            chart
+                .draw_series([Text::new(
+                    label.clone(),
+                    (x, y_high),
+                    (FONT, 12).into_font().color(&RGBColor(90, 90, 90)),
+                )])
+                .map_err(drawing)?;
         }
         chart
             .configure_series_labels()

@@ -42,10 +42,12 @@ use drawable;
 
 mod charts;
 mod heatmap;
+mod roofline;
 mod table;
 
 pub use charts::{BarChart, LinePlot, Series};
 pub use heatmap::{Animation, Heatmap, heatmap_row, viridis};
+pub use roofline::sweep_chart;
 
 /// The font family every picture uses.
 const FONT: &str = "sans-serif";

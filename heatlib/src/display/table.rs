@@ -19,7 +19,7 @@ impl Comparison {
         html_table(
             "heat-comparison",
             &self.heading(),
-            &Self::HEADERS,
+            &self.headers(),
             self.cells(),
             |column| column >= 2,
         )
@@ -67,11 +67,11 @@ impl Comparison {
 }
 
 /// A captioned HTML table of class `class`; numbers in the columns `right` says are aligned right.
-fn html_table<const N: usize>(
+fn html_table<R: AsRef<[String]>>(
     class: &str,
     caption: &str,
-    headers: &[&str; N],
-    cells: Vec<[String; N]>,
+    headers: &[&str],
+    cells: Vec<R>,
     right: impl Fn(usize) -> bool,
 ) -> String {
     let mut html = format!(
@@ -84,7 +84,7 @@ fn html_table<const N: usize>(
     html += "</tr>\n";
     for row in cells {
         html += "<tr>";
-        for (column, cell) in row.iter().enumerate() {
+        for (column, cell) in row.as_ref().iter().enumerate() {
             let align = if right(column) {
                 " style=\"text-align:right\""
             } else {
@@ -103,7 +103,7 @@ impl SideBySide {
         let mut html = html_table(
             "heat-side-by-side",
             &format!("Rust beside Python: {}", self.heading),
-            &Self::HEADERS,
+            &self.headers(),
             self.cells(),
             |column| !matches!(column, 0 | 3),
         );

@@ -29,6 +29,8 @@ use crate::solution::{DeviceRun, Solution};
 use crate::stages::Stage;
 use crate::storage::Record;
 
+mod bandwidth;
+
 /// The environment variable that picks the device when none is given: an
 /// index from [`devices`] (or `heat devices`), or part of a device's name.
 pub const DEVICE_VARIABLE: &str = "HEAT_OPENCL_DEVICE";

@@ -1,0 +1,119 @@
+//! The speed of light drawn: a size sweep against the bandwidth ceilings,
+//! and the classic roofline with each stage as a point.
+
+use super::{LinePlot, Picture, Series};
+use crate::benchmark::Comparison;
+use crate::error::{HeatError, Result};
+use crate::roofline::{Ceilings, Pattern, SweepPoint, bytes};
+
+/// Achieved M cell updates/s against the working set (log-log), one line per
+/// stage, with the ceilings the model predicts for a two-buffer step (one
+/// thread and all cores) dashed, and where each cache ends marked.
+pub fn sweep_chart(ceilings: &Ceilings, points: &[SweepPoint]) -> Result<Picture> {
+    let kib = |bytes: u64| bytes as f64 / 1024.0;
+    let mut stages: Vec<&str> = Vec::new();
+    for point in points {
+        if !stages.contains(&point.stage.as_str()) {
+            stages.push(&point.stage);
+        }
+    }
+    let mut plot = LinePlot::new(
+        format!("Speed against plate size, {}", ceilings.cpu),
+        "working set: two fields (KiB)",
+        "M cell updates/s",
+    )
+    .log_scale(true, true);
+    for stage in stages {
+        plot = plot.series(Series::new(
+            stage,
+            points
+                .iter()
+                .filter(|p| p.stage == stage)
+                .map(|p| (kib(p.working_set), p.mcells_per_s)),
+        ));
+    }
+    let (low, high) = points
+        .iter()
+        .map(|p| p.working_set)
+        .fold((u64::MAX, 0), |(l, h), w| (l.min(w), h.max(w)));
+    if low > high {
+        return Err(HeatError::Picture {
+            message: "a sweep chart needs at least one point".into(),
+        });
+    }
+    let mut threads: Vec<usize> = vec![1, ceilings.cores];
+    threads.dedup();
+    for t in threads {
+        let ceiling: Vec<(f64, f64)> = ceilings
+            .bandwidth
+            .iter()
+            .filter(|b| b.pattern == Pattern::Copy && b.threads == t)
+            .filter(|b| b.working_set >= low / 2 && b.working_set <= high * 2)
+            .map(|b| (kib(b.working_set), b.gb_per_s * 1e3 / bytes::TWO_BUFFERS))
+            .collect();
+        let name = format!("ceiling, {t} thread{}", if t == 1 { "" } else { "s" });
+        plot = plot.limit(Series::new(name, ceiling));
+    }
+    for cache in &ceilings.caches {
+        plot = plot.mark(kib(cache.bytes), cache.name());
+    }
+    plot.render()
+}
+
+impl Comparison {
+    /// The classic roofline: attainable GFLOP/s against arithmetic intensity
+    /// (flops per byte moved), one roof per level of the memory hierarchy (one
+    /// thread), the arithmetic ceiling flat on top, and each row as a point.
+    /// Needs [`Comparison::set_ceilings`] first.
+    pub fn roofline_chart(&self) -> Result<Picture> {
+        let ceilings = self.ceilings().ok_or_else(|| HeatError::Picture {
+            message: "place the comparison on the machine's ceilings first: \
+                      comparison.set_ceilings(&Ceilings::of_this_machine()?)"
+                .into(),
+        })?;
+        let peak = ceilings.gflops(1);
+        let (x_low, x_high) = (0.01, 10.0);
+        let mut plot = LinePlot::new(
+            format!("Roofline, one thread, {}", ceilings.cpu),
+            "arithmetic intensity (flops per byte)",
+            "GFLOP/s",
+        )
+        .log_scale(true, true);
+        for row in &self.rows {
+            let Some(ceiling) = self.ceiling(row) else {
+                continue;
+            };
+            if ceiling.traffic.on_device {
+                continue; // the device has a roofline of its own
+            }
+            let intensity = ceiling.traffic.flops_per_update / ceiling.traffic.bytes_per_update;
+            let gflops = row.mcells_per_s() * ceiling.traffic.flops_per_update / 1e3;
+            let threads = if row.threads > 1 {
+                format!(", {} threads", row.threads)
+            } else {
+                String::new()
+            };
+            plot = plot.series(Series::new(
+                format!("{}{threads}", row.name),
+                [(intensity, gflops)],
+            ));
+        }
+        for (level, working_set) in ceilings.level_samples() {
+            let bandwidth = ceilings.bandwidth_at(Pattern::Copy, working_set, 1);
+            let ridge = (peak / bandwidth).clamp(x_low, x_high);
+            plot = plot.limit(Series::new(
+                format!("{level}: {bandwidth:.0} GB/s"),
+                [
+                    (x_low, bandwidth * x_low),
+                    (ridge, bandwidth * ridge),
+                    (x_high, peak.min(bandwidth * x_high)),
+                ],
+            ));
+        }
+        plot.limit(Series::new(
+            format!("arithmetic: {peak:.0} GFLOP/s"),
+            [(x_low, peak), (x_high, peak)],
+        ))
+        .render()
+    }
+}

@@ -1,0 +1,588 @@
+//! The speed of light: what this machine can deliver, and how close each stage comes to it.
+//!
+//! A timing says how fast a stage is; a ceiling says how fast it could be.
+//! Two things limit a time step: the bytes it must move between memory (or
+//! a cache) and the core, and the arithmetic it must do. [`Ceilings::measure`]
+//! measures both on the learner's own machine:
+//!
+//! - the cache sizes, from the operating system;
+//! - bandwidth for working sets from 16 KiB (inside L1) to past four times
+//!   the last-level cache (main memory), for three access patterns
+//!   ([`Pattern`]), on one thread and on all cores;
+//! - the arithmetic rate: multiply-adds on every SIMD lane, one thread and all cores;
+//! - with the `opencl` feature, the OpenCL device's own copy bandwidth.
+//!
+//! The traffic model ([`traffic`]) says how many bytes and flops each stage
+//! spends per cell update, with its reasoning. Together they give each stage
+//! a predicted ceiling ([`Ceilings::ceiling`]): the roofline model of Williams,
+//! Waterman and Patterson (2009), `min(bandwidth / bytes, flop rate / flops)`
+//! per cell update. A stage near its ceiling can only go faster by moving
+//! fewer bytes (or, where arithmetic limits it, doing fewer flops); a stage
+//! far below it is held back by something else: the interpreter, bounds
+//! checks that stop SIMD, temporaries.
+//!
+//! Measuring takes a few seconds; [`Ceilings::of_this_machine`] measures once
+//! and keeps the result in a file, so notebooks and `heat bench` do not wait.
+//!
+//! ```no_run
+//! use heatlib::roofline::Ceilings;
+//! use heatlib::{Problem, Stage, Storage};
+//! let ceilings = Ceilings::of_this_machine()?;
+//! let ceiling = ceilings.for_stage(Some(Stage::Typed), &Problem::large(), Storage::FinalField, 1);
+//! println!("typed can reach {:.0} M cell updates/s ({})", ceiling.mcells_per_s, ceiling.bound);
+//! # Ok::<(), heatlib::HeatError>(())
+//! ```
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{HeatError, Result};
+use crate::options::Storage;
+use crate::problem::Problem;
+use crate::stages::Stage;
+
+mod machine;
+mod model;
+mod probes;
+mod sweep;
+
+pub use machine::CacheLevel;
+pub use model::{Traffic, bytes, traffic};
+pub use probes::Pattern;
+pub use sweep::{SWEEP_SIDES, SweepPoint, sweep};
+
+/// Timed runs per probe, after one warm-up.
+const REPEAT: usize = 5;
+/// Bumped when the file's contents change meaning, so that an old file is measured again.
+const FORMAT: u32 = 1;
+/// The environment variable that names the file the ceilings are kept in.
+pub const FILE_VARIABLE: &str = "HEAT_ROOFLINE_FILE";
+
+/// One bandwidth measurement: a pattern over a working set, on some threads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bandwidth {
+    /// How memory was walked.
+    pub pattern: Pattern,
+    /// Bytes walked in all (shared among the threads).
+    pub working_set: u64,
+    /// Threads walking it at once.
+    pub threads: usize,
+    /// Median gigabytes (1e9 bytes) per second, bytes counted as [`Pattern::bytes_per_element`] says.
+    pub gb_per_s: f64,
+    /// The slowest run's figure.
+    pub min_gb_per_s: f64,
+    /// The fastest run's figure.
+    pub max_gb_per_s: f64,
+}
+
+/// The arithmetic ceiling on some threads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlopRate {
+    /// Threads computing at once.
+    pub threads: usize,
+    /// Median billions of floating-point operations per second.
+    pub gflops: f64,
+    /// The slowest run's figure.
+    pub min_gflops: f64,
+    /// The fastest run's figure.
+    pub max_gflops: f64,
+    /// Whether fused multiply-add instructions were used (2 flops each).
+    pub fused: bool,
+}
+
+/// The OpenCL device's copy bandwidth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceBandwidth {
+    /// The device's name.
+    pub device: String,
+    /// Median GB/s, 16 bytes per element copied.
+    pub gb_per_s: f64,
+    /// The slowest run's figure.
+    pub min_gb_per_s: f64,
+    /// The fastest run's figure.
+    pub max_gb_per_s: f64,
+}
+
+/// What this machine can deliver, measured: see the [module](self).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ceilings {
+    /// The file format, so that an older file is measured again.
+    pub format: u32,
+    /// The day of the measurement, YYYY-MM-DD.
+    pub measured_on: String,
+    /// The CPU's name.
+    pub cpu: String,
+    /// Cores this process may use.
+    pub cores: usize,
+    /// The data caches, L1 first.
+    pub caches: Vec<CacheLevel>,
+    /// Every bandwidth measurement.
+    pub bandwidth: Vec<Bandwidth>,
+    /// The arithmetic ceiling, on one thread and on all cores.
+    pub flops: Vec<FlopRate>,
+    /// The OpenCL device's copy bandwidth, if a device was there.
+    pub device: Option<DeviceBandwidth>,
+    /// Why there is no device figure, if there is none.
+    pub device_note: Option<String>,
+}
+
+/// A stage's predicted ceiling on one problem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ceiling {
+    /// The lower of the two ceilings, in million cell updates per second.
+    pub mcells_per_s: f64,
+    /// Bandwidth / bytes per update.
+    pub memory_mcells_per_s: f64,
+    /// Flop rate / flops per update.
+    pub arithmetic_mcells_per_s: f64,
+    /// L1 load rate / loads per update.
+    pub loads_mcells_per_s: f64,
+    /// What sets the ceiling: "L2 bandwidth", "memory bandwidth", "arithmetic", ...
+    pub bound: String,
+    /// The level of the memory hierarchy the working set lives in.
+    pub level: String,
+    /// The model's traffic behind it.
+    pub traffic: Traffic,
+}
+
+impl Ceilings {
+    /// Measures the caches, bandwidths and arithmetic rate now (a few seconds).
+    pub fn measure() -> Result<Ceilings> {
+        let caches = machine::caches()?;
+        let cores = machine::cores();
+        let threads: Vec<usize> = if cores > 1 { vec![1, cores] } else { vec![1] };
+        let mut bandwidth = Vec::new();
+        for &threads in &threads {
+            for working_set in working_sets(&caches) {
+                for pattern in Pattern::ALL {
+                    let timing = probes::bandwidth_runs(pattern, working_set, threads, REPEAT);
+                    let bytes = probes::bytes_per_pass(pattern, working_set, threads);
+                    bandwidth.push(Bandwidth {
+                        pattern,
+                        working_set,
+                        threads,
+                        gb_per_s: bytes / timing.median() / 1e9,
+                        min_gb_per_s: bytes / timing.max() / 1e9,
+                        max_gb_per_s: bytes / timing.min() / 1e9,
+                    });
+                }
+            }
+        }
+        let flops = threads
+            .iter()
+            .map(|&threads| {
+                let (timing, flops) = probes::flop_runs(threads, REPEAT);
+                FlopRate {
+                    threads,
+                    gflops: flops / timing.median() / 1e9,
+                    min_gflops: flops / timing.max() / 1e9,
+                    max_gflops: flops / timing.min() / 1e9,
+                    fused: probes::FUSED,
+                }
+            })
+            .collect();
+        let (device, device_note) = match device_bandwidth() {
+            Ok(device) => (Some(device), None),
+            Err(why) => (None, Some(why)),
+        };
+        Ok(Ceilings {
+            format: FORMAT,
+            measured_on: machine::today(),
+            cpu: machine::cpu_model(),
+            cores,
+            caches,
+            bandwidth,
+            flops,
+            device,
+            device_note,
+        })
+    }
+
+    /// The ceilings kept for this machine, measured (and kept) first if there
+    /// are none yet, or if the ones kept are from another CPU, core count or
+    /// file format. The file is [`FILE_VARIABLE`] if set, else
+    /// `$XDG_CACHE_HOME/heat-accel/roofline.json` (`~/.cache/...`).
+    pub fn of_this_machine() -> Result<Ceilings> {
+        let path = Ceilings::file();
+        if let Some(kept) = path.as_ref().and_then(|path| Ceilings::load(path).ok())
+            && kept.format == FORMAT
+            && kept.cpu == machine::cpu_model()
+            && kept.cores == machine::cores()
+            && machine::caches().is_ok_and(|caches| caches == kept.caches)
+        {
+            return Ok(kept);
+        }
+        let measured = Ceilings::measure()?;
+        if let Some(path) = path {
+            // Keeping them only saves the next measurement; a cache that cannot be
+            // written (a read-only home) costs a few seconds next time, no more.
+            let _ = measured.save(&path);
+        }
+        Ok(measured)
+    }
+
+    /// Where [`Ceilings::of_this_machine`] keeps them.
+    pub fn file() -> Option<PathBuf> {
+        let nonempty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        if let Some(path) = nonempty(FILE_VARIABLE) {
+            return Some(path.into());
+        }
+        let cache = nonempty("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| nonempty("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+        Some(cache.join("heat-accel").join("roofline.json"))
+    }
+
+    /// Reads ceilings written by [`Ceilings::save`] or `heat roofline --json`.
+    pub fn load(path: &std::path::Path) -> Result<Ceilings> {
+        let text = std::fs::read_to_string(path).map_err(|e| HeatError::File {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        serde_json::from_str(&text).map_err(|e| HeatError::File {
+            path: path.display().to_string(),
+            message: format!("not ceilings heatlib wrote: {e}"),
+        })
+    }
+
+    /// Writes them as JSON, whole or not at all.
+    pub fn save(&self, path: &std::path::Path) -> Result<()> {
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).map_err(|e| HeatError::File {
+                path: folder.display().to_string(),
+                message: e.to_string(),
+            })?;
+        }
+        crate::files::write_text(path, &(self.to_json() + "\n"))
+    }
+
+    /// The ceilings as pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Median bandwidth in GB/s of `pattern` over `working_set` bytes on
+    /// `threads` threads: read off the measured curve (interpolated between
+    /// working sets on a log scale, and between one thread and all cores).
+    pub fn bandwidth_at(&self, pattern: Pattern, working_set: u64, threads: usize) -> f64 {
+        let one = self.curve_at(pattern, working_set, 1);
+        if threads <= 1 || self.cores <= 1 {
+            return one;
+        }
+        let all = self.curve_at(pattern, working_set, self.cores);
+        let share = (threads.min(self.cores) - 1) as f64 / (self.cores - 1) as f64;
+        one + share * (all - one)
+    }
+
+    fn curve_at(&self, pattern: Pattern, working_set: u64, threads: usize) -> f64 {
+        let points: Vec<(f64, f64)> = self
+            .bandwidth
+            .iter()
+            .filter(|b| b.pattern == pattern && b.threads == threads)
+            .map(|b| ((b.working_set as f64).log2(), b.gb_per_s))
+            .collect();
+        interpolate(&points, (working_set.max(1) as f64).log2())
+    }
+
+    /// Billions of flops per second on `threads` threads (between one and all cores, linearly).
+    pub fn gflops(&self, threads: usize) -> f64 {
+        let rate = |t: usize| {
+            self.flops
+                .iter()
+                .find(|f| f.threads == t)
+                .map_or(f64::NAN, |f| f.gflops)
+        };
+        if threads <= 1 || self.cores <= 1 {
+            return rate(1);
+        }
+        let share = (threads.min(self.cores) - 1) as f64 / (self.cores - 1) as f64;
+        rate(1) + share * (rate(self.cores) - rate(1))
+    }
+
+    /// The level a working set lives in when `threads` threads share it: each
+    /// thread's share must fit a cache of its own core, or the whole a shared cache.
+    pub fn level_of(&self, working_set: u64, threads: usize) -> String {
+        let share = working_set / threads.max(1) as u64;
+        self.caches
+            .iter()
+            .find(|cache| {
+                if cache.shared_by == 1 {
+                    share <= cache.bytes
+                } else {
+                    working_set <= cache.bytes
+                }
+            })
+            .map_or_else(|| "memory".to_string(), CacheLevel::name)
+    }
+
+    /// The predicted ceiling for a stage's traffic on `threads` threads.
+    pub fn ceiling(&self, traffic: &Traffic, threads: usize) -> Ceiling {
+        let (bandwidth, level) = if traffic.on_device {
+            let device = self.device.as_ref().map_or(f64::NAN, |d| d.gb_per_s);
+            (device, "device memory".to_string())
+        } else {
+            (
+                self.bandwidth_at(traffic.pattern, traffic.working_set, threads),
+                self.level_of(traffic.working_set, threads),
+            )
+        };
+        let memory = bandwidth * 1e3 / traffic.bytes_per_update;
+        // Neither is measured on the device: its bandwidth binds first for a stencil.
+        let (arithmetic, loads) = if traffic.on_device {
+            (f64::INFINITY, f64::INFINITY)
+        } else {
+            let l1 = self.caches.first().map_or(16 << 10, |c| c.bytes / 2);
+            let values_per_us =
+                self.bandwidth_at(Pattern::Read, l1 * threads as u64, threads) * 1e3 / 8.0;
+            (
+                self.gflops(threads) * 1e3 / traffic.flops_per_update,
+                values_per_us / traffic.loads_per_update,
+            )
+        };
+        let mut candidates = [
+            (memory, format!("{level} bandwidth")),
+            (loads, "L1 loads".to_string()),
+            (arithmetic, "arithmetic".to_string()),
+        ];
+        candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let [(mcells_per_s, bound), ..] = candidates;
+        Ceiling {
+            mcells_per_s,
+            memory_mcells_per_s: memory,
+            arithmetic_mcells_per_s: arithmetic,
+            loads_mcells_per_s: loads,
+            bound,
+            level,
+            traffic: traffic.clone(),
+        }
+    }
+
+    /// The speed `threads` threads should reach on `traffic`, from the speed one
+    /// thread reaches when its data is in cache (`in_cache_mcells_per_s`, the
+    /// core's own work per update) and the bandwidth of the working set's level:
+    /// each update costs the core's work, shared among the threads, plus the
+    /// wait for its bytes, which threads share only as far as the bandwidth
+    /// grows with them (the simplest form of the ECM model of Hager, Treibig
+    /// and Wellein: core work and memory transfers do not overlap).
+    ///
+    /// A working set in cache: the threads share the work and nothing else,
+    /// `threads` times the speed. The full history in main memory: the wait
+    /// for memory is shared only as far as the bandwidth grows, so less.
+    pub fn predicted_mcells_per_s(
+        &self,
+        traffic: &Traffic,
+        in_cache_mcells_per_s: f64,
+        threads: usize,
+    ) -> f64 {
+        let threads = threads.max(1);
+        if self.level_of(traffic.working_set, threads) != "memory" {
+            // In cache, the in-cache speed already holds the transfers.
+            return threads as f64 * in_cache_mcells_per_s;
+        }
+        let bandwidth = self.bandwidth_at(traffic.pattern, traffic.working_set, threads);
+        let core_us = 1.0 / (threads as f64 * in_cache_mcells_per_s);
+        let memory_us = traffic.bytes_per_update / (bandwidth * 1e3);
+        1.0 / (core_us + memory_us)
+    }
+
+    /// The ceiling of `stage` (`None`: a step of your own) on `problem`, keeping `storage`.
+    pub fn for_stage(
+        &self,
+        stage: Option<Stage>,
+        problem: &Problem,
+        storage: Storage,
+        threads: usize,
+    ) -> Ceiling {
+        self.ceiling(&traffic(stage, problem, storage, &self.caches), threads)
+    }
+
+    /// A plain-text summary: caches, bandwidth per level, arithmetic, device.
+    pub fn to_text(&self) -> String {
+        let mut text = format!(
+            "{} ({} cores), measured {}\ncaches: {}\n",
+            self.cpu,
+            self.cores,
+            self.measured_on,
+            self.caches
+                .iter()
+                .map(|c| format!(
+                    "{} {}{}",
+                    c.name(),
+                    crate::error::Bytes(u128::from(c.bytes)),
+                    if c.shared_by > 1 {
+                        " shared"
+                    } else {
+                        " per core"
+                    }
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut rows = Vec::new();
+        for (level, working_set) in self.level_samples() {
+            let mut row = vec![
+                level,
+                crate::error::Bytes(u128::from(working_set)).to_string(),
+            ];
+            for threads in self.thread_counts() {
+                for pattern in Pattern::ALL {
+                    row.push(format!(
+                        "{:.0}",
+                        self.curve_at(pattern, working_set, threads)
+                    ));
+                }
+            }
+            rows.push(row);
+        }
+        let mut headers = vec!["level".to_string(), "working set".to_string()];
+        for threads in self.thread_counts() {
+            for pattern in Pattern::ALL {
+                headers.push(format!("{} {}T", pattern.name(), threads));
+            }
+        }
+        text += &crate::benchmark::text_table(
+            "bandwidth, GB/s (bytes counted with read for ownership):",
+            &headers,
+            &rows,
+        );
+        for rate in &self.flops {
+            text += &format!(
+                "arithmetic, {} thread{}: {:.1} GFLOP/s ({}, {:.1} - {:.1})\n",
+                rate.threads,
+                if rate.threads == 1 { "" } else { "s" },
+                rate.gflops,
+                if rate.fused {
+                    "fused multiply-add"
+                } else {
+                    "multiply and add"
+                },
+                rate.min_gflops,
+                rate.max_gflops
+            );
+        }
+        match (&self.device, &self.device_note) {
+            (Some(d), _) => {
+                text += &format!(
+                    "OpenCL device {}: copy {:.1} GB/s ({:.1} - {:.1})\n",
+                    d.device, d.gb_per_s, d.min_gb_per_s, d.max_gb_per_s
+                )
+            }
+            (None, Some(why)) => text += &format!("OpenCL device: not measured ({why})\n"),
+            (None, None) => {}
+        }
+        text
+    }
+
+    fn thread_counts(&self) -> Vec<usize> {
+        let mut counts: Vec<usize> = self.flops.iter().map(|f| f.threads).collect();
+        counts.dedup();
+        counts
+    }
+
+    /// One working set per level, the middle of what the level holds, and one for main memory.
+    pub(crate) fn level_samples(&self) -> Vec<(String, u64)> {
+        let mut below = 0;
+        let mut samples = Vec::new();
+        for cache in &self.caches {
+            samples.push((cache.name(), (below + cache.bytes) / 2));
+            below = cache.bytes;
+        }
+        let largest = self
+            .bandwidth
+            .iter()
+            .map(|b| b.working_set)
+            .max()
+            .unwrap_or(0);
+        samples.push(("memory".into(), largest));
+        samples
+    }
+}
+
+/// Working sets from 16 KiB, doubling, to at least four times the largest cache.
+fn working_sets(caches: &[CacheLevel]) -> Vec<u64> {
+    let largest = caches.iter().map(|c| c.bytes).max().unwrap_or(32 << 20);
+    let mut sets = vec![16 << 10];
+    while *sets.last().unwrap_or(&0) < 4 * largest {
+        sets.push(sets.last().unwrap_or(&1) * 2);
+    }
+    sets
+}
+
+/// Straight-line interpolation through `points` (sorted or not) at `x`,
+/// the end values beyond either end.
+fn interpolate(points: &[(f64, f64)], x: f64) -> f64 {
+    let mut points = points.to_vec();
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    match points.as_slice() {
+        [] => f64::NAN,
+        [first, ..] if x <= first.0 => first.1,
+        [.., last] if x >= last.0 => last.1,
+        _ => points
+            .windows(2)
+            .find(|pair| x <= pair[1].0)
+            .map_or(f64::NAN, |pair| {
+                let (a, b) = (pair[0], pair[1]);
+                a.1 + (x - a.0) / (b.0 - a.0) * (b.1 - a.1)
+            }),
+    }
+}
+
+#[cfg(feature = "opencl")]
+fn device_bandwidth() -> std::result::Result<DeviceBandwidth, String> {
+    let solver = crate::opencl::OpenClSolver::new(&crate::OpenClSettings {
+        precision: crate::Precision::F32,
+        ..Default::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let (timing, bytes) = solver.copy_bandwidth(REPEAT).map_err(|e| e.to_string())?;
+    Ok(DeviceBandwidth {
+        device: solver.device().name.clone(),
+        gb_per_s: bytes / timing.median() / 1e9,
+        min_gb_per_s: bytes / timing.max() / 1e9,
+        max_gb_per_s: bytes / timing.min() / 1e9,
+    })
+}
+
+#[cfg(not(feature = "opencl"))]
+fn device_bandwidth() -> std::result::Result<DeviceBandwidth, String> {
+    Err("heatlib was built without its `opencl` feature".into())
+}
+
+/// A one-line account of a measurement against its ceiling.
+pub fn describe(achieved_mcells_per_s: f64, ceiling: &Ceiling) -> String {
+    format!(
+        "{:.0} of {:.0} M cell updates/s ({:.0}%), {}",
+        achieved_mcells_per_s,
+        ceiling.mcells_per_s,
+        100.0 * achieved_mcells_per_s / ceiling.mcells_per_s,
+        ceiling.bound
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolation_is_straight_between_points_and_flat_beyond() {
+        let points = [(1.0, 10.0), (3.0, 30.0), (2.0, 20.0)];
+        assert_eq!(interpolate(&points, 2.5), 25.0);
+        assert_eq!(interpolate(&points, 0.0), 10.0);
+        assert_eq!(interpolate(&points, 9.0), 30.0);
+        assert!(interpolate(&[], 1.0).is_nan());
+    }
+
+    #[test]
+    fn working_sets_double_from_l1_to_past_four_times_the_last_cache() {
+        let caches = [CacheLevel {
+            level: 3,
+            bytes: 32 << 20,
+            shared_by: 2,
+        }];
+        let sets = working_sets(&caches);
+        assert_eq!(sets[0], 16 << 10);
+        assert_eq!(*sets.last().unwrap(), 128 << 20);
+        assert!(sets.windows(2).all(|w| w[1] == 2 * w[0]));
+    }
+}
