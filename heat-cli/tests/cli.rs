@@ -7,18 +7,26 @@ use heatlib::{Boundary, Problem, max_abs_diff, reference};
 use ndarray::{Array2, Array3};
 
 fn heat(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heat"))
+    heat_command()
         .args(args)
         .output()
         .expect("the heat binary runs")
 }
 
 fn heat_with(variable: &str, value: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heat"))
+    heat_command()
         .args(args)
         .env(variable, value)
         .output()
         .expect("the heat binary runs")
+}
+
+/// `heat`, keeping the machine's ceilings in this test run's own file: measured
+/// while other tests run, they are no figures for the notebooks.
+fn heat_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_heat"));
+    command.env(heatlib::roofline::FILE_VARIABLE, scratch("roofline.json"));
+    command
 }
 
 /// The standard output of a run that must have succeeded; its stderr is the failure message.
@@ -204,6 +212,104 @@ fn bench_prints_a_table_and_writes_json_rows() {
             _ => assert_eq!(row["threads"], 1, "{row}"),
         }
     }
+}
+
+/// `heat roofline --json`: every figure a positive number, and a working set
+/// in L1 walked faster than one in main memory, for every pattern and thread count.
+#[test]
+fn roofline_measures_ceilings_that_fall_from_cache_to_memory() {
+    let json = scratch("ceilings.json");
+    let output = heat(&["roofline", "--measure", "--json", json.to_str().unwrap()]);
+    let stdout = stdout_of_success(&output);
+    assert!(
+        stdout.contains("GFLOP/s") && stdout.contains("L1"),
+        "{stdout}"
+    );
+    let ceilings = heatlib::roofline::Ceilings::load(&json).unwrap();
+    assert!(!ceilings.caches.is_empty() && ceilings.cores >= 1);
+    assert_eq!(ceilings.measured_on.len(), "2026-12-02".len());
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    for rate in &ceilings.flops {
+        assert!(
+            positive(rate.gflops) && rate.min_gflops <= rate.max_gflops,
+            "{rate:?}"
+        );
+    }
+    assert!(ceilings.bandwidth.iter().all(|b| positive(b.gb_per_s)
+        && positive(b.min_gb_per_s)
+        && b.min_gb_per_s <= b.gb_per_s
+        && b.gb_per_s <= b.max_gb_per_s));
+    for pattern in heatlib::roofline::Pattern::ALL {
+        for rate in &ceilings.flops {
+            let curve: Vec<_> = ceilings
+                .bandwidth
+                .iter()
+                .filter(|b| b.pattern == pattern && b.threads == rate.threads)
+                .collect();
+            let (first, last) = (curve.first().unwrap(), curve.last().unwrap());
+            assert!(first.working_set <= 16 << 10, "{first:?}");
+            let largest_cache = ceilings.caches.iter().map(|c| c.bytes).max().unwrap();
+            assert!(last.working_set >= 4 * largest_cache, "{last:?}");
+            assert!(first.gb_per_s > last.gb_per_s, "{first:?} {last:?}");
+        }
+    }
+}
+
+/// `heat bench --json`: each row carries the model's ceiling for it and the
+/// fraction of it reached; `--no-ceilings` leaves them out.
+#[test]
+fn bench_rows_carry_their_ceiling_and_the_fraction_reached() {
+    let json = scratch("bench-ceilings.json");
+    let output = heat(&[
+        "bench",
+        "--size",
+        "60:100",
+        "--stages",
+        "typed,convolve",
+        "--repeat",
+        "2",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let stdout = stdout_of_success(&output);
+    assert!(stdout.contains("of ceiling"), "{stdout}");
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for (row, (bytes, flops)) in rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip([(24.0, 5.0), (264.0, 20.0)])
+    {
+        let ceiling = &row["ceiling"];
+        let limit = ceiling["mcells_per_s"].as_f64().unwrap();
+        let reached = ceiling["fraction_reached"].as_f64().unwrap();
+        let achieved = row["mcells_per_s"].as_f64().unwrap();
+        assert!(limit > 0.0 && limit.is_finite(), "{row}");
+        assert!((reached - achieved / limit).abs() < 1e-12, "{row}");
+        assert_eq!(ceiling["bytes_per_update"].as_f64(), Some(bytes), "{row}");
+        assert_eq!(ceiling["flops_per_update"].as_f64(), Some(flops), "{row}");
+        assert!(
+            ceiling["bound"].as_str().is_some_and(|b| !b.is_empty()),
+            "{row}"
+        );
+    }
+    let output = heat(&[
+        "bench",
+        "--size",
+        "20:10",
+        "--stages",
+        "typed",
+        "--repeat",
+        "1",
+        "--no-ceilings",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(!stdout_of_success(&output).contains("of ceiling"));
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(rows[0]["ceiling"].is_null(), "{rows}");
 }
 
 /// The JSON's speed-ups are over its stated baseline, and the printed table shows the same ones.

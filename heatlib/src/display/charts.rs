@@ -20,6 +20,14 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
+/// Dashed limits, darkest first.
+const LIMIT_GREYS: [RGBColor; 4] = [
+    RGBColor(0, 0, 0),
+    RGBColor(80, 80, 80),
+    RGBColor(125, 125, 125),
+    RGBColor(165, 165, 165),
+];
+
 /// An axis that is linear or logarithmic.
 #[derive(Debug, Clone, Copy)]
 struct Axis {
@@ -228,6 +236,20 @@ pub struct LinePlot {
     limits: Vec<Series>,
     /// Vertical lines at an x, labelled: cache sizes.
     marks: Vec<(f64, String)>,
+    legend: Corner,
+}
+
+/// Where a plot's legend goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Corner {
+    /// Top left (the default).
+    UpperLeft,
+    /// Top right.
+    UpperRight,
+    /// Bottom left.
+    LowerLeft,
+    /// Bottom right.
+    LowerRight,
 }
 
 impl LinePlot {
@@ -247,10 +269,17 @@ impl LinePlot {
             markers: true,
             limits: Vec::new(),
             marks: Vec::new(),
+            legend: Corner::UpperLeft,
         }
     }
 
-    /// Adds a dashed line without dots, named in the legend: a ceiling or a limit.
+    /// Puts the legend in another corner, away from the lines.
+    pub fn legend_at(mut self, corner: Corner) -> LinePlot {
+        self.legend = corner;
+        self
+    }
+
+    /// Adds a dashed line without dots, its name written along it: a ceiling or a limit.
     pub fn limit(mut self, series: Series) -> LinePlot {
         self.limits.push(series);
         self
@@ -359,23 +388,34 @@ impl LinePlot {
             }
         }
         for (k, limit) in self.limits.iter().enumerate() {
-            let colour = if k == 0 {
-                BLACK
-            } else {
-                RGBColor(110, 110, 110)
-            };
+            let colour = LIMIT_GREYS[k % LIMIT_GREYS.len()];
             let plotted: Vec<(f64, f64)> = limit
                 .points
                 .iter()
                 .map(|&(x, y)| (x_axis.plotted(x), y_axis.plotted(y)))
                 .collect();
+            // Named halfway along its first segment: clear of the axis, and of
+            // the other limits where they start together.
+            let label_at = match plotted.as_slice() {
+                [] => continue,
+                [only] => *only,
+                [a, b, ..] => ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0),
+            };
             chart
                 .draw_series(DashedLineSeries::new(plotted, 8, 5, colour.stroke_width(2)))
-                .map_err(drawing)?
-                .label(&limit.name)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2))
-                });
+                .map_err(drawing)?;
+            // Named along the line: a legend of greys would not tell them apart.
+            let anchor = plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Left,
+                plotters::style::text_anchor::VPos::Bottom,
+            );
+            chart
+                .draw_series([Text::new(
+                    limit.name.clone(),
+                    label_at,
+                    (FONT, 12).into_font().color(&colour).pos(anchor),
+                )])
+                .map_err(drawing)?;
         }
         for (x, label) in &self.marks {
             let x = x_axis.plotted(*x);
@@ -389,8 +429,8 @@ impl LinePlot {
                 .map_err(drawing)?;
             chart
                 .draw_series([Text::new(
-                    label.clone(),
-                    (x, y_high),
+                    format!(" {label}"),
+                    (x, y_high - 0.04 * (y_high - y_low)),
                     (FONT, 12).into_font().color(&RGBColor(90, 90, 90)),
                 )])
                 .map_err(drawing)?;
@@ -400,7 +440,12 @@ impl LinePlot {
             .label_font((FONT, 12))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(match self.legend {
+                Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+                Corner::UpperRight => SeriesLabelPosition::UpperRight,
+                Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+                Corner::LowerRight => SeriesLabelPosition::LowerRight,
+            })
             .draw()
             .map_err(drawing)?;
         Ok(())

@@ -45,7 +45,7 @@ mod heatmap;
 mod roofline;
 mod table;
 
-pub use charts::{BarChart, LinePlot, Series};
+pub use charts::{BarChart, Corner, LinePlot, Series};
 pub use heatmap::{Animation, Heatmap, heatmap_row, viridis};
 pub use roofline::sweep_chart;
 

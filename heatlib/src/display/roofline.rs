@@ -1,10 +1,10 @@
 //! The speed of light drawn: a size sweep against the bandwidth ceilings,
 //! and the classic roofline with each stage as a point.
 
-use super::{LinePlot, Picture, Series};
+use super::{Corner, LinePlot, Picture, Series};
 use crate::benchmark::Comparison;
 use crate::error::{HeatError, Result};
-use crate::roofline::{Ceilings, Pattern, SweepPoint, bytes};
+use crate::roofline::{Ceilings, Pattern, SweepPoint};
 
 /// Achieved M cell updates/s against the working set (log-log), one line per
 /// stage, with the ceilings the model predicts for a two-buffer step (one
@@ -23,12 +23,12 @@ pub fn sweep_chart(ceilings: &Ceilings, points: &[SweepPoint]) -> Result<Picture
         "M cell updates/s",
     )
     .log_scale(true, true);
-    for stage in stages {
+    for stage in &stages {
         plot = plot.series(Series::new(
-            stage,
+            *stage,
             points
                 .iter()
-                .filter(|p| p.stage == stage)
+                .filter(|p| &p.stage == stage)
                 .map(|p| (kib(p.working_set), p.mcells_per_s)),
         ));
     }
@@ -41,23 +41,24 @@ pub fn sweep_chart(ceilings: &Ceilings, points: &[SweepPoint]) -> Result<Picture
             message: "a sweep chart needs at least one point".into(),
         });
     }
-    let mut threads: Vec<usize> = vec![1, ceilings.cores];
-    threads.dedup();
-    for t in threads {
-        let ceiling: Vec<(f64, f64)> = ceilings
-            .bandwidth
+    // Each stage's own ceiling, where it differs from the one before (typed's and
+    // vectorized's differ only by the centre term's load, parallel's by its threads).
+    let mut drawn: Vec<Vec<(f64, f64)>> = Vec::new();
+    for stage in &stages {
+        let ceiling: Vec<(f64, f64)> = points
             .iter()
-            .filter(|b| b.pattern == Pattern::Copy && b.threads == t)
-            .filter(|b| b.working_set >= low / 2 && b.working_set <= high * 2)
-            .map(|b| (kib(b.working_set), b.gb_per_s * 1e3 / bytes::TWO_BUFFERS))
+            .filter(|p| &p.stage == stage)
+            .map(|p| (kib(p.working_set), p.ceiling.mcells_per_s))
             .collect();
-        let name = format!("ceiling, {t} thread{}", if t == 1 { "" } else { "s" });
-        plot = plot.limit(Series::new(name, ceiling));
+        if !drawn.contains(&ceiling) {
+            plot = plot.limit(Series::new(format!("ceiling of {stage}"), ceiling.clone()));
+            drawn.push(ceiling);
+        }
     }
     for cache in &ceilings.caches {
         plot = plot.mark(kib(cache.bytes), cache.name());
     }
-    plot.render()
+    plot.legend_at(Corner::LowerLeft).render()
 }
 
 impl Comparison {
@@ -78,25 +79,18 @@ impl Comparison {
             "arithmetic intensity (flops per byte)",
             "GFLOP/s",
         )
-        .log_scale(true, true);
+        .log_scale(true, true)
+        .legend_at(Corner::LowerRight);
         for row in &self.rows {
             let Some(ceiling) = self.ceiling(row) else {
                 continue;
             };
-            if ceiling.traffic.on_device {
-                continue; // the device has a roofline of its own
+            if ceiling.traffic.on_device || row.threads > 1 {
+                continue; // the device and the threads have rooflines of their own
             }
             let intensity = ceiling.traffic.flops_per_update / ceiling.traffic.bytes_per_update;
             let gflops = row.mcells_per_s() * ceiling.traffic.flops_per_update / 1e3;
-            let threads = if row.threads > 1 {
-                format!(", {} threads", row.threads)
-            } else {
-                String::new()
-            };
-            plot = plot.series(Series::new(
-                format!("{}{threads}", row.name),
-                [(intensity, gflops)],
-            ));
+            plot = plot.series(Series::new(row.name.clone(), [(intensity, gflops)]));
         }
         for (level, working_set) in ceilings.level_samples() {
             let bandwidth = ceilings.bandwidth_at(Pattern::Copy, working_set, 1);

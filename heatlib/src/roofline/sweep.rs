@@ -40,11 +40,11 @@ pub struct SweepPoint {
 pub const SWEEP_SIDES: [usize; 10] = [24, 48, 100, 200, 400, 700, 1000, 1500, 2200, 3000];
 
 /// Cell updates per timed run: a few milliseconds at any speed worth sweeping.
-const UPDATES_PER_RUN: usize = 20_000_000;
+const UPDATES_PER_RUN: usize = 50_000_000;
 
 /// Times each of `stages` on a square plate of each side in `sides` (final
-/// field only, `repeat` runs after a warm-up, each about 20 million cell
-/// updates), and places each on `ceilings`. A stage slower than 100 M cell
+/// field only, `repeat` runs after a warm-up, each about 50 million cell
+/// updates, at least 10 steps), and places each on `ceilings`. A stage slower than 100 M cell
 /// updates/s on the first plate is left out of larger ones, which would take minutes.
 pub fn sweep(
     ceilings: &Ceilings,
@@ -56,7 +56,7 @@ pub fn sweep(
     let mut too_slow = Vec::new();
     for &nx in sides {
         let interior = nx.saturating_sub(2).max(1).pow(2);
-        let nt = (UPDATES_PER_RUN / interior).clamp(3, 50_000) + 1;
+        let nt = (UPDATES_PER_RUN / interior).clamp(10, 50_000) + 1;
         let problem = Problem::small().with_size(nx, nt);
         let options = RunOptions::final_field();
         let mut comparison = Comparison::new(&problem, &options, repeat)?;
