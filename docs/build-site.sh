@@ -52,6 +52,11 @@ if [ ! -f "$mathjax_dir/package/es5/tex-svg.js" ]; then
     tar -xzf "$mathjax_tgz" -C "$mathjax_dir" package/es5/tex-svg.js
 fi
 
+say "this machine's ceilings, and a size sweep against them, with heat roofline (about a minute)"
+mkdir -p target/site-build/roofline
+cargo run --release -q -p heat-cli -- roofline --measure --sweep --json target/site-build/roofline/roofline.json \
+    --sweep-json target/site-build/roofline/sweep.json --charts target/site-build/roofline
+
 say "timing every stage with heat bench, and the Python versions beside them (about two minutes)"
 mkdir -p target/site-build
 # The small problem's speed-ups are over the interpreter (the Python loop); the interpreter
@@ -67,6 +72,6 @@ say "the pages"
 rm -rf target/site
 .venv/bin/python docs/site/build.py --notebooks target/notebooks \
     --bench target/site-build/bench-small.json --bench target/site-build/bench-large.json \
-    --mathjax "$mathjax_dir/package/es5/tex-svg.js" --out target/site
+    --mathjax "$mathjax_dir/package/es5/tex-svg.js" --roofline target/site-build/roofline --out target/site
 cp -r target/doc target/site/api
 echo "API reference: target/site/api/heatlib/index.html"

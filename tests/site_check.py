@@ -37,7 +37,8 @@ import kernel_check  # noqa: E402  (the doctor: its checks and their anchors)
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 API_REFERENCE = "api/heatlib/index.html"
-PROMISED = ["index.html", "python-to-rust.html", "stages.html", "instructor-guide.html", "troubleshooting.html",
+PROMISED = ["index.html", "python-to-rust.html", "stages.html", "speed-of-light.html", "instructor-guide.html",
+            "troubleshooting.html",
             API_REFERENCE] + [
     f"notebooks/{path.stem}.html" for path in sorted((ROOT / "notebooks").glob("*.ipynb"))
 ]
@@ -197,6 +198,7 @@ def check_generated_pages(driver, base, problems):
         if row[1] != "interpreted" and len(figures) < 5:
             problems.append(f"python-to-rust.html: the {row[1]} row lacks measured figures: {row}")
     check_python_table(driver, problems)
+    check_roofline_page(driver, base, problems)
     doctor = (ROOT / "kernel-setup" / "kernel_check.py").read_text()
     failures = set(re.findall(r'check\.fail\("([^"]+)"', doctor))
     driver.get(base + "troubleshooting.html")
@@ -206,6 +208,29 @@ def check_generated_pages(driver, base, problems):
     for name in failures:
         if not driver.execute_script(HAS_ID, kernel_check.anchor(name)):
             problems.append(f"troubleshooting.html has no #{kernel_check.anchor(name)}, where the doctor sends readers")
+
+
+def check_roofline_page(driver, base, problems):
+    """The speed-of-light page: the build machine's bandwidth per level, the same as heat roofline's JSON, and both charts."""
+    measured = ROOT / "target" / "site-build" / "roofline" / "roofline.json"
+    driver.get(base + "speed-of-light.html")
+    shown = driver.execute_script(
+        "return Array.from(document.querySelectorAll('table.heat-roofline tbody tr'))"
+        ".map(r => Array.from(r.cells).map(c => c.innerText));")
+    charts = driver.execute_script("return Array.from(document.images).map(i => i.currentSrc.split('/').pop());")
+    if sorted(charts) != ["roofline.png", "sweep.png"]:
+        problems.append(f"speed-of-light.html: the charts are {charts}, not sweep.png and roofline.png")
+    if not measured.exists() or not shown:
+        problems.append("speed-of-light.html: no bandwidth table, or no target/site-build/roofline/roofline.json")
+        return
+    ceilings = json.loads(measured.read_text())
+    copy = {b["working_set"]: b["gb_per_s"] for b in ceilings["bandwidth"] if b["pattern"] == "copy" and b["threads"] == 1}
+    for row in shown:
+        size = int(row[1].split()[0]) * 1024
+        if f"{copy.get(size, -1):.0f}" != row[4]:
+            problems.append(f"speed-of-light.html: {row[0]} copy on 1 thread shows {row[4]}, the JSON has {copy.get(size)}")
+    if len(shown) != len(ceilings["caches"]) + 1:
+        problems.append(f"speed-of-light.html: {len(shown)} levels shown for {len(ceilings['caches'])} caches and memory")
 
 
 def fragment_exists(driver, page, fragment, cache):

@@ -1,7 +1,7 @@
 """Builds the tutorial's static site from the executed notebooks, docs/ and measured figures.
 
     .venv/bin/python docs/site/build.py --notebooks target/notebooks --bench SMALL.json --bench LARGE.json \
-        --mathjax PATH/tex-svg.js [--out target/site]
+        --mathjax PATH/tex-svg.js [--roofline target/site-build/roofline] [--out target/site]
 
 `bash docs/build-site.sh` runs this after executing the notebooks (or reusing the test run's
 copies) and timing every stage with `heat bench`; run that, not this, from a fresh checkout.
@@ -9,7 +9,8 @@ copies) and timing every stage with `heat bench`; run that, not this, from a fre
 Pages: an index; one page per notebook, with its pictures and tables inline (nbconvert, lab
 template, MathJax served from the site so it works offline); and the Markdown pages of docs/,
 where an HTML comment `<!-- generated: NAME -->` is replaced by what GENERATED[NAME] makes:
-the speed table from the bench figures, the build machine, the doctor's checks.
+the speed table from the bench figures, the build machine, the doctor's checks, the
+machine's ceilings and the roofline charts (`heat roofline`, given with --roofline).
 """
 import argparse
 import datetime
@@ -39,6 +40,7 @@ API_REFERENCE = "api/heatlib/index.html"
 PAGES = [
     ("python-to-rust.md", "Python to Rust"),
     ("stages.md", "The stages"),
+    ("speed-of-light.md", "The speed of light"),
     ("instructor-guide.md", "Instructor guide"),
     ("troubleshooting.md", "Troubleshooting"),
 ]
@@ -228,12 +230,49 @@ def doctor_checks(_bench):
     return "\n".join(parts)
 
 
+# Set by main(): the folder `heat roofline --json/--charts` wrote into while this site was built.
+ROOFLINE = {"folder": None}
+
+
+def roofline_charts(bench):
+    """This build machine's ceilings, and the sweep and roofline charts drawn from its own measurement."""
+    folder = ROOFLINE["folder"]
+    if folder is None or not (folder / "roofline.json").exists():
+        return "<p>(This site was built without <code>heat roofline</code>'s measurement.)</p>"
+    ceilings = json.loads((folder / "roofline.json").read_text())
+    threads = sorted({b["threads"] for b in ceilings["bandwidth"]})
+    sizes = sorted({b["working_set"] for b in ceilings["bandwidth"]})
+    levels = [(f"L{c['level']}", c["bytes"] // 2) for c in ceilings["caches"]] + [("memory", sizes[-1])]
+    def nearest(pattern, size, t):
+        rows = [b for b in ceilings["bandwidth"] if b["pattern"] == pattern and b["threads"] == t]
+        return min(rows, key=lambda b: abs(b["working_set"] - size))
+    header = "".join(f"<th>{p} {t}T</th>" for t in threads for p in ("read", "write", "copy"))
+    lines = [f"<table class=\"heat-roofline\"><caption>Bandwidth in GB/s on this site's build machine "
+             f"({html.escape(ceilings['cpu'])}, {ceilings['cores']} cores, measured {ceilings['measured_on']}); "
+             "bytes counted with read for ownership</caption>",
+             f"<thead><tr><th>level</th><th>working set</th>{header}</tr></thead><tbody>"]
+    for level, size in levels:
+        cells = "".join(f"<td>{nearest(p, size, t)['gb_per_s']:.0f}</td>" for t in threads
+                        for p in ("read", "write", "copy"))
+        shown = nearest("copy", size, 1)["working_set"]
+        lines.append(f"<tr><td>{level}</td><td>{shown / 1024:.0f} KiB</td>{cells}</tr>")
+    lines.append("</tbody></table>")
+    flops = ", ".join(f"{f['gflops']:.0f} GFLOP/s on {f['threads']} thread{'s' if f['threads'] > 1 else ''}"
+                      for f in ceilings["flops"])
+    lines.append(f"<p>Arithmetic: {flops}.</p>")
+    for chart, alt in (("sweep.png", "Speed of typed, vectorized and parallel against plate size, with their ceilings"),
+                       ("roofline.png", "Each stage on the roofline of this site's build machine")):
+        if (folder / chart).exists():
+            lines.append(f'<p><img src="roofline/{chart}" alt="{alt}"></p>')
+    return "\n".join(lines)
+
+
 def markdown_inline(text):
     return re.sub(r"^<p>|</p>\n?$", "", mistune.html(text))
 
 
 GENERATED = {"speed-table": stage_table, "python-table": python_table, "build-machine": build_machine,
-             "doctor-checks": doctor_checks}
+             "doctor-checks": doctor_checks, "roofline-charts": roofline_charts}
 
 
 def fill_generated(text, bench):
@@ -313,9 +352,12 @@ def main():
     parser.add_argument("--bench", type=pathlib.Path, required=True, action="append",
                         help="heat bench --json output (give it once per file; their rows are joined)")
     parser.add_argument("--mathjax", type=pathlib.Path, required=True, help="MathJax 3's es5/tex-svg.js")
+    parser.add_argument("--roofline", type=pathlib.Path,
+                        help="folder heat roofline wrote roofline.json, sweep.png and roofline.png into")
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "target" / "site")
     args = parser.parse_args()
     args.out = args.out.resolve()
+    ROOFLINE["folder"] = args.roofline
 
     sources = sorted((ROOT / "notebooks").glob("*.ipynb"))
     missing = [path.name for path in sources if not (args.notebooks / path.name).exists()]
@@ -329,6 +371,10 @@ def main():
     for asset in ("site.css", "mathjax-config.js"):
         shutil.copy(HERE / asset, args.out / "assets" / asset)
     shutil.copy(args.mathjax, args.out / "assets" / "mathjax-tex-svg.js")
+    if args.roofline:
+        (args.out / "roofline").mkdir(parents=True, exist_ok=True)
+        for chart in args.roofline.glob("*.png"):
+            shutil.copy(chart, args.out / "roofline" / chart.name)
     build_index(site)
     build_notebook_pages(site)
     for page, title in PAGES:
