@@ -99,8 +99,18 @@ def verdicts(notebook):
 
 
 def comparison_rows(html):
-    """(name, max |diff|) of every row of every comparison table in `html`."""
-    return re.findall(r"<tr><td>([^<]+)</td>.*?<td[^>]*>([^<]+)</td></tr>", html)
+    """(name, max |diff|) of every row of every comparison table in `html` (the column
+    headed "max |diff|": a table placed on the machine's ceilings has two more after it)."""
+    rows = []
+    for table in re.findall(r"<table.*?</table>", html, flags=re.S):
+        headers = re.findall(r"<th>([^<]*)</th>", table)
+        if "max |diff|" not in headers:
+            continue
+        column = headers.index("max |diff|")
+        for row in re.findall(r"<tr>(<td.*?)</tr>", table):
+            cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+            rows.append((cells[0], cells[column]))
+    return rows
 
 
 def tags(cell):

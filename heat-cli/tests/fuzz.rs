@@ -134,7 +134,10 @@ fn random_arguments_get_a_result_or_a_message_never_a_crash() {
             let output = Command::new(env!("CARGO_BIN_EXE_heat"))
                 .args(&args)
                 // The bench's ceilings, measured once, in a file of this test's own.
-                .env(heatlib::roofline::FILE_VARIABLE, out.with_extension("roofline.json"))
+                .env(
+                    heatlib::roofline::FILE_VARIABLE,
+                    out.with_extension("roofline.json"),
+                )
                 .output()
                 .expect("the heat binary runs");
             let stderr = String::from_utf8_lossy(&output.stderr);

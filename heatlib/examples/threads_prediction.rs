@@ -1,5 +1,6 @@
-//! Predicts, then measures, what two threads give on the full history and on
-//! two buffers: the figures behind notebook 3's roofline section.
+//! Predicts, from this machine's measured ceilings alone, what two threads give
+//! on two fields and on the full history; then measures it: the figures behind
+//! notebook 3's roofline section and docs/speed-of-light.md.
 //!
 //! ```text
 //! cargo run --release --example threads_prediction
@@ -12,34 +13,38 @@ fn main() -> heatlib::Result<()> {
     let ceilings = Ceilings::measure()?;
     let threads = ceilings.cores.min(2);
     let problem = Problem::large();
-    // The core's own speed: typed with both fields in cache.
-    let mut in_cache = Comparison::new(&problem, &RunOptions::final_field(), 5)?;
-    in_cache.set_ceilings(&ceilings);
-    let typed = in_cache.add_stage(Stage::Typed)?.mcells_per_s();
-    in_cache.add_stage(Stage::Parallel)?;
     for storage in [Storage::FinalField, Storage::FullHistory] {
-        let traffic =
-            heatlib::roofline::traffic(Some(Stage::Typed), &problem, storage, &ceilings.caches);
-        let one = ceilings.predicted_mcells_per_s(&traffic, typed, 1);
-        let many = ceilings.predicted_mcells_per_s(&traffic, typed, threads);
+        let one = ceilings.for_stage(Some(Stage::Typed), &problem, storage, 1);
+        let many = ceilings.for_stage(Some(Stage::Parallel), &problem, storage, threads);
+        let predicted = many.mcells_per_s / one.mcells_per_s;
         let options = RunOptions {
             storage,
             ..RunOptions::final_field()
         };
         let mut measured = Comparison::new(&problem, &options, 5)?;
-        let one_measured = measured.add_stage(Stage::Typed)?.mcells_per_s();
-        let many_measured = measured.add_stage(Stage::Parallel)?.mcells_per_s();
+        let typed = measured.add_stage(Stage::Typed)?.mcells_per_s();
+        let parallel = measured.add_stage(Stage::Parallel)?.mcells_per_s();
         println!(
-            "{:<13} predicted {:.0} -> {:.0} M/s ({:.2}x); measured {:.0} -> {:.0} M/s ({:.2}x); prediction off by {:+.0}%",
+            "{:<6} ceilings {:.0} -> {:.0} M/s, predicted {predicted:.2}x; measured {typed:.0} \
+             ({:.0}%) -> {parallel:.0} ({:.0}%) M/s, {:.2}x; prediction off by {:+.0}%",
             storage.name(),
-            one,
-            many,
-            many / one,
-            one_measured,
-            many_measured,
-            many_measured / one_measured,
-            100.0 * ((many / one) / (many_measured / one_measured) - 1.0)
+            one.mcells_per_s,
+            many.mcells_per_s,
+            100.0 * typed / one.mcells_per_s,
+            100.0 * parallel / many.mcells_per_s,
+            parallel / typed,
+            100.0 * (predicted / (parallel / typed) - 1.0)
         );
     }
+    let wide = Problem::small().with_size(3000, 30);
+    let ceiling = ceilings.for_stage(Some(Stage::Typed), &wide, Storage::FinalField, 1);
+    let mut far = Comparison::new(&wide, &RunOptions::final_field(), 5)?;
+    let typed = far.add_stage(Stage::Typed)?.mcells_per_s();
+    println!(
+        "typed, 3000 x 3000, two fields: {typed:.0} of {:.0} M/s ({:.0}%), {}",
+        ceiling.mcells_per_s,
+        100.0 * typed / ceiling.mcells_per_s,
+        ceiling.bound
+    );
     Ok(())
 }

@@ -220,6 +220,14 @@ impl Series {
             points: points.into_iter().collect(),
         }
     }
+
+    /// Its points where they are drawn: log10 of the values on a log axis.
+    fn plotted(&self, x_axis: Axis, y_axis: Axis) -> Vec<(f64, f64)> {
+        self.points
+            .iter()
+            .map(|&(x, y)| (x_axis.plotted(x), y_axis.plotted(y)))
+            .collect()
+    }
 }
 
 /// Lines through points, with a legend: a signal, or time against problem size per stage.
@@ -369,11 +377,7 @@ impl LinePlot {
             .map_err(drawing)?;
         for (k, series) in self.series.iter().enumerate() {
             let colour = PALETTE[k % PALETTE.len()];
-            let plotted: Vec<(f64, f64)> = series
-                .points
-                .iter()
-                .map(|&(x, y)| (x_axis.plotted(x), y_axis.plotted(y)))
-                .collect();
+            let plotted = series.plotted(x_axis, y_axis);
             chart
                 .draw_series(LineSeries::new(plotted.clone(), colour.stroke_width(2)))
                 .map_err(drawing)?
@@ -389,17 +393,13 @@ impl LinePlot {
         }
         for (k, limit) in self.limits.iter().enumerate() {
             let colour = LIMIT_GREYS[k % LIMIT_GREYS.len()];
-            let plotted: Vec<(f64, f64)> = limit
-                .points
-                .iter()
-                .map(|&(x, y)| (x_axis.plotted(x), y_axis.plotted(y)))
-                .collect();
-            // Named halfway along its first segment: clear of the axis, and of
+            let plotted = limit.plotted(x_axis, y_axis);
+            // Named a quarter along its first segment: clear of the axis, and of
             // the other limits where they start together.
             let label_at = match plotted.as_slice() {
                 [] => continue,
                 [only] => *only,
-                [a, b, ..] => ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0),
+                [a, b, ..] => (a.0 + 0.25 * (b.0 - a.0), a.1 + 0.25 * (b.1 - a.1)),
             };
             chart
                 .draw_series(DashedLineSeries::new(plotted, 8, 5, colour.stroke_width(2)))

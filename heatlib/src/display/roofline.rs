@@ -41,8 +41,9 @@ pub fn sweep_chart(ceilings: &Ceilings, points: &[SweepPoint]) -> Result<Picture
             message: "a sweep chart needs at least one point".into(),
         });
     }
-    // Each stage's own ceiling, where it differs from the one before (typed's and
-    // vectorized's differ only by the centre term's load, parallel's by its threads).
+    // Each stage's own ceiling, unless one drawn already is within a quarter of
+    // it everywhere (vectorized's differs from typed's by a load): two dashed
+    // lines that close would only hide each other's names.
     let mut drawn: Vec<Vec<(f64, f64)>> = Vec::new();
     for stage in &stages {
         let ceiling: Vec<(f64, f64)> = points
@@ -50,7 +51,14 @@ pub fn sweep_chart(ceilings: &Ceilings, points: &[SweepPoint]) -> Result<Picture
             .filter(|p| &p.stage == stage)
             .map(|p| (kib(p.working_set), p.ceiling.mcells_per_s))
             .collect();
-        if !drawn.contains(&ceiling) {
+        let close = |other: &Vec<(f64, f64)>| {
+            other.len() == ceiling.len()
+                && other
+                    .iter()
+                    .zip(&ceiling)
+                    .all(|(a, b)| (a.1 / b.1 - 1.0).abs() < 0.25)
+        };
+        if !drawn.iter().any(close) {
             plot = plot.limit(Series::new(format!("ceiling of {stage}"), ceiling.clone()));
             drawn.push(ceiling);
         }

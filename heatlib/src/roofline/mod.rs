@@ -12,14 +12,16 @@
 //! - the arithmetic rate: multiply-adds on every SIMD lane, one thread and all cores;
 //! - with the `opencl` feature, the OpenCL device's own copy bandwidth.
 //!
-//! The traffic model ([`traffic`]) says how many bytes and flops each stage
-//! spends per cell update, with its reasoning. Together they give each stage
-//! a predicted ceiling ([`Ceilings::ceiling`]): the roofline model of Williams,
-//! Waterman and Patterson (2009), `min(bandwidth / bytes, flop rate / flops)`
-//! per cell update. A stage near its ceiling can only go faster by moving
-//! fewer bytes (or, where arithmetic limits it, doing fewer flops); a stage
-//! far below it is held back by something else: the interpreter, bounds
-//! checks that stop SIMD, temporaries.
+//! The traffic model ([`traffic`]) says how many bytes, loads and flops each
+//! stage spends per cell update, with its reasoning. Together they give each
+//! stage a predicted ceiling ([`Ceilings::ceiling`]) in the spirit of the
+//! roofline model of Williams, Waterman and Patterson (2009): one core's
+//! load time plus its transfer time per update (they do not overlap, as the
+//! ECM model of Treibig and Hager counts), times the threads until the
+//! level's shared bandwidth runs out, capped by the arithmetic. A stage near
+//! its ceiling can only go faster by moving fewer bytes or loading fewer
+//! values; a stage far below it is held back by something else: the
+//! interpreter, bounds checks that stop SIMD, threads meeting every step.
 //!
 //! Measuring takes a few seconds; [`Ceilings::of_this_machine`] measures once
 //! and keeps the result in a file, so notebooks and `heat bench` do not wait.
@@ -53,9 +55,9 @@ pub use probes::Pattern;
 pub use sweep::{SWEEP_SIDES, SweepPoint, sweep};
 
 /// Timed runs per probe, after one warm-up.
-const REPEAT: usize = 5;
+const REPEAT: usize = 7;
 /// Bumped when the file's contents change meaning, so that an old file is measured again.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// The environment variable that names the file the ceilings are kept in.
 pub const FILE_VARIABLE: &str = "HEAT_ROOFLINE_FILE";
 
@@ -138,6 +140,8 @@ pub struct Ceiling {
     pub arithmetic_mcells_per_s: f64,
     /// L1 load rate / loads per update.
     pub loads_mcells_per_s: f64,
+    /// One core, its load time and its transfer time added.
+    pub one_core_mcells_per_s: f64,
     /// What sets the ceiling: "L2 bandwidth", "memory bandwidth", "arithmetic", ...
     pub bound: String,
     /// The level of the memory hierarchy the working set lives in.
@@ -317,73 +321,65 @@ impl Ceilings {
     }
 
     /// The predicted ceiling for a stage's traffic on `threads` threads.
+    ///
+    /// One core first issues its loads, then waits for its bytes: on a
+    /// single core the two times add up (the ECM model of Treibig and Hager
+    /// counts the same way; the pure roofline would take the larger of the two).
+    /// Threads multiply one core's speed until the level's bandwidth, shared
+    /// by all of them, is used up; arithmetic caps everything.
     pub fn ceiling(&self, traffic: &Traffic, threads: usize) -> Ceiling {
-        let (bandwidth, level) = if traffic.on_device {
+        let threads = threads.max(1);
+        if traffic.on_device {
+            // Only the bandwidth is measured on the device: it binds first for a stencil.
             let device = self.device.as_ref().map_or(f64::NAN, |d| d.gb_per_s);
-            (device, "device memory".to_string())
-        } else {
-            (
-                self.bandwidth_at(traffic.pattern, traffic.working_set, threads),
-                self.level_of(traffic.working_set, threads),
-            )
+            let memory = device * 1e3 / traffic.bytes_per_update;
+            return Ceiling {
+                mcells_per_s: memory,
+                memory_mcells_per_s: memory,
+                arithmetic_mcells_per_s: f64::INFINITY,
+                loads_mcells_per_s: f64::INFINITY,
+                one_core_mcells_per_s: memory,
+                bound: "device memory bandwidth".into(),
+                level: "device memory".into(),
+                traffic: traffic.clone(),
+            };
+        }
+        let level = self.level_of(traffic.working_set, threads);
+        // Each in million cell updates per second, were it the only limit.
+        let transfers = |t: usize| {
+            self.bandwidth_at(traffic.pattern, traffic.working_set, t) * 1e3
+                / traffic.bytes_per_update
         };
-        let memory = bandwidth * 1e3 / traffic.bytes_per_update;
-        // Neither is measured on the device: its bandwidth binds first for a stencil.
-        let (arithmetic, loads) = if traffic.on_device {
-            (f64::INFINITY, f64::INFINITY)
+        let l1 = self.caches.first().map_or(16 << 10, |c| c.bytes / 2);
+        let loads = |t: usize| {
+            self.bandwidth_at(Pattern::Read, l1 * t as u64, t) * 1e3
+                / 8.0
+                / traffic.loads_per_update
+        };
+        let arithmetic = self.gflops(threads) * 1e3 / traffic.flops_per_update;
+        let one_core = 1.0 / (1.0 / loads(1) + 1.0 / transfers(1));
+        let one_core_bound = if loads(1) < transfers(1) {
+            "L1 loads".to_string()
         } else {
-            let l1 = self.caches.first().map_or(16 << 10, |c| c.bytes / 2);
-            let values_per_us =
-                self.bandwidth_at(Pattern::Read, l1 * threads as u64, threads) * 1e3 / 8.0;
-            (
-                self.gflops(threads) * 1e3 / traffic.flops_per_update,
-                values_per_us / traffic.loads_per_update,
-            )
+            format!("{level} bandwidth")
         };
         let mut candidates = [
-            (memory, format!("{level} bandwidth")),
-            (loads, "L1 loads".to_string()),
+            (threads as f64 * one_core, one_core_bound),
+            (transfers(threads), format!("{level} bandwidth")),
             (arithmetic, "arithmetic".to_string()),
         ];
         candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
         let [(mcells_per_s, bound), ..] = candidates;
         Ceiling {
             mcells_per_s,
-            memory_mcells_per_s: memory,
+            memory_mcells_per_s: transfers(threads),
             arithmetic_mcells_per_s: arithmetic,
-            loads_mcells_per_s: loads,
+            loads_mcells_per_s: loads(threads),
+            one_core_mcells_per_s: one_core,
             bound,
             level,
             traffic: traffic.clone(),
         }
-    }
-
-    /// The speed `threads` threads should reach on `traffic`, from the speed one
-    /// thread reaches when its data is in cache (`in_cache_mcells_per_s`, the
-    /// core's own work per update) and the bandwidth of the working set's level:
-    /// each update costs the core's work, shared among the threads, plus the
-    /// wait for its bytes, which threads share only as far as the bandwidth
-    /// grows with them (the simplest form of the ECM model of Hager, Treibig
-    /// and Wellein: core work and memory transfers do not overlap).
-    ///
-    /// A working set in cache: the threads share the work and nothing else,
-    /// `threads` times the speed. The full history in main memory: the wait
-    /// for memory is shared only as far as the bandwidth grows, so less.
-    pub fn predicted_mcells_per_s(
-        &self,
-        traffic: &Traffic,
-        in_cache_mcells_per_s: f64,
-        threads: usize,
-    ) -> f64 {
-        let threads = threads.max(1);
-        if self.level_of(traffic.working_set, threads) != "memory" {
-            // In cache, the in-cache speed already holds the transfers.
-            return threads as f64 * in_cache_mcells_per_s;
-        }
-        let bandwidth = self.bandwidth_at(traffic.pattern, traffic.working_set, threads);
-        let core_us = 1.0 / (threads as f64 * in_cache_mcells_per_s);
-        let memory_us = traffic.bytes_per_update / (bandwidth * 1e3);
-        1.0 / (core_us + memory_us)
     }
 
     /// The ceiling of `stage` (`None`: a step of your own) on `problem`, keeping `storage`.
