@@ -46,7 +46,7 @@ pub struct BenchArgs {
     #[arg(long)]
     json: Option<PathBuf>,
     /// Leave out each row's predicted ceiling (the machine's ceilings are otherwise
-    /// read from `heat roofline`'s kept measurement, or measured once, about 5 s)
+    /// read from `heat roofline`'s kept measurement, or measured once, a few seconds)
     #[arg(long)]
     no_ceilings: bool,
 }
@@ -101,11 +101,9 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
     let mut out_of_time = None;
     // Unless named, a stage that cannot run here is left out with a note.
     let unavailable = opencl_unavailable();
-    let ceilings = if args.no_ceilings {
-        None
-    } else {
-        Some(crate::roofline::kept_or_measured()?)
-    };
+    // Read (or measured) once the first problem is known to be valid, so that a
+    // mistyped option is refused at once, not after measuring.
+    let mut ceilings = None;
     let mut rows = Vec::new();
     for size in &sizes {
         let problem = &size.problem;
@@ -127,8 +125,13 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
         if let Some(deadline) = deadline {
             comparison.set_deadline(deadline);
         }
-        if let Some(ceilings) = &ceilings {
-            comparison.set_ceilings(ceilings);
+        if !args.no_ceilings {
+            if ceilings.is_none() {
+                ceilings = Some(crate::roofline::kept_or_measured()?);
+            }
+            if let Some(ceilings) = &ceilings {
+                comparison.set_ceilings(ceilings);
+            }
         }
         for stage in stages {
             eprintln!(

@@ -12,7 +12,7 @@ use heatlib::{Comparison, Problem, RunOptions, Stage};
 
 #[derive(Args)]
 pub struct RooflineArgs {
-    /// Measure the ceilings again now (about 5 s), instead of reading the ones kept for this machine
+    /// Measure the ceilings again now (a few seconds), instead of reading the ones kept for this machine
     #[arg(long)]
     measure: bool,
     /// Also write the ceilings as JSON to this file
@@ -42,7 +42,7 @@ pub struct RooflineArgs {
 
 pub fn roofline(args: &RooflineArgs) -> Result<(), String> {
     let ceilings = if args.measure {
-        eprintln!("measuring this machine's ceilings (about 5 s)...");
+        eprintln!("measuring this machine's ceilings (a few seconds)...");
         let measured = Ceilings::measure().map_err(|e| e.to_string())?;
         if let Some(path) = Ceilings::file() {
             // The kept copy only saves time later; say so if it cannot be kept.
@@ -94,7 +94,7 @@ pub fn kept_or_measured() -> Result<Ceilings, String> {
         .and_then(|path| Ceilings::load(&path).ok())
         .is_some();
     if !kept {
-        eprintln!("measuring this machine's ceilings once (about 5 s; kept for next time)...");
+        eprintln!("measuring this machine's ceilings once (a few seconds; kept for next time)...");
     }
     Ceilings::of_this_machine().map_err(|e| e.to_string())
 }
