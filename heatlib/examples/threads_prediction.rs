@@ -7,27 +7,23 @@
 //! ```
 
 use heatlib::roofline::Ceilings;
-use heatlib::{Comparison, Problem, RunOptions, Stage, Storage};
+use heatlib::{Comparison, Problem, RunOptions, Stage};
 
 fn main() -> heatlib::Result<()> {
     let ceilings = Ceilings::measure()?;
     let threads = ceilings.cores.min(2);
     let problem = Problem::large();
-    for storage in [Storage::FinalField, Storage::FullHistory] {
-        let one = ceilings.for_stage(Some(Stage::Typed), &problem, storage, 1);
-        let many = ceilings.for_stage(Some(Stage::Parallel), &problem, storage, threads);
+    for options in [RunOptions::final_field(), RunOptions::full_history()] {
+        let one = ceilings.for_stage(Some(Stage::Typed), &problem, &options, 1);
+        let many = ceilings.for_stage(Some(Stage::Parallel), &problem, &options, threads);
         let predicted = many.mcells_per_s / one.mcells_per_s;
-        let options = RunOptions {
-            storage,
-            ..RunOptions::final_field()
-        };
         let mut measured = Comparison::new(&problem, &options, 5)?;
         let typed = measured.add_stage(Stage::Typed)?.mcells_per_s();
         let parallel = measured.add_stage(Stage::Parallel)?.mcells_per_s();
         println!(
             "{:<6} ceilings {:.0} -> {:.0} M/s, predicted {predicted:.2}x; measured {typed:.0} \
              ({:.0}%) -> {parallel:.0} ({:.0}%) M/s, {:.2}x; prediction off by {:+.0}%",
-            storage.name(),
+            options.storage.name(),
             one.mcells_per_s,
             many.mcells_per_s,
             100.0 * typed / one.mcells_per_s,
@@ -37,7 +33,7 @@ fn main() -> heatlib::Result<()> {
         );
     }
     let wide = Problem::small().with_size(3000, 30);
-    let ceiling = ceilings.for_stage(Some(Stage::Typed), &wide, Storage::FinalField, 1);
+    let ceiling = ceilings.for_stage(Some(Stage::Typed), &wide, &RunOptions::final_field(), 1);
     let mut far = Comparison::new(&wide, &RunOptions::final_field(), 5)?;
     let typed = far.add_stage(Stage::Typed)?.mcells_per_s();
     println!(

@@ -427,7 +427,7 @@ impl Comparison {
     /// The predicted ceiling of `row`, once [`Comparison::set_ceilings`] gave the machine's.
     pub fn ceiling(&self, row: &Measurement) -> Option<Ceiling> {
         let ceilings = self.ceilings.as_ref()?;
-        Some(ceilings.for_stage(row.stage, &self.problem, self.options.storage, row.threads))
+        Some(ceilings.for_stage(row.stage, &self.problem, &self.options, row.threads))
     }
 
     /// The ceilings the rows are placed on, if any.

@@ -2,7 +2,7 @@
 //! so that each predicted ceiling can be worked out by hand.
 
 use heatlib::roofline::{Bandwidth, CacheLevel, Ceilings, FlopRate, Pattern};
-use heatlib::{Comparison, Problem, RunOptions, Stage, Storage};
+use heatlib::{Comparison, Problem, RunOptions, Stage};
 
 /// 48 KiB L1 and 1 MiB L2 per core, 32 MiB L3 shared, 2 cores. Bandwidth in
 /// GB/s by level, one thread: read 400/200/100/30, write 500/400/150/50, copy
@@ -103,7 +103,7 @@ fn two_fields_in_l2_one_core_adds_its_load_time_and_its_transfer_time() {
     let typed = machine.for_stage(
         Some(Stage::Typed),
         &Problem::large(),
-        Storage::FinalField,
+        &RunOptions::final_field(),
         1,
     );
     // Loads: 400 GB/s from L1 = 50,000 M values/s, 4 per update: 12,500 M/s.
@@ -117,7 +117,7 @@ fn two_fields_in_l2_one_core_adds_its_load_time_and_its_transfer_time() {
     let parallel = machine.for_stage(
         Some(Stage::Parallel),
         &Problem::large(),
-        Storage::FinalField,
+        &RunOptions::final_field(),
         2,
     );
     assert!(close(parallel.mcells_per_s, 12_500.0), "{parallel:?}");
@@ -127,14 +127,19 @@ fn two_fields_in_l2_one_core_adds_its_load_time_and_its_transfer_time() {
 fn the_full_history_is_bound_by_memory_and_threads_share_it() {
     let machine = made_up_machine();
     let large = Problem::large();
-    let one = machine.for_stage(Some(Stage::Typed), &large, Storage::FullHistory, 1);
+    let one = machine.for_stage(Some(Stage::Typed), &large, &RunOptions::full_history(), 1);
     // 1.28 GB of history: main memory, 16 bytes per update at write 50 GB/s = 3,125 M/s;
     // with 12,500 M/s of loads: 1 / (1/12,500 + 1/3,125) = 2,500 M/s.
     assert_eq!(one.level, "memory");
     assert_eq!(one.bound, "memory bandwidth");
     assert!(close(one.mcells_per_s, 2_500.0), "{one:?}");
     // Two threads would reach 5,000, but memory gives them 70 GB/s together: 4,375.
-    let two = machine.for_stage(Some(Stage::Parallel), &large, Storage::FullHistory, 2);
+    let two = machine.for_stage(
+        Some(Stage::Parallel),
+        &large,
+        &RunOptions::full_history(),
+        2,
+    );
     assert!(close(two.mcells_per_s, 4_375.0), "{two:?}");
     assert!(close(two.mcells_per_s / one.mcells_per_s, 1.75));
 }
@@ -197,7 +202,7 @@ fn the_sweep_and_the_roofline_draw_from_the_ceilings() {
             [Stage::Typed, Stage::Parallel].map(move |stage| {
                 let threads = if stage == Stage::Parallel { 2 } else { 1 };
                 let ceiling =
-                    machine.for_stage(Some(stage), &problem, Storage::FinalField, threads);
+                    machine.for_stage(Some(stage), &problem, &RunOptions::final_field(), threads);
                 SweepPoint {
                     stage: stage.name().into(),
                     nx,

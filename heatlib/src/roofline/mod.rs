@@ -28,9 +28,9 @@
 //!
 //! ```no_run
 //! use heatlib::roofline::Ceilings;
-//! use heatlib::{Problem, Stage, Storage};
+//! use heatlib::{Problem, RunOptions, Stage};
 //! let ceilings = Ceilings::of_this_machine()?;
-//! let ceiling = ceilings.for_stage(Some(Stage::Typed), &Problem::large(), Storage::FinalField, 1);
+//! let ceiling = ceilings.for_stage(Some(Stage::Typed), &Problem::large(), &RunOptions::final_field(), 1);
 //! println!("typed can reach {:.0} M cell updates/s ({})", ceiling.mcells_per_s, ceiling.bound);
 //! # Ok::<(), heatlib::HeatError>(())
 //! ```
@@ -40,7 +40,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{HeatError, Result};
-use crate::options::Storage;
+use crate::options::RunOptions;
 use crate::problem::Problem;
 use crate::stages::Stage;
 
@@ -382,15 +382,16 @@ impl Ceilings {
         }
     }
 
-    /// The ceiling of `stage` (`None`: a step of your own) on `problem`, keeping `storage`.
+    /// The ceiling of `stage` (`None`: a step of your own) on `problem`, run as
+    /// `options` say (what is kept, the device's number format), on `threads` threads.
     pub fn for_stage(
         &self,
         stage: Option<Stage>,
         problem: &Problem,
-        storage: Storage,
+        options: &RunOptions,
         threads: usize,
     ) -> Ceiling {
-        self.ceiling(&traffic(stage, problem, storage, &self.caches), threads)
+        self.ceiling(&traffic(stage, problem, options, &self.caches), threads)
     }
 
     /// A plain-text summary: caches, bandwidth per level, arithmetic, device.

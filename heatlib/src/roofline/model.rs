@@ -34,7 +34,9 @@ use serde::{Deserialize, Serialize};
 
 use super::machine::CacheLevel;
 use super::probes::Pattern;
-use crate::options::Storage;
+#[cfg(feature = "opencl")]
+use crate::options::Precision;
+use crate::options::{RunOptions, Storage};
 use crate::problem::Problem;
 use crate::stages::Stage;
 
@@ -70,19 +72,20 @@ pub mod bytes {
     pub const HISTORY_LARGE_LEVELS: f64 = 24.0;
     /// `convolve`: a zeroed result, nine shifted passes, one update.
     pub const CONVOLVE: f64 = 16.0 + 9.0 * 24.0 + 32.0;
-    /// `opencl`: read once, write once, on the device.
+    /// `opencl`: read once, write once, on the device (in double precision; half in single).
     pub const DEVICE: f64 = 16.0;
 }
 
 /// The model's traffic for `stage` (`None`: a step of your own, modelled as
-/// the plain update with its centre term) on `problem`, keeping `storage`,
-/// on a machine with `caches`.
+/// the plain update with its centre term) on `problem`, run as `options` say
+/// (what is kept; for `opencl`, the number format), on a machine with `caches`.
 pub fn traffic(
     stage: Option<Stage>,
     problem: &Problem,
-    storage: Storage,
+    options: &RunOptions,
     caches: &[CacheLevel],
 ) -> Traffic {
+    let storage = options.storage;
     let nx = problem.nx as u64;
     let field = nx * nx * 8;
     let centre_skipped = 1.0 - 4.0 * problem.gamma() == 0.0;
@@ -112,7 +115,10 @@ pub fn traffic(
     let (bytes, pattern, working_set, why) = match (stage, storage) {
         #[cfg(feature = "opencl")]
         (Some(Stage::OpenCl), _) => (
-            bytes::DEVICE,
+            match options.opencl.precision {
+                Precision::F64 => bytes::DEVICE,
+                Precision::F32 => bytes::DEVICE / 2.0,
+            },
             Pattern::Copy,
             2 * field,
             "on the device: each cell read once and written once".to_string(),
@@ -176,6 +182,20 @@ fn runs_on_device(_: Option<Stage>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "opencl")]
+    #[test]
+    fn the_device_moves_half_the_bytes_in_single_precision() {
+        let mut options = RunOptions::final_field();
+        let double = traffic(Some(Stage::OpenCl), &Problem::large(), &options, &epyc());
+        options.opencl.precision = Precision::F32;
+        let single = traffic(Some(Stage::OpenCl), &Problem::large(), &options, &epyc());
+        assert_eq!(
+            (double.bytes_per_update, single.bytes_per_update),
+            (16.0, 8.0)
+        );
+        assert!(double.on_device && single.on_device);
+    }
 
     /// The caches of this project's VMs (AMD EPYC): 48 KiB L1 and 1 MiB L2 per core, 32 MiB L3 shared.
     fn epyc() -> Vec<CacheLevel> {
@@ -259,7 +279,11 @@ mod tests {
             (Some(Stage::Typed), &wide, history, 24.0, 5.0, 4.0),
         ];
         for (stage, problem, storage, bytes, flops, loads) in table {
-            let model = traffic(stage, problem, storage, &epyc());
+            let options = RunOptions {
+                storage,
+                ..RunOptions::default()
+            };
+            let model = traffic(stage, problem, &options, &epyc());
             assert_eq!(
                 (
                     model.bytes_per_update,
@@ -276,10 +300,20 @@ mod tests {
     #[test]
     fn the_working_set_is_two_fields_or_the_whole_history() {
         let problem = Problem::large();
-        let two = traffic(Some(Stage::Typed), &problem, Storage::FinalField, &epyc());
+        let two = traffic(
+            Some(Stage::Typed),
+            &problem,
+            &RunOptions::final_field(),
+            &epyc(),
+        );
         assert_eq!(two.working_set, 2 * 200 * 200 * 8);
         assert_eq!(two.pattern, Pattern::Copy);
-        let all = traffic(Some(Stage::Typed), &problem, Storage::FullHistory, &epyc());
+        let all = traffic(
+            Some(Stage::Typed),
+            &problem,
+            &RunOptions::full_history(),
+            &epyc(),
+        );
         assert_eq!(all.working_set, 4000 * 200 * 200 * 8);
         assert_eq!(all.pattern, Pattern::Write);
     }
