@@ -35,31 +35,26 @@
 //! # Ok::<(), heatlib::HeatError>(())
 //! ```
 
-use std::path::PathBuf;
-
 use serde::{Deserialize, Serialize};
 
-use crate::error::{HeatError, Result};
 use crate::options::RunOptions;
 use crate::problem::Problem;
 use crate::stages::Stage;
 
+mod kept;
 mod machine;
+mod measure;
 mod model;
 mod probes;
 mod sweep;
+mod text;
 
 pub use machine::CacheLevel;
 pub use model::{Traffic, bytes, traffic};
 pub use probes::Pattern;
 pub use sweep::{SWEEP_SIDES, SweepPoint, sweep};
 
-/// Timed runs per probe, after one warm-up.
-const REPEAT: usize = 7;
-/// Bumped when the file's contents change meaning, so that an old file is measured again.
-const FORMAT: u32 = 2;
-/// The environment variable that names the file the ceilings are kept in.
-pub const FILE_VARIABLE: &str = "HEAT_ROOFLINE_FILE";
+pub use kept::FILE_VARIABLE;
 
 /// One bandwidth measurement: a pattern over a working set, on some threads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,121 +146,6 @@ pub struct Ceiling {
 }
 
 impl Ceilings {
-    /// Measures the caches, bandwidths and arithmetic rate now (a few seconds).
-    pub fn measure() -> Result<Ceilings> {
-        let caches = machine::caches()?;
-        let cores = machine::cores();
-        let threads: Vec<usize> = if cores > 1 { vec![1, cores] } else { vec![1] };
-        let mut bandwidth = Vec::new();
-        for &threads in &threads {
-            for working_set in working_sets(&caches) {
-                for pattern in Pattern::ALL {
-                    let timing = probes::bandwidth_runs(pattern, working_set, threads, REPEAT);
-                    let bytes = probes::bytes_per_pass(pattern, working_set, threads);
-                    bandwidth.push(Bandwidth {
-                        pattern,
-                        working_set,
-                        threads,
-                        gb_per_s: bytes / timing.median() / 1e9,
-                        min_gb_per_s: bytes / timing.max() / 1e9,
-                        max_gb_per_s: bytes / timing.min() / 1e9,
-                    });
-                }
-            }
-        }
-        let flops = threads
-            .iter()
-            .map(|&threads| {
-                let (timing, flops) = probes::flop_runs(threads, REPEAT);
-                FlopRate {
-                    threads,
-                    gflops: flops / timing.median() / 1e9,
-                    min_gflops: flops / timing.max() / 1e9,
-                    max_gflops: flops / timing.min() / 1e9,
-                    fused: probes::FUSED,
-                }
-            })
-            .collect();
-        let (device, device_note) = match device_bandwidth() {
-            Ok(device) => (Some(device), None),
-            Err(why) => (None, Some(why)),
-        };
-        Ok(Ceilings {
-            format: FORMAT,
-            measured_on: machine::today(),
-            cpu: machine::cpu_model(),
-            cores,
-            caches,
-            bandwidth,
-            flops,
-            device,
-            device_note,
-        })
-    }
-
-    /// The ceilings kept for this machine, measured (and kept) first if there
-    /// are none yet, or if the ones kept are from another CPU, core count or
-    /// file format. The file is [`FILE_VARIABLE`] if set, else
-    /// `$XDG_CACHE_HOME/heat-accel/roofline.json` (`~/.cache/...`).
-    pub fn of_this_machine() -> Result<Ceilings> {
-        let path = Ceilings::file();
-        if let Some(kept) = path.as_ref().and_then(|path| Ceilings::load(path).ok())
-            && kept.format == FORMAT
-            && kept.cpu == machine::cpu_model()
-            && kept.cores == machine::cores()
-            && machine::caches().is_ok_and(|caches| caches == kept.caches)
-        {
-            return Ok(kept);
-        }
-        let measured = Ceilings::measure()?;
-        if let Some(path) = path {
-            // Keeping them only saves the next measurement; a cache that cannot be
-            // written (a read-only home) costs a few seconds next time, no more.
-            let _ = measured.save(&path);
-        }
-        Ok(measured)
-    }
-
-    /// Where [`Ceilings::of_this_machine`] keeps them.
-    pub fn file() -> Option<PathBuf> {
-        let nonempty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-        if let Some(path) = nonempty(FILE_VARIABLE) {
-            return Some(path.into());
-        }
-        let cache = nonempty("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| nonempty("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-        Some(cache.join("heat-accel").join("roofline.json"))
-    }
-
-    /// Reads ceilings written by [`Ceilings::save`] or `heat roofline --json`.
-    pub fn load(path: &std::path::Path) -> Result<Ceilings> {
-        let text = std::fs::read_to_string(path).map_err(|e| HeatError::File {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        serde_json::from_str(&text).map_err(|e| HeatError::File {
-            path: path.display().to_string(),
-            message: format!("not ceilings heatlib wrote: {e}"),
-        })
-    }
-
-    /// Writes them as JSON, whole or not at all.
-    pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        if let Some(folder) = path.parent() {
-            std::fs::create_dir_all(folder).map_err(|e| HeatError::File {
-                path: folder.display().to_string(),
-                message: e.to_string(),
-            })?;
-        }
-        crate::files::write_text(path, &(self.to_json() + "\n"))
-    }
-
-    /// The ceilings as pretty-printed JSON.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
-    }
-
     /// Median bandwidth in GB/s of `pattern` over `working_set` bytes on
     /// `threads` threads: read off the measured curve (interpolated between
     /// working sets on a log scale, and between one thread and all cores).
@@ -393,117 +273,6 @@ impl Ceilings {
     ) -> Ceiling {
         self.ceiling(&traffic(stage, problem, options, &self.caches), threads)
     }
-
-    /// A plain-text summary: caches, bandwidth per level, arithmetic, device.
-    pub fn to_text(&self) -> String {
-        let mut text = format!(
-            "{} ({} cores), measured {}\ncaches: {}\n",
-            self.cpu,
-            self.cores,
-            self.measured_on,
-            self.caches
-                .iter()
-                .map(|c| format!(
-                    "{} {}{}",
-                    c.name(),
-                    crate::error::Bytes(u128::from(c.bytes)),
-                    if c.shared_by > 1 {
-                        " shared"
-                    } else {
-                        " per core"
-                    }
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let mut rows = Vec::new();
-        for (level, working_set) in self.level_samples() {
-            let mut row = vec![
-                level,
-                crate::error::Bytes(u128::from(working_set)).to_string(),
-            ];
-            for threads in self.thread_counts() {
-                for pattern in Pattern::ALL {
-                    row.push(format!(
-                        "{:.0}",
-                        self.curve_at(pattern, working_set, threads)
-                    ));
-                }
-            }
-            rows.push(row);
-        }
-        let mut headers = vec!["level".to_string(), "working set".to_string()];
-        for threads in self.thread_counts() {
-            for pattern in Pattern::ALL {
-                headers.push(format!("{} {}T", pattern.name(), threads));
-            }
-        }
-        text += &crate::benchmark::text_table(
-            "bandwidth, GB/s (bytes counted with read for ownership):",
-            &headers,
-            &rows,
-        );
-        for rate in &self.flops {
-            text += &format!(
-                "arithmetic, {} thread{}: {:.1} GFLOP/s ({}, {:.1} - {:.1})\n",
-                rate.threads,
-                if rate.threads == 1 { "" } else { "s" },
-                rate.gflops,
-                if rate.fused {
-                    "fused multiply-add"
-                } else {
-                    "multiply and add"
-                },
-                rate.min_gflops,
-                rate.max_gflops
-            );
-        }
-        match (&self.device, &self.device_note) {
-            (Some(d), _) => {
-                text += &format!(
-                    "OpenCL device {}: copy {:.1} GB/s ({:.1} - {:.1})\n",
-                    d.device, d.gb_per_s, d.min_gb_per_s, d.max_gb_per_s
-                )
-            }
-            (None, Some(why)) => text += &format!("OpenCL device: not measured ({why})\n"),
-            (None, None) => {}
-        }
-        text
-    }
-
-    fn thread_counts(&self) -> Vec<usize> {
-        let mut counts: Vec<usize> = self.flops.iter().map(|f| f.threads).collect();
-        counts.dedup();
-        counts
-    }
-
-    /// One working set per level, the middle of what the level holds, and one for main memory.
-    pub(crate) fn level_samples(&self) -> Vec<(String, u64)> {
-        let mut below = 0;
-        let mut samples = Vec::new();
-        for cache in &self.caches {
-            samples.push((cache.name(), (below + cache.bytes) / 2));
-            below = cache.bytes;
-        }
-        let largest = self
-            .bandwidth
-            .iter()
-            .map(|b| b.working_set)
-            .max()
-            .unwrap_or(0);
-        samples.push(("memory".into(), largest));
-        samples
-    }
-}
-
-/// Working sets from 16 KiB, doubling, to at least four times the largest cache.
-fn working_sets(caches: &[CacheLevel]) -> Vec<u64> {
-    let largest = caches.iter().map(|c| c.bytes).max().unwrap_or(32 << 20);
-    let mut sets = vec![16 << 10];
-    while *sets.last().unwrap_or(&0) < 4 * largest {
-        sets.push(sets.last().unwrap_or(&1) * 2);
-    }
-    sets
 }
 
 /// Straight-line interpolation through `points` (sorted or not) at `x`,
@@ -525,38 +294,6 @@ fn interpolate(points: &[(f64, f64)], x: f64) -> f64 {
     }
 }
 
-#[cfg(feature = "opencl")]
-fn device_bandwidth() -> std::result::Result<DeviceBandwidth, String> {
-    let solver = crate::opencl::OpenClSolver::new(&crate::OpenClSettings {
-        precision: crate::Precision::F32,
-        ..Default::default()
-    })
-    .map_err(|e| e.to_string())?;
-    let (timing, bytes) = solver.copy_bandwidth(REPEAT).map_err(|e| e.to_string())?;
-    Ok(DeviceBandwidth {
-        device: solver.device().name.clone(),
-        gb_per_s: bytes / timing.median() / 1e9,
-        min_gb_per_s: bytes / timing.max() / 1e9,
-        max_gb_per_s: bytes / timing.min() / 1e9,
-    })
-}
-
-#[cfg(not(feature = "opencl"))]
-fn device_bandwidth() -> std::result::Result<DeviceBandwidth, String> {
-    Err("heatlib was built without its `opencl` feature".into())
-}
-
-/// A one-line account of a measurement against its ceiling.
-pub fn describe(achieved_mcells_per_s: f64, ceiling: &Ceiling) -> String {
-    format!(
-        "{:.0} of {:.0} M cell updates/s ({:.0}%), {}",
-        achieved_mcells_per_s,
-        ceiling.mcells_per_s,
-        100.0 * achieved_mcells_per_s / ceiling.mcells_per_s,
-        ceiling.bound
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -568,18 +305,5 @@ mod tests {
         assert_eq!(interpolate(&points, 0.0), 10.0);
         assert_eq!(interpolate(&points, 9.0), 30.0);
         assert!(interpolate(&[], 1.0).is_nan());
-    }
-
-    #[test]
-    fn working_sets_double_from_l1_to_past_four_times_the_last_cache() {
-        let caches = [CacheLevel {
-            level: 3,
-            bytes: 32 << 20,
-            shared_by: 2,
-        }];
-        let sets = working_sets(&caches);
-        assert_eq!(sets[0], 16 << 10);
-        assert_eq!(*sets.last().unwrap(), 128 << 20);
-        assert!(sets.windows(2).all(|w| w[1] == 2 * w[0]));
     }
 }
