@@ -151,12 +151,21 @@ impl Ceilings {
     /// working sets on a log scale, and between one thread and all cores).
     pub fn bandwidth_at(&self, pattern: Pattern, working_set: u64, threads: usize) -> f64 {
         let one = self.curve_at(pattern, working_set, 1);
-        if threads <= 1 || self.cores <= 1 {
-            return one;
+        match self.share_of_cores(threads) {
+            0.0 => one,
+            share => one + share * (self.curve_at(pattern, working_set, self.cores) - one),
         }
-        let all = self.curve_at(pattern, working_set, self.cores);
-        let share = (threads.min(self.cores) - 1) as f64 / (self.cores - 1) as f64;
-        one + share * (all - one)
+    }
+
+    /// How far `threads` lies from one thread (0) to all cores (1): the weight
+    /// of the all-cores measurement, between which and one thread's the
+    /// figures are read linearly.
+    fn share_of_cores(&self, threads: usize) -> f64 {
+        if threads <= 1 || self.cores <= 1 {
+            0.0
+        } else {
+            (threads.min(self.cores) - 1) as f64 / (self.cores - 1) as f64
+        }
     }
 
     fn curve_at(&self, pattern: Pattern, working_set: u64, threads: usize) -> f64 {
@@ -177,11 +186,10 @@ impl Ceilings {
                 .find(|f| f.threads == t)
                 .map_or(f64::NAN, |f| f.gflops)
         };
-        if threads <= 1 || self.cores <= 1 {
-            return rate(1);
+        match self.share_of_cores(threads) {
+            0.0 => rate(1),
+            share => rate(1) + share * (rate(self.cores) - rate(1)),
         }
-        let share = (threads.min(self.cores) - 1) as f64 / (self.cores - 1) as f64;
-        rate(1) + share * (rate(self.cores) - rate(1))
     }
 
     /// The level a working set lives in when `threads` threads share it: each
