@@ -56,6 +56,7 @@ cat > "$config/init.evcxr.in" <<INIT
 :dep heatlib = { path = "$repo/heatlib", features = ["opencl"] }
 :dep ndarray = "$ndarray_version"
 :dep rayon = "$rayon_version"
+use heatlib::Show;
 let kernel_warm_up = heatlib::Problem::small().nx;
 INIT
 

@@ -215,8 +215,8 @@ def run_all(driver, base, token, name, shots, restart=False):
     if len(pictures) < least:
         problems.append(f"{name}: {len(pictures)} pictures displayed, expected at least {least}")
     for table in tables:
-        if not driver.find_elements(By.CSS_SELECTOR, f".jp-NotebookPanel:not(.lm-mod-hidden) table.{table}"):
-            problems.append(f"{name}: no table.{table} shown")
+        if not driver.find_elements(By.CSS_SELECTOR, f".jp-NotebookPanel:not(.lm-mod-hidden) .{table} table"):
+            problems.append(f"{name}: no .{table} table shown")
     page = driver.find_element(By.TAG_NAME, "body").text
     if "official Jupyter news" in page or "check for updates" in page.lower():
         problems.append(f"{name}: a news or update prompt shows on the page")

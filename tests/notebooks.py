@@ -98,19 +98,20 @@ def verdicts(notebook):
     return found
 
 
-def comparison_rows(html):
-    """(name, max |diff|) of every row of every comparison table in `html` (the column
-    headed "max |diff|": a table placed on the machine's ceilings has two more after it)."""
-    rows = []
-    for table in re.findall(r"<table.*?</table>", html, flags=re.S):
-        headers = re.findall(r"<th>([^<]*)</th>", table)
-        if "max |diff|" not in headers:
-            continue
-        column = headers.index("max |diff|")
-        for row in re.findall(r"<tr>(<td.*?)</tr>", table):
-            cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
-            rows.append((cells[0], cells[column]))
-    return rows
+def tables_of(cell):
+    """Every table a cell showed, as the data heatlib sent beside its HTML (`application/json`:
+    kind, caption, baseline, columns, rows of {"text", "value"} cells, notes)."""
+    return [output["data"]["application/json"] for output in cell.get("outputs", [])
+            if isinstance(output.get("data", {}).get("application/json"), dict)]
+
+
+def comparison_rows(table):
+    """(name, max |diff|) of every row of a comparison or race table (found by its column title:
+    a table placed on the machine's ceilings has two more columns after it)."""
+    if "max |diff|" not in table["columns"]:
+        return []
+    column = table["columns"].index("max |diff|")
+    return [(row[0]["text"], row[column]["value"]) for row in table["rows"]]
 
 
 def tags(cell):
@@ -166,7 +167,7 @@ def check_python_notebook(notebook):
 
 def check(notebook, name, expected_stages):
     problems, images, tables = [], 0, 0
-    side_by_side = ""
+    side_by_side = []
     for number, cell in enumerate(notebook.cells, 1):
         failed = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if "compile-error" in tags(cell):
@@ -187,16 +188,16 @@ def check(notebook, name, expected_stages):
                 images += 1
                 if gif_frames(base64.b64decode(data["image/gif"])) < 2:
                     problems.append(f"cell {number}: an animation with fewer than 2 frames")
-            html = data.get("text/html", "")
-            if "heat-side-by-side" in html:
-                side_by_side += html
-            if "heat-comparison" in html:
+        for table in tables_of(cell):
+            if table["kind"] == "side-by-side":
+                side_by_side += [row[0]["text"] for row in table["rows"]]
+            if table["kind"] in ("comparison", "race"):
                 tables += 1
-                rows = comparison_rows(html)
+                rows = comparison_rows(table)
                 if not rows:
                     problems.append(f"cell {number}: a comparison table without rows")
                 for row, difference in rows:
-                    if not float(difference) <= 1e-12:
+                    if difference is None or not difference <= 1e-12:
                         problems.append(f"cell {number}: {row} differs from the reference by {difference}")
                 if "every stage" in tags(cell):
                     missing = set(expected_stages) - {row for row, _ in rows}
@@ -208,7 +209,7 @@ def check(notebook, name, expected_stages):
         problems.append("no picture at all")
     if name.startswith("03-"):
         problems += check_stage_cells(notebook)
-        missing = [row for row in PYTHON_ROWS if f"<td>{row}</td>" not in side_by_side]
+        missing = [row for row in PYTHON_ROWS if row not in side_by_side]
         if missing:
             problems.append(f"the Rust beside Python table lacks the Python rows {missing}")
     return problems, images, tables
@@ -226,12 +227,13 @@ def check_stage_cells(notebook):
         if not timed:
             problems.append(f"no cell times the {stage} step through heatlib (tag timed:{stage})")
         for cell in timed:
-            rows = [row for row, _ in comparison_rows(text_of(cell))]
+            shown = tables_of(cell)
+            rows = [row for table in shown for row, _ in comparison_rows(table)]
             if stage not in rows:
                 problems.append(f"timed:{stage}: the library's {stage} is not in the table ({rows})")
             if not any("this cell" in row or "in bands" in row for row in rows):
                 problems.append(f"timed:{stage}: no step of the notebook's own in the table ({rows})")
-            if stage != "parallel" and "heat-reading" not in text_of(cell):
+            if stage != "parallel" and not any(table["kind"] == "race" and table["notes"] for table in shown):
                 problems.append(f"timed:{stage}: no reading of the race")
     machine = {tag.split(":", 1)[1]: text_of(cell) for cell in notebook.cells for tag in tags(cell)
                if tag.startswith("machine-code:")}

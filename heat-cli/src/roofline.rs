@@ -140,7 +140,8 @@ fn draw_charts(
         .map_err(|e| format!("cannot make {}: {e}", folder.display()))?;
     if !points.is_empty() {
         let path = folder.join("sweep.png");
-        heatlib::display::sweep_chart(ceilings, points)
+        ceilings
+            .sweep_chart(points)
             .and_then(|chart| chart.save(&path))
             .map_err(|e| e.to_string())?;
         eprintln!("drew {}", path.display());

@@ -14,7 +14,7 @@
 use ndarray::Array1;
 use rayon::prelude::*;
 
-use crate::stages::interpreted::{Input, run_loop};
+use crate::interpreter::{Input, run_loop};
 
 /// The webinar's frequency, in Hz.
 pub const FREQUENCY: f32 = 2.0;

@@ -78,6 +78,7 @@ mod error;
 pub mod exercise;
 mod files;
 pub mod harmonic;
+mod interpreter;
 #[cfg(feature = "machine-code")]
 pub mod machine_code;
 mod memory;
@@ -86,11 +87,13 @@ mod problem;
 pub mod python;
 pub mod reference;
 pub mod roofline;
+mod show;
 mod solution;
 mod solver;
 pub mod stages;
 mod step;
 mod storage;
+mod table;
 mod timing;
 
 pub use benchmark::{Comparison, MAX_REPEAT, Measurement, compare};
@@ -101,12 +104,14 @@ pub use memory::{available_memory, fields_bytes, history_bytes};
 pub use options::{OpenClSettings, Precision, RunOptions, Storage};
 pub use problem::{Boundary, Problem, TimeStep};
 pub use reference::max_abs_diff;
+pub use show::{Representation, Show};
 pub use solution::{DeviceRun, Snapshot, Solution};
 pub use solver::solve_with;
 #[cfg(feature = "opencl")]
 pub use stages::opencl;
 pub use stages::{SourceCode, Stage, solve_in_bands};
 pub use step::{Step, StepFn};
+pub use table::{Cell, Table, times};
 pub use timing::{
     FirstAndLater, TimeIt, Timing, compile_seconds, first_and_later, seconds, time_runs, timeit,
     try_timeit,

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use heatlib::display::{Animation, BarChart, Heatmap, LinePlot, Series, heatmap_row, viridis};
-use heatlib::{Problem, RunOptions, Stage, compare};
+use heatlib::{Problem, RunOptions, Show, Stage, compare, times};
 use ndarray::Array2;
 
 const VIRIDIS_LOW: [u8; 3] = [68, 1, 84];
@@ -277,7 +277,7 @@ fn the_comparison_table_lists_every_stage_in_text_and_html() {
         2,
     )
     .unwrap();
-    let (text, html) = (table.to_text(), table.to_html());
+    let (text, html) = (table.to_text(), table.table().to_html());
     for stage in &stages {
         assert!(text.lines().any(|l| l.starts_with(stage.name())), "{text}");
         assert!(
@@ -296,7 +296,9 @@ fn the_comparison_table_lists_every_stage_in_text_and_html() {
     let shown = table.evcxr_text();
     assert!(
         shown.starts_with("EVCXR_BEGIN_CONTENT text/plain\n")
-            && shown.contains("EVCXR_BEGIN_CONTENT text/html\n<table")
+            && shown
+                .contains("EVCXR_BEGIN_CONTENT text/html\n<div class=\"heat-comparison\">\n<table")
+            && shown.contains("EVCXR_BEGIN_CONTENT application/json\n{")
     );
     let chart = decode_png(table.speed_up_chart().unwrap().png_bytes());
     assert!(chart.distinct_colours() > 20);
@@ -313,9 +315,9 @@ fn every_rendering_of_a_comparison_shows_the_same_speed_ups() {
     )
     .unwrap();
     table.set_baseline("vectorized").unwrap();
-    let (text, html) = (table.to_text(), table.to_html());
+    let (text, html) = (table.to_text(), table.table().to_html());
     for (name, speed_up) in table.speed_ups() {
-        let printed = heatlib::benchmark::times(speed_up);
+        let printed = times(speed_up);
         let text_row = text
             .lines()
             .find(|l| l.starts_with(&format!("{name} ")))
@@ -327,6 +329,17 @@ fn every_rendering_of_a_comparison_shows_the_same_speed_ups() {
             .unwrap();
         assert!(html_row.contains(&format!(">{printed}</td>")), "{html}");
     }
+    let data: serde_json::Value = serde_json::from_str(&table.table().to_json()).unwrap();
+    let speed_up_column = data["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|title| title == "speed-up")
+        .unwrap();
+    for (row, (_, speed_up)) in table.speed_ups().iter().enumerate() {
+        assert_eq!(data["rows"][row][speed_up_column]["value"], *speed_up);
+    }
+    assert_eq!(data["baseline"], "vectorized");
     let vectorized = &table.rows[2];
     assert_eq!(table.speed_up(vectorized), 1.0);
     assert!(html.contains("speed-up over vectorized"), "{html}");

@@ -171,7 +171,7 @@ fn a_comparison_placed_on_the_ceilings_prints_each_fraction_it_computes() {
     }
     #[cfg(feature = "display")]
     {
-        let html = table.to_html();
+        let html = table.table().to_html();
         assert!(html.contains("<th>of ceiling</th>"), "{html}");
     }
 }
@@ -215,7 +215,7 @@ fn the_sweep_and_the_roofline_draw_from_the_ceilings() {
             })
         })
         .collect();
-    let sweep = heatlib::display::sweep_chart(&machine, &points).unwrap();
+    let sweep = machine.sweep_chart(&points).unwrap();
     assert!(sweep.size().0 >= 640 && sweep.png_bytes().len() > 10_000);
     let mut table = Comparison::new(
         &Problem::small().with_size(30, 20),
@@ -228,5 +228,5 @@ fn the_sweep_and_the_roofline_draw_from_the_ceilings() {
     assert!(error.contains("set_ceilings"), "{error}");
     table.set_ceilings(&machine);
     assert!(table.roofline_chart().unwrap().png_bytes().len() > 10_000);
-    assert!(heatlib::display::sweep_chart(&machine, &[]).is_err());
+    assert!(machine.sweep_chart(&[]).is_err());
 }

@@ -4,10 +4,7 @@ use ndarray::{Array2, ArrayView2, s};
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 
-use super::{
-    Canvas, FONT, Picture, TickedRange, Ticks, base64, draw_rgb, drawing, evcxr_content,
-    print_flushed, write_file,
-};
+use super::{Canvas, FONT, Picture, TickedRange, Ticks, base64, draw_rgb, drawing, write_file};
 use crate::error::{HeatError, Result};
 use crate::solution::Snapshot;
 
@@ -338,14 +335,14 @@ impl Animation {
     pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
         write_file(path.as_ref(), &self.gif)
     }
+}
 
-    /// What evcxr shows inline: the GIF, base64-encoded.
-    pub fn evcxr_text(&self) -> String {
-        evcxr_content("image/gif", &base64(&self.gif))
-    }
-
-    /// Shows the animation in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        print_flushed(&self.evcxr_text());
+impl crate::show::Show for Animation {
+    /// The GIF, base64-encoded.
+    fn mime_bundle(&self) -> Result<Vec<crate::show::Representation>> {
+        Ok(vec![crate::show::Representation::new(
+            "image/gif",
+            base64(&self.gif),
+        )])
     }
 }

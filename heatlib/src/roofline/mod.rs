@@ -41,6 +41,8 @@ use crate::options::RunOptions;
 use crate::problem::Problem;
 use crate::stages::Stage;
 
+#[cfg(feature = "display")]
+mod charts;
 mod kept;
 mod machine;
 mod measure;

@@ -1,58 +1,60 @@
-//! The ceilings as plain text: caches, bandwidth per level, arithmetic, device.
+//! The ceilings as a table: caches, bandwidth per level, arithmetic, device.
 
 use super::{Ceilings, Pattern};
-use crate::error::Bytes;
+use crate::error::{Bytes, Result};
+use crate::show::{Representation, Show};
+use crate::table::{Cell, Table};
 
 impl Ceilings {
-    /// A plain-text summary: caches, bandwidth per level, arithmetic, device.
-    pub fn to_text(&self) -> String {
-        let mut text = format!(
-            "{} ({} cores), measured {}\ncaches: {}\n",
-            self.cpu,
-            self.cores,
-            self.measured_on,
-            self.caches
-                .iter()
-                .map(|c| format!(
-                    "{} {}{}",
-                    c.name(),
-                    Bytes(u128::from(c.bytes)),
-                    if c.shared_by > 1 {
-                        " shared"
-                    } else {
-                        " per core"
-                    }
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
+    /// The ceilings as a table: one row per level of the memory hierarchy
+    /// (its name, a working set that lives there, then GB/s for each
+    /// pattern on one thread and on all cores); the CPU, cores and caches in
+    /// the caption; the arithmetic and the device as notes.
+    pub fn table(&self) -> Table {
+        let caches = self
+            .caches
+            .iter()
+            .map(|c| {
+                let reach = if c.shared_by > 1 {
+                    "shared"
+                } else {
+                    "per core"
+                };
+                format!("{} {} {reach}", c.name(), Bytes(u128::from(c.bytes)))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let caption = format!(
+            "{} ({} cores), measured {}\ncaches: {caches}\nbandwidth, GB/s (bytes counted with read for ownership):",
+            self.cpu, self.cores, self.measured_on,
         );
-        let mut rows = Vec::new();
-        for (level, working_set) in self.level_samples() {
-            let mut row = vec![level, Bytes(u128::from(working_set)).to_string()];
-            for threads in self.thread_counts() {
-                for pattern in Pattern::ALL {
-                    row.push(format!(
-                        "{:.0}",
-                        self.curve_at(pattern, working_set, threads)
-                    ));
-                }
-            }
-            rows.push(row);
-        }
-        let mut headers = vec!["level".to_string(), "working set".to_string()];
+        let mut columns = vec!["level".to_string(), "working set".to_string()];
         for threads in self.thread_counts() {
             for pattern in Pattern::ALL {
-                headers.push(format!("{} {}T", pattern.name(), threads));
+                columns.push(format!("{} {}T", pattern.name(), threads));
             }
         }
-        text += &crate::benchmark::text_table(
-            "bandwidth, GB/s (bytes counted with read for ownership):",
-            &headers,
-            &rows,
-        );
+        let titles: Vec<&str> = columns.iter().map(String::as_str).collect();
+        let mut table = Table::new("ceilings", caption, &titles);
+        for (level, working_set) in self.level_samples() {
+            let mut row = vec![
+                Cell::text(level),
+                Cell::number(
+                    working_set as f64,
+                    Bytes(u128::from(working_set)).to_string(),
+                ),
+            ];
+            for threads in self.thread_counts() {
+                for pattern in Pattern::ALL {
+                    let gb_per_s = self.curve_at(pattern, working_set, threads);
+                    row.push(Cell::number(gb_per_s, format!("{gb_per_s:.0}")));
+                }
+            }
+            table.rows.push(row);
+        }
         for rate in &self.flops {
-            text += &format!(
-                "arithmetic, {} thread{}: {:.1} GFLOP/s ({}, {:.1} - {:.1})\n",
+            table.notes.push(format!(
+                "arithmetic, {} thread{}: {:.1} GFLOP/s ({}, {:.1} - {:.1})",
                 rate.threads,
                 if rate.threads == 1 { "" } else { "s" },
                 rate.gflops,
@@ -63,19 +65,24 @@ impl Ceilings {
                 },
                 rate.min_gflops,
                 rate.max_gflops
-            );
+            ));
         }
         match (&self.device, &self.device_note) {
-            (Some(d), _) => {
-                text += &format!(
-                    "OpenCL device {}: copy {:.1} GB/s ({:.1} - {:.1})\n",
-                    d.device, d.gb_per_s, d.min_gb_per_s, d.max_gb_per_s
-                )
-            }
-            (None, Some(why)) => text += &format!("OpenCL device: not measured ({why})\n"),
+            (Some(d), _) => table.notes.push(format!(
+                "OpenCL device {}: copy {:.1} GB/s ({:.1} - {:.1})",
+                d.device, d.gb_per_s, d.min_gb_per_s, d.max_gb_per_s
+            )),
+            (None, Some(why)) => table
+                .notes
+                .push(format!("OpenCL device: not measured ({why})")),
             (None, None) => {}
         }
-        text
+        table
+    }
+
+    /// The table as plain text, as `heat roofline` prints it.
+    pub fn to_text(&self) -> String {
+        self.table().to_text()
     }
 
     fn thread_counts(&self) -> Vec<usize> {
@@ -100,5 +107,11 @@ impl Ceilings {
             .unwrap_or(0);
         samples.push(("memory".into(), largest));
         samples
+    }
+}
+
+impl Show for Ceilings {
+    fn mime_bundle(&self) -> Result<Vec<Representation>> {
+        self.table().mime_bundle()
     }
 }

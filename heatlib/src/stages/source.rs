@@ -66,30 +66,29 @@ impl SourceCode {
     }
 }
 
-#[cfg(feature = "display")]
 impl SourceCode {
     /// The text as HTML, comments, keywords and strings coloured.
     pub fn to_html(&self) -> String {
         format!(
             "<details class=\"heat-source\" open><summary><code>{}</code>, {} lines</summary>\
              <pre style=\"font-size:12px;line-height:1.35\">{}</pre></details>\n",
-            crate::display::escape(&self.path),
+            crate::show::escape(&self.path),
             self.line_count(),
             highlight(&self.text)
         )
     }
+}
 
-    /// Shows the source in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        crate::display::print_flushed(
-            &(crate::display::evcxr_content("text/plain", &self.text)
-                + &crate::display::evcxr_content("text/html", &self.to_html())),
-        );
+impl crate::show::Show for SourceCode {
+    fn mime_bundle(&self) -> crate::error::Result<Vec<crate::show::Representation>> {
+        Ok(vec![
+            crate::show::Representation::new("text/plain", self.text.clone()),
+            crate::show::Representation::new("text/html", self.to_html()),
+        ])
     }
 }
 
 /// Rust's keywords, coloured in [`highlight`].
-#[cfg(feature = "display")]
 const KEYWORDS: &[&str] = &[
     "as", "break", "const", "continue", "crate", "else", "enum", "false", "fn", "for", "if",
     "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self",
@@ -98,9 +97,8 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// A small highlighter, enough to read a stage: comments, string literals and keywords.
-#[cfg(feature = "display")]
 fn highlight(text: &str) -> String {
-    use crate::display::escape;
+    use crate::show::escape;
     let mut html = String::new();
     for line in text.lines() {
         let (code, comment) = match comment_start(line) {
@@ -161,7 +159,6 @@ fn highlight(text: &str) -> String {
 }
 
 /// Where a `//` comment starts on `line`, outside string literals.
-#[cfg(feature = "display")]
 fn comment_start(line: &str) -> Option<usize> {
     let bytes = line.as_bytes();
     let mut in_string = false;

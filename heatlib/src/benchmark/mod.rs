@@ -35,13 +35,12 @@
 //! # Ok::<(), heatlib::HeatError>(())
 //! ```
 
-use std::fmt::Write;
 use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2};
 
 use crate::error::{HeatError, Result};
-use crate::options::{RunOptions, Storage};
+use crate::options::RunOptions;
 use crate::problem::Problem;
 use crate::reference::{self, max_abs_diff};
 use crate::roofline::{Ceiling, Ceilings};
@@ -51,6 +50,10 @@ use crate::stages::Stage;
 use crate::step::Step;
 use crate::storage::Record;
 use crate::timing::{Timing, seconds};
+
+#[cfg(feature = "display")]
+mod pictures;
+mod table;
 
 /// A warm-up run longer than this is announced before the timed runs start.
 const ANNOUNCE_AFTER_S: f64 = 0.5;
@@ -352,72 +355,6 @@ impl Comparison {
         self.rows.iter().map(|row| row.name.as_str()).collect()
     }
 
-    /// One line that says what was compared and how: the problem, the
-    /// storage, the repeats, and the baseline.
-    pub fn heading(&self) -> String {
-        let p = &self.problem;
-        format!(
-            "nx = {}, nt = {}, gamma = {}, {}: {} cell updates; median of {} runs after a warm-up; speed-up over {}",
-            p.nx,
-            p.nt,
-            p.gamma(),
-            match self.options.storage {
-                Storage::FullHistory => "full history",
-                Storage::FinalField => "final field",
-                Storage::Snapshots { .. } => "snapshots",
-            },
-            p.cell_updates(),
-            self.repeat,
-            self.baseline().map_or("-", |row| row.name.as_str())
-        )
-    }
-
-    /// The column titles of [`Comparison::cells`]: two more once the
-    /// comparison is placed on this machine's ceilings ([`Comparison::set_ceilings`]).
-    pub fn headers(&self) -> Vec<&'static str> {
-        let mut headers = vec![
-            "stage",
-            "Python counterpart",
-            "threads",
-            "median (min – max)",
-            "M cell updates/s",
-            "speed-up",
-            "max |diff|",
-        ];
-        if self.ceilings.is_some() {
-            headers.extend(["ceiling M/s (bound)", "of ceiling"]);
-        }
-        headers
-    }
-
-    /// The table's cells, one row of text per measurement: what every rendering prints.
-    pub fn cells(&self) -> Vec<Vec<String>> {
-        self.rows
-            .iter()
-            .map(|row| {
-                let mut cells = vec![
-                    row.name.clone(),
-                    row.python_analog().to_string(),
-                    row.threads.to_string(),
-                    format!(
-                        "{} ({} – {})",
-                        seconds(row.timing.median()),
-                        seconds(row.timing.min()),
-                        seconds(row.timing.max())
-                    ),
-                    format!("{:.0}", row.mcells_per_s()),
-                    times(self.speed_up(row)),
-                    format!("{:.1e}", row.max_abs_diff),
-                ];
-                if let Some(ceiling) = self.ceiling(row) {
-                    cells.push(format!("{:.0} ({})", ceiling.mcells_per_s, ceiling.bound));
-                    cells.push(percent(row.mcells_per_s() / ceiling.mcells_per_s));
-                }
-                cells
-            })
-            .collect()
-    }
-
     /// Places every row on this machine's measured ceilings: the table gains
     /// each row's predicted ceiling and the fraction of it reached.
     pub fn set_ceilings(&mut self, ceilings: &Ceilings) {
@@ -433,54 +370,6 @@ impl Comparison {
     /// The ceilings the rows are placed on, if any.
     pub fn ceilings(&self) -> Option<&Ceilings> {
         self.ceilings.as_ref()
-    }
-
-    /// A plain-text table, as `heat bench` prints it.
-    pub fn to_text(&self) -> String {
-        let headers: Vec<String> = self.headers().into_iter().map(String::from).collect();
-        text_table(&self.heading(), &headers, &self.cells())
-    }
-}
-
-/// A heading line, then columns padded to their widest cell: every plain-text table heatlib prints.
-pub(crate) fn text_table(heading: &str, headers: &[String], rows: &[Vec<String>]) -> String {
-    let width_of = |c: usize| {
-        rows.iter()
-            .filter_map(|row| row.get(c))
-            .chain([&headers[c]])
-            .map(|cell| cell.chars().count())
-            .max()
-            .unwrap_or(0)
-    };
-    let widths: Vec<usize> = (0..headers.len()).map(width_of).collect();
-    let mut text = format!("{heading}\n");
-    for row in std::iter::once(headers).chain(rows.iter().map(Vec::as_slice)) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, &width)| format!("{cell:<width$}"))
-            .collect();
-        let _ = writeln!(text, "{}", line.join("  ").trim_end());
-    }
-    text
-}
-
-/// A speed-up as people write it: three significant digits, then "x".
-pub fn times(ratio: f64) -> String {
-    match ratio {
-        _ if !ratio.is_finite() => "-".into(),
-        _ if ratio >= 100.0 => format!("{ratio:.0}x"),
-        _ if ratio >= 10.0 => format!("{ratio:.1}x"),
-        _ => format!("{ratio:.2}x"),
-    }
-}
-
-/// A fraction as a whole percentage.
-pub(crate) fn percent(fraction: f64) -> String {
-    if fraction.is_finite() {
-        format!("{:.0}%", 100.0 * fraction)
-    } else {
-        "-".into()
     }
 }
 
@@ -498,10 +387,10 @@ fn announce(name: &str, repeat: usize) -> impl FnOnce(f64) + Send + '_ {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn row(name: &str, median: f64) -> Measurement {
+    pub(crate) fn row(name: &str, median: f64) -> Measurement {
         Measurement {
             name: name.into(),
             stage: name.parse().ok(),
@@ -518,7 +407,7 @@ mod tests {
         }
     }
 
-    fn table(rows: Vec<Measurement>) -> Comparison {
+    pub(crate) fn table(rows: Vec<Measurement>) -> Comparison {
         let mut comparison =
             Comparison::new(&Problem::small().with_size(5, 3), &RunOptions::default(), 3).unwrap();
         for row in rows {
@@ -535,32 +424,20 @@ mod tests {
             row("mine", 0.004),
         ]);
         assert_eq!(comparison.speed_up(&comparison.rows[1]), 2000.0);
-        assert!(comparison.heading().ends_with("speed-up over interpreted"));
+        assert!(
+            comparison
+                .to_text()
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with("speed-up over interpreted")
+        );
         comparison.set_baseline("mine").unwrap();
         assert_eq!(comparison.speed_up(&comparison.rows[1]), 4.0);
         assert_eq!(comparison.speed_up(&comparison.rows[0]), 0.002);
-        assert!(comparison.heading().ends_with("speed-up over mine"));
+        assert_eq!(comparison.table().baseline.as_deref(), Some("mine"));
         let error = comparison.set_baseline("numpy").unwrap_err().to_string();
         assert!(error.contains("interpreted, typed, mine"), "{error}");
-    }
-
-    #[test]
-    fn the_text_table_prints_the_speed_ups_it_computes() {
-        let comparison = table(vec![row("typed_checked", 0.0012), row("typed", 0.0008)]);
-        let text = comparison.to_text();
-        let typed_line = text.lines().find(|l| l.starts_with("typed ")).unwrap();
-        assert!(typed_line.contains(" 1.50x "), "{text}");
-        assert!(typed_line.contains("800 µs (720 µs – 960 µs)"), "{text}");
-        assert!(typed_line.contains("Cython boundscheck(False)"), "{text}");
-    }
-
-    #[test]
-    fn ratios_read_at_three_significant_digits() {
-        assert_eq!(times(2243.4), "2243x");
-        assert_eq!(times(13.42), "13.4x");
-        assert_eq!(times(1.5), "1.50x");
-        assert_eq!(times(0.666), "0.67x");
-        assert_eq!(times(f64::NAN), "-");
     }
 
     #[test]

@@ -21,19 +21,21 @@
 //! # Ok::<(), heatlib::HeatError>(())
 //! ```
 
-use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-use crate::benchmark::{Comparison, Measurement, percent, text_table, times};
+use crate::benchmark::Comparison;
 use crate::error::{HeatError, Result};
 use crate::files::{ScratchFolder, write_npy};
 use crate::options::Storage;
-use crate::roofline::Ceiling;
 use crate::stages::Stage;
-use crate::timing::{Timing, seconds};
+use crate::timing::Timing;
+
+mod side_by_side;
+
+pub use side_by_side::{Pair, SideBySide};
 
 /// One Python version timed on a comparison's problem.
 #[derive(Debug, Clone, PartialEq)]
@@ -235,154 +237,6 @@ fn run_python(mut command: Command) -> Result<()> {
         output.status,
         last.join(" | ")
     )))
-}
-
-/// A fresh folder for the files passed to and from Python.
-/// One Python version beside the Rust stage that teaches the same idea.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pair {
-    /// The Python version.
-    pub python: PythonRow,
-    /// Its Rust counterpart's measurement, when that stage was in the comparison.
-    pub rust: Option<Measurement>,
-    /// The Rust counterpart's predicted ceiling, when the comparison was placed
-    /// on the machine's ceilings: both sides of the pair are read against it.
-    pub ceiling: Option<Ceiling>,
-}
-
-impl Pair {
-    /// How many times faster the Rust stage ran than the Python version (median against median).
-    pub fn rust_over_python(&self) -> f64 {
-        self.rust.as_ref().map_or(f64::NAN, |rust| {
-            self.python.timing.median() / rust.timing.median()
-        })
-    }
-}
-
-/// A [`Comparison`]'s Rust stages beside the Python versions of the same ideas.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SideBySide {
-    /// What was compared: the problem, storage and repeats.
-    pub heading: String,
-    /// One pair per Python version, in heatlib's stage order.
-    pub pairs: Vec<Pair>,
-    /// Python versions left out, with why.
-    pub left_out: Vec<(String, String)>,
-}
-
-impl Comparison {
-    /// Pairs each Python row with this comparison's row for its Rust counterpart.
-    pub fn beside(&self, python: &PythonSide) -> SideBySide {
-        let heading = self.heading();
-        let heading = heading
-            .split("; speed-up over")
-            .next()
-            .unwrap_or(&heading)
-            .to_string();
-        SideBySide {
-            heading,
-            pairs: python
-                .rows
-                .iter()
-                .map(|row| {
-                    let rust = self
-                        .rows
-                        .iter()
-                        .find(|rust| rust.stage.is_some() && rust.stage == row.counterpart)
-                        .cloned();
-                    Pair {
-                        python: row.clone(),
-                        ceiling: rust.as_ref().and_then(|rust| self.ceiling(rust)),
-                        rust,
-                    }
-                })
-                .collect(),
-            left_out: python.left_out.clone(),
-        }
-    }
-}
-
-impl SideBySide {
-    /// The column titles of [`SideBySide::cells`]: two more when the pairs
-    /// carry their ceilings.
-    pub fn headers(&self) -> Vec<&'static str> {
-        let mut headers = vec![
-            "Python",
-            "median",
-            "M cell updates/s",
-            "Rust stage",
-            "median",
-            "M cell updates/s",
-            "Rust / Python",
-        ];
-        if self.has_ceilings() {
-            headers.extend(["ceiling M/s", "of ceiling: Python, Rust"]);
-        }
-        headers
-    }
-
-    fn has_ceilings(&self) -> bool {
-        self.pairs.iter().any(|pair| pair.ceiling.is_some())
-    }
-
-    /// The table's cells, one row of text per pair: what every rendering prints.
-    pub fn cells(&self) -> Vec<Vec<String>> {
-        self.pairs
-            .iter()
-            .map(|pair| {
-                let python = &pair.python;
-                let (name, median, rate) = match &pair.rust {
-                    Some(rust) => (
-                        rust.name.clone(),
-                        seconds(rust.timing.median()),
-                        format!("{:.0}", rust.mcells_per_s()),
-                    ),
-                    None => (
-                        python.counterpart.map_or("-", Stage::name).to_string() + " (not run)",
-                        "-".into(),
-                        "-".into(),
-                    ),
-                };
-                let mut cells = vec![
-                    python.tool.clone(),
-                    seconds(python.timing.median()),
-                    format!("{:.0}", python.mcells_per_s()),
-                    name,
-                    median,
-                    rate,
-                    times(pair.rust_over_python()),
-                ];
-                if self.has_ceilings() {
-                    match (&pair.ceiling, &pair.rust) {
-                        (Some(ceiling), Some(rust)) => {
-                            cells.push(format!("{:.0}", ceiling.mcells_per_s));
-                            cells.push(format!(
-                                "{}, {}",
-                                percent(python.mcells_per_s() / ceiling.mcells_per_s),
-                                percent(rust.mcells_per_s() / ceiling.mcells_per_s)
-                            ));
-                        }
-                        _ => cells.extend(["-".to_string(), "-".to_string()]),
-                    }
-                }
-                cells
-            })
-            .collect()
-    }
-
-    /// A plain-text table, as `heat bench --with-python` prints it, then the versions left out.
-    pub fn to_text(&self) -> String {
-        let headers: Vec<String> = self.headers().into_iter().map(String::from).collect();
-        let mut text = text_table(
-            &format!("Rust beside Python: {}", self.heading),
-            &headers,
-            &self.cells(),
-        );
-        for (name, why) in &self.left_out {
-            let _ = writeln!(text, "({name} not run: {why})");
-        }
-        text
-    }
 }
 
 #[cfg(test)]
