@@ -42,21 +42,21 @@ use ndarray::{Array2, ArrayView2};
 use crate::error::{HeatError, Result};
 use crate::options::RunOptions;
 use crate::problem::Problem;
-use crate::reference::{self, max_abs_diff};
+use crate::reference;
 use crate::roofline::{Ceiling, Ceilings};
-use crate::solution::{DeviceRun, Solution};
+use crate::solution::DeviceRun;
 use crate::solver;
 use crate::stages::Stage;
 use crate::step::Step;
 use crate::storage::Record;
-use crate::timing::{Timing, seconds};
+use crate::timing::Timing;
 
 #[cfg(feature = "display")]
 mod pictures;
 mod table;
+mod trial;
 
-/// A warm-up run longer than this is announced before the timed runs start.
-const ANNOUNCE_AFTER_S: f64 = 0.5;
+use trial::{Trial, announce, check_repeat};
 
 /// One stage, or one step of your own, timed on one problem.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,77 +100,6 @@ impl Measurement {
     }
 }
 
-/// What every measurement shares: the problem, how it runs, how often, and the right answer.
-struct Trial<'a> {
-    problem: &'a Problem,
-    options: &'a RunOptions,
-    repeat: usize,
-    reference: ArrayView2<'a, f64>,
-    deadline: Option<Instant>,
-}
-
-impl Trial<'_> {
-    /// The one timing method: a warm-up run, then `repeat` timed runs, each on
-    /// storage prepared outside the clock. `after_warm_up` hears the warm-up's seconds.
-    fn measure(
-        &self,
-        name: &str,
-        stage: Option<Stage>,
-        working_fields: u128,
-        after_warm_up: impl FnOnce(f64) + Send,
-        mut run: impl FnMut(Record) -> Result<Solution> + Send,
-    ) -> Result<Measurement> {
-        let Trial {
-            problem,
-            options,
-            repeat,
-            reference,
-            deadline,
-        } = *self;
-        check_repeat(repeat)?;
-        let in_time = |done: usize| match deadline {
-            Some(deadline) if Instant::now() >= deadline => Err(HeatError::ComparisonOutOfTime {
-                name: name.to_string(),
-                done,
-                repeat,
-            }),
-            _ => Ok(()),
-        };
-        solver::in_thread_pool(options.threads, || {
-            in_time(0)?;
-            let start = Instant::now();
-            let mut last = run(Record::prepare(problem, options, working_fields)?)?;
-            let first_run_s = start.elapsed().as_secs_f64();
-            after_warm_up(first_run_s);
-            let (mut setup, mut runs) = (Vec::new(), Vec::new());
-            for done in 0..repeat {
-                in_time(done)?;
-                let start = Instant::now();
-                let record = Record::prepare(problem, options, working_fields)?;
-                let prepared = Instant::now();
-                let solution = run(record)?;
-                let finished = Instant::now();
-                setup.push((prepared - start).as_secs_f64());
-                runs.push((finished - prepared).as_secs_f64());
-                // The previous solution is freed here, outside both clocks.
-                last = solution;
-            }
-            Ok(Measurement {
-                name: name.to_string(),
-                stage,
-                timing: Timing { runs },
-                setup: Timing { runs: setup },
-                cell_updates: problem.cell_updates(),
-                max_abs_diff: max_abs_diff(last.final_field.view(), reference),
-                threads: last.threads,
-                first_run_s,
-                device: last.device,
-                final_field: last.final_field,
-            })
-        })?
-    }
-}
-
 /// Stages and steps timed side by side on one problem, with speed-ups over one baseline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
@@ -195,17 +124,6 @@ pub struct Comparison {
 /// The most timed runs a comparison takes per row: enough for any median, and
 /// a bound on a mistyped count (a learner's extra zeros, or `usize::MAX`).
 pub const MAX_REPEAT: usize = 1000;
-
-fn check_repeat(repeat: usize) -> Result<()> {
-    match repeat {
-        0 => Err(HeatError::NoRepeats),
-        1..=MAX_REPEAT => Ok(()),
-        _ => Err(HeatError::TooManyRepeats {
-            repeat,
-            max: MAX_REPEAT,
-        }),
-    }
-}
 
 /// Times each of `stages` on `problem` (one warm-up, then `repeat` runs) and
 /// compares its final field with the reference; speed-ups are over the first
@@ -370,19 +288,6 @@ impl Comparison {
     /// The ceilings the rows are placed on, if any.
     pub fn ceilings(&self) -> Option<&Ceilings> {
         self.ceilings.as_ref()
-    }
-}
-
-/// Prints, once the warm-up is done, how long the timed runs will take, if that is long.
-fn announce(name: &str, repeat: usize) -> impl FnOnce(f64) + Send + '_ {
-    move |warm_up_s| {
-        if warm_up_s > ANNOUNCE_AFTER_S {
-            println!(
-                "{name}: one run takes {}; timing {repeat} more runs (about {})...",
-                seconds(warm_up_s),
-                seconds(warm_up_s * repeat as f64)
-            );
-        }
     }
 }
 

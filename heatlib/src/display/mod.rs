@@ -32,7 +32,7 @@ macro_rules! drawable {
         }
     };
 }
-use drawable;
+pub(crate) use drawable;
 
 mod charts;
 mod heatmap;

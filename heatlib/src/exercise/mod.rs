@@ -7,10 +7,7 @@
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use ndarray::ArrayView3;
-
 use crate::error::Result;
-use crate::harmonic;
 use crate::options::RunOptions;
 use crate::problem::{Boundary, Problem};
 use crate::reference;
@@ -19,9 +16,13 @@ use crate::solver::solve_with;
 use crate::step::Step;
 use crate::table::Table;
 
+mod history;
 mod race;
+mod signal;
 
+pub use history::check_largest_per_level;
 pub use race::{Race, race};
+pub use signal::check_signal;
 
 /// What a check found.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,130 +172,13 @@ pub fn check_step<S: Step + ?Sized>(step: &S) -> CheckReport {
     }
 }
 
-/// Checks a learner's sine wave, `signal(t, frequency)`, against `sin(2 pi f t)`.
-pub fn check_signal(signal: fn(&[f32], f32) -> Vec<f32>) -> CheckReport {
-    let mut lines = Vec::new();
-    let mut passed = true;
-    for samples in [1, 7, 1000] {
-        let t = harmonic::time_axis(samples).to_vec();
-        let expected = harmonic::typed_loop(&t, harmonic::FREQUENCY);
-        match attempt(|| signal(&t, harmonic::FREQUENCY)) {
-            Err(panicked) => {
-                passed = false;
-                lines.push(format!("{samples} samples: {panicked}"));
-                break;
-            }
-            Ok(yours) if yours.len() != samples => {
-                passed = false;
-                lines.push(format!(
-                    "{samples} samples: you returned {} values",
-                    yours.len()
-                ));
-            }
-            Ok(yours) => {
-                let wrong = yours
-                    .iter()
-                    .zip(&expected)
-                    .position(|(&a, &b)| differs(a as f64, b as f64, 1e-5));
-                match wrong {
-                    None => lines.push(format!("{samples} samples: right (to 1e-5)")),
-                    Some(k) => {
-                        passed = false;
-                        lines.push(format!(
-                            "{samples} samples: sample {k} (t = {}) is {}, expected {}",
-                            t[k], yours[k], expected[k]
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    CheckReport {
-        subject: "your signal".into(),
-        passed,
-        lines,
-    }
-}
-
-/// Checks a learner's `largest_per_level(history)`, which must return, for
-/// each time level of a full history, the largest |T| on the plate.
-pub fn check_largest_per_level(
-    largest_per_level: fn(ArrayView3<'_, f64>) -> Vec<f64>,
-) -> CheckReport {
-    let mut lines = Vec::new();
-    let mut passed = true;
-    let cases = [
-        (
-            "a stable plate, gamma = 0.25, its bottom edge at -150",
-            Problem::small().with_size(12, 30).with_boundary(Boundary {
-                bottom: -150.0,
-                ..Boundary::WEBINAR
-            }),
-        ),
-        (
-            "an unstable plate, gamma = 0.3",
-            Problem::small()
-                .with_size(12, 30)
-                .with_gamma(0.3)
-                .allow_unstable(),
-        ),
-    ];
-    for (name, problem) in cases {
-        let levels = match reference::history(&problem) {
-            Ok(levels) => levels,
-            Err(error) => {
-                lines.push(format!("{name}: {error}"));
-                passed = false;
-                continue;
-            }
-        };
-        let expected: Vec<f64> = levels
-            .outer_iter()
-            .map(|level| level.iter().fold(0.0f64, |m, t| m.max(t.abs())))
-            .collect();
-        match attempt(|| largest_per_level(levels.view())) {
-            Err(panicked) => {
-                passed = false;
-                lines.push(format!("{name}: {panicked}"));
-                break;
-            }
-            Ok(yours) if yours.len() != expected.len() => {
-                passed = false;
-                lines.push(format!(
-                    "{name}: {} values for {} time levels; one per level, please",
-                    yours.len(),
-                    expected.len()
-                ));
-            }
-            Ok(yours) => match yours
-                .iter()
-                .zip(&expected)
-                .position(|(&a, &b)| differs(a, b, 1e-12 * b.abs().max(1.0)))
-            {
-                None => lines.push(format!("{name}: right at every level")),
-                Some(level) => {
-                    passed = false;
-                    lines.push(format!(
-                        "{name}: level {level}: yours {}, expected {} (the largest |T|, absolute values)",
-                        yours[level], expected[level]
-                    ));
-                }
-            },
-        }
-    }
-    CheckReport {
-        subject: "your largest |T| per level".into(),
-        passed,
-        lines,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::harmonic;
     use crate::stages::Stage;
     use crate::stages::typed_checked::advance as right;
-    use ndarray::{ArrayView2, ArrayViewMut2};
+    use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2};
 
     fn forgets_the_centre(
         current: ArrayView2<'_, f64>,
