@@ -68,6 +68,7 @@
 //! would lose the learner's variables).
 
 #![deny(missing_docs)]
+#![deny(unreachable_pub)]
 // ndarray's `s![1..-1]` means "all but the first and last", which clippy mistakes for an empty range.
 #![allow(clippy::reversed_empty_ranges)]
 

@@ -11,7 +11,7 @@ use crate::options::RunOptions;
 use crate::problem::Problem;
 use crate::solution::Solution;
 use crate::step::Step;
-use crate::storage::Record;
+use crate::storage::RunBuffers;
 
 /// Solves `problem` with any [`Step`], keeping what `options` asks for.
 ///
@@ -22,8 +22,8 @@ pub fn solve_with<S: Step + ?Sized>(
     problem: &Problem,
     options: &RunOptions,
 ) -> Result<Solution> {
-    solve_on(problem, options, TWO_FIELDS, |record| {
-        run(step, problem, record)
+    solve_on(problem, options, TWO_FIELDS, |buffers| {
+        run(step, problem, buffers)
     })
 }
 
@@ -37,31 +37,31 @@ pub(crate) fn solve_on(
     problem: &Problem,
     options: &RunOptions,
     working_fields: u128,
-    march: impl FnOnce(Record) -> Result<Solution> + Send,
+    march: impl FnOnce(RunBuffers) -> Result<Solution> + Send,
 ) -> Result<Solution> {
-    let record = Record::prepare(problem, options, working_fields)?;
-    in_thread_pool(options.threads, || march(record))?
+    let buffers = RunBuffers::prepare(problem, options, working_fields)?;
+    in_thread_pool(options.threads, || march(buffers))?
 }
 
-/// The time loop, on storage that [`Record::prepare`] made for `problem`.
+/// The time loop, on storage that [`RunBuffers::prepare`] made for `problem`.
 pub(crate) fn run<S: Step + ?Sized>(
     step: &S,
     problem: &Problem,
-    mut record: Record,
+    mut buffers: RunBuffers,
 ) -> Result<Solution> {
     let gamma = problem.gamma();
-    // Level k - 1 is read and level k written where the record keeps them: with the
+    // Level k - 1 is read and level k written where the buffers keeps them: with the
     // full history, straight into it (as `T[k+1] = ...` in the webinar); otherwise
     // two fields take turns, so each level overwrites the one before the last.
-    record.keep_level(0);
-    let clock = record.start_clock(problem.nt);
+    buffers.keep_level(0);
+    let clock = buffers.start_clock(problem.nt);
     for level in 1..problem.nt {
-        let (current, mut next) = record.pair(level);
+        let (current, mut next) = buffers.pair(level);
         step.advance(current.view(), next.view_mut(), gamma);
-        record.keep_level(level);
+        buffers.keep_level(level);
         clock.check(level)?;
     }
-    record.finish(1)
+    buffers.finish(1)
 }
 
 /// Runs `work` in a pool of `threads` threads, or in rayon's current pool.

@@ -1,9 +1,27 @@
-//! What a run keeps beside its two working fields: the full history, or snapshots.
+//! A run's buffers: its two working fields, and what it keeps beside them
+//! (the full history, or snapshots).
 //!
 //! The time loop needs only two fields that take turns. Everything else a
 //! caller asked to keep is allocated here once, before the loop starts, so
 //! that allocating is never timed and a request too large for the machine is
 //! refused before anything runs.
+//!
+//! Every way of solving uses [`RunBuffers`] the same way, in this order:
+//!
+//! 1. **Prepare** ([`RunBuffers::prepare`], outside any clock): check the
+//!    problem, the options and the memory ([`RunBuffers::plan`]), then
+//!    allocate, every level starting as the initial field (which holds the
+//!    edges no step writes). [`RunBuffers::initial_field`] hands it out.
+//! 2. **Start the clock** ([`Buffers::start_clock`]) against the run's time
+//!    budget, and check it once a level ([`Deadline::check`]).
+//! 3. **March**: either [`RunBuffers::pair`] gives each level's two views to
+//!    a step that writes in place, then [`RunBuffers::keep_level`] keeps it
+//!    if asked; or a way of solving that holds its own fields (a device, the
+//!    bands of the `parallel` stage, split off by [`RunBuffers::split_rows`])
+//!    hands each level it computed to [`Buffers::keep`].
+//! 4. **Finish**: [`RunBuffers::finish`] after `pair`, else
+//!    [`RunBuffers::into_solution`] with the final field, makes the
+//!    [`Solution`], refusing a field that is not finite.
 
 use std::ops::Range;
 use std::time::{Duration, Instant};
@@ -21,10 +39,10 @@ use crate::options::{RunOptions, Storage};
 use crate::problem::Problem;
 use crate::solution::{Snapshot, Solution};
 
-/// The time levels a run keeps. Generic over who owns the memory: a [`Record`]
-/// owns it; a [`RowRecord`] borrows a band of its rows, so that threads
+/// The time levels a run keeps. Generic over who owns the memory: a [`RunBuffers`]
+/// owns it; a [`BandBuffers`] borrows a band of its rows, so that threads
 /// working on different bands of the plate can each keep their own rows.
-pub(crate) struct Levels<S: RawData<Elem = f64>> {
+pub(crate) struct Buffers<S: RawData<Elem = f64>> {
     /// Every level, `(nt, rows, nx)`, when the full history was asked for.
     history: Option<ArrayBase<S, Ix3>>,
     /// The snapshot levels, `(snapshots, rows, nx)`; none unless asked for.
@@ -33,16 +51,16 @@ pub(crate) struct Levels<S: RawData<Elem = f64>> {
     snapshots_taken: usize,
     time_budget: Option<Duration>,
     /// The two fields that take turns when the history is not kept (level k in
-    /// `working[k % 2]`); empty for a band's record, and with the full history,
+    /// `working[k % 2]`); empty for a band's buffers, and with the full history,
     /// where each level is computed straight into its place.
     working: Vec<Array2<f64>>,
 }
 
 /// The levels of a whole run.
-pub(crate) type Record = Levels<OwnedRepr<f64>>;
+pub(crate) type RunBuffers = Buffers<OwnedRepr<f64>>;
 
-/// The levels of one band of rows, borrowed from a [`Record`].
-pub(crate) type RowRecord<'a> = Levels<ViewRepr<&'a mut f64>>;
+/// The levels of one band of rows, borrowed from a [`RunBuffers`].
+pub(crate) type BandBuffers<'a> = Buffers<ViewRepr<&'a mut f64>>;
 
 /// Which levels become snapshots: every `every`-th, and the last.
 #[derive(Debug, Clone, Copy)]
@@ -87,7 +105,7 @@ impl SnapshotPlan {
     }
 }
 
-impl Record {
+impl RunBuffers {
     /// Checks `problem` and `options`, checks that the run fits in memory, then
     /// allocates what it keeps. `working_fields` counts the `nx x nx` arrays the
     /// way of solving needs at once beside the kept levels: 2 for the plain time loop.
@@ -95,13 +113,13 @@ impl Record {
         problem: &Problem,
         options: &RunOptions,
         working_fields: u128,
-    ) -> Result<Record> {
-        let plan = Record::check(problem, options, working_fields)?;
-        Record::allocate(problem, options, plan)
+    ) -> Result<RunBuffers> {
+        let plan = RunBuffers::plan(problem, options, working_fields)?;
+        RunBuffers::allocate(problem, options, plan)
     }
 
-    /// What [`Record::prepare`] checks before it allocates anything.
-    pub(crate) fn check(
+    /// What [`RunBuffers::prepare`] checks before it allocates anything.
+    pub(crate) fn plan(
         problem: &Problem,
         options: &RunOptions,
         working_fields: u128,
@@ -125,7 +143,7 @@ impl Record {
         Ok(plan)
     }
 
-    fn allocate(problem: &Problem, options: &RunOptions, plan: SnapshotPlan) -> Result<Record> {
+    fn allocate(problem: &Problem, options: &RunOptions, plan: SnapshotPlan) -> Result<RunBuffers> {
         // Every kept level starts as the initial field, so it holds the edges, which no step writes.
         let initial = problem.try_initial_field()?;
         let snapshots = try_levels(plan.count(), initial.view())?;
@@ -134,7 +152,7 @@ impl Record {
             // The initial field itself becomes the second working field.
             _ => (None, vec![try_copy(initial.view())?, initial]),
         };
-        Ok(Levels {
+        Ok(Buffers {
             history,
             snapshots,
             plan,
@@ -142,6 +160,17 @@ impl Record {
             time_budget: options.time_budget,
             working,
         })
+    }
+
+    /// The initial field (level 0), as every kept level and working field starts.
+    pub(crate) fn initial_field(&self) -> ArrayView2<'_, f64> {
+        match (&self.history, self.working.first()) {
+            (Some(history), _) => history.index_axis(Axis(0), 0),
+            (None, Some(field)) => field.view(),
+            (None, None) => {
+                unreachable!("a whole run's buffers hold the history or two working fields")
+            }
+        }
     }
 
     /// Level `level - 1`, to read, and level `level`, to write: two views into
@@ -158,7 +187,7 @@ impl Record {
             );
         }
         let [even, odd] = self.working.as_mut_slice() else {
-            unreachable!("a whole run's record without the history has two working fields");
+            unreachable!("a whole run's buffers without the history has two working fields");
         };
         if level % 2 == 1 {
             (even.view_mut(), odd.view_mut())
@@ -167,7 +196,7 @@ impl Record {
         }
     }
 
-    /// Keeps level `level`, just computed by way of [`Record::pair`], if it is a snapshot.
+    /// Keeps level `level`, just computed by way of [`RunBuffers::pair`], if it is a snapshot.
     pub(crate) fn keep_level(&mut self, level: usize) {
         if !self.plan.takes(level) {
             return;
@@ -182,7 +211,7 @@ impl Record {
         self.snapshots_taken += 1;
     }
 
-    /// The solution of a run that kept its levels with [`Record::keep_level`].
+    /// The solution of a run that kept its levels with [`RunBuffers::keep_level`].
     pub(crate) fn finish(mut self, threads: usize) -> Result<Solution> {
         let last = self.plan.last;
         let final_field = match &self.history {
@@ -192,8 +221,8 @@ impl Record {
         self.into_solution(final_field, threads)
     }
 
-    /// One record per band of plate rows, each borrowing those rows of every kept level.
-    pub(crate) fn split_rows(&mut self, bands: &[Range<usize>]) -> Vec<RowRecord<'_>> {
+    /// One buffers per band of plate rows, each borrowing those rows of every kept level.
+    pub(crate) fn split_rows(&mut self, bands: &[Range<usize>]) -> Vec<BandBuffers<'_>> {
         let plan = self.plan;
         let mut history = self
             .history
@@ -201,7 +230,7 @@ impl Record {
             .map(|history| split_rows(history.view_mut(), bands).into_iter());
         split_rows(self.snapshots.view_mut(), bands)
             .into_iter()
-            .map(|snapshots| Levels {
+            .map(|snapshots| Buffers {
                 history: history.as_mut().and_then(Iterator::next),
                 snapshots,
                 plan,
@@ -289,8 +318,8 @@ impl Deadline {
     }
 }
 
-impl<S: DataMut<Elem = f64>> Levels<S> {
-    /// Starts the clock of a run of `nt` levels against the budget this record was prepared with.
+impl<S: DataMut<Elem = f64>> Buffers<S> {
+    /// Starts the clock of a run of `nt` levels against the budget this buffers was prepared with.
     pub(crate) fn start_clock(&self, nt: usize) -> Deadline {
         Deadline {
             start: Instant::now(),

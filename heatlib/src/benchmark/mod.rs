@@ -48,7 +48,7 @@ use crate::solution::DeviceRun;
 use crate::solver;
 use crate::stages::Stage;
 use crate::step::Step;
-use crate::storage::Record;
+use crate::storage::RunBuffers;
 use crate::timing::Timing;
 
 #[cfg(feature = "display")]
@@ -148,7 +148,7 @@ impl Comparison {
         check_repeat(repeat)?;
         // The plain time loop's memory first: a plate too large is a run too large,
         // before it is a reference too large.
-        Record::check(problem, options, solver::TWO_FIELDS)?;
+        RunBuffers::plan(problem, options, solver::TWO_FIELDS)?;
         Ok(Comparison {
             problem: problem.clone(),
             options: options.clone(),
@@ -178,7 +178,7 @@ impl Comparison {
             Some(stage),
             stage.working_fields(),
             announce(stage.name(), self.repeat),
-            |record| stage.run(problem, options, record),
+            |buffers| stage.run(problem, options, buffers),
         )?;
         Ok(self.push(row))
     }
@@ -191,7 +191,7 @@ impl Comparison {
             None,
             solver::TWO_FIELDS,
             announce(name, self.repeat),
-            |record| solver::run(step, problem, record),
+            |buffers| solver::run(step, problem, buffers),
         )?;
         Ok(self.push(row))
     }
@@ -219,7 +219,7 @@ impl Comparison {
             None,
             crate::stages::parallel::WORKING_FIELDS,
             announce(name, self.repeat),
-            |record| crate::stages::parallel::run(step, problem, record),
+            |buffers| crate::stages::parallel::run(step, problem, buffers),
         )?;
         Ok(self.push(row))
     }

@@ -14,7 +14,7 @@ use crate::reference::max_abs_diff;
 use crate::solution::Solution;
 use crate::solver;
 use crate::stages::Stage;
-use crate::storage::Record;
+use crate::storage::RunBuffers;
 use crate::timing::{Timing, seconds};
 
 /// A warm-up run longer than this is announced before the timed runs start.
@@ -38,7 +38,7 @@ impl Trial<'_> {
         stage: Option<Stage>,
         working_fields: u128,
         after_warm_up: impl FnOnce(f64) + Send,
-        mut run: impl FnMut(Record) -> Result<Solution> + Send,
+        mut run: impl FnMut(RunBuffers) -> Result<Solution> + Send,
     ) -> Result<Measurement> {
         let Trial {
             problem,
@@ -59,16 +59,16 @@ impl Trial<'_> {
         solver::in_thread_pool(options.threads, || {
             in_time(0)?;
             let start = Instant::now();
-            let mut last = run(Record::prepare(problem, options, working_fields)?)?;
+            let mut last = run(RunBuffers::prepare(problem, options, working_fields)?)?;
             let first_run_s = start.elapsed().as_secs_f64();
             after_warm_up(first_run_s);
             let (mut setup, mut runs) = (Vec::new(), Vec::new());
             for done in 0..repeat {
                 in_time(done)?;
                 let start = Instant::now();
-                let record = Record::prepare(problem, options, working_fields)?;
+                let buffers = RunBuffers::prepare(problem, options, working_fields)?;
                 let prepared = Instant::now();
-                let solution = run(record)?;
+                let solution = run(buffers)?;
                 let finished = Instant::now();
                 setup.push((prepared - start).as_secs_f64());
                 runs.push((finished - prepared).as_secs_f64());

@@ -18,7 +18,7 @@ use crate::problem::Problem;
 use crate::solution::Solution;
 use crate::solver;
 use crate::step::StepFn;
-use crate::storage::Record;
+use crate::storage::RunBuffers;
 
 mod convolve;
 pub mod interpreted;
@@ -153,6 +153,13 @@ impl Stage {
 
     /// The stage's step as a plain function (`parallel` runs `typed`'s on each
     /// band); `None` for `opencl`, whose step is a kernel on a device.
+    ///
+    /// # Panics
+    ///
+    /// The `typed` step (and so `parallel`'s) reads its fields as slices: it
+    /// panics when handed views that are not contiguous in memory, such as
+    /// `field.slice(s![.., ..;2])`. The library's time loops never do that;
+    /// call it on whole arrays, or on views of whole rows.
     pub fn step_fn(self) -> Option<StepFn> {
         match self {
             Stage::Interpreted => Some(interpreted::advance),
@@ -174,8 +181,8 @@ impl Stage {
     /// # Ok::<(), heatlib::HeatError>(())
     /// ```
     pub fn solve(self, problem: &Problem, options: &RunOptions) -> Result<Solution> {
-        solver::solve_on(problem, options, self.working_fields(), |record| {
-            self.run(problem, options, record)
+        solver::solve_on(problem, options, self.working_fields(), |buffers| {
+            self.run(problem, options, buffers)
         })
     }
 
@@ -199,20 +206,20 @@ impl Stage {
         self,
         problem: &Problem,
         options: &RunOptions,
-        record: Record,
+        buffers: RunBuffers,
     ) -> Result<Solution> {
         match self {
-            Stage::Interpreted => solver::run(&interpreted::advance, problem, record),
-            Stage::TypedChecked => solver::run(&typed_checked::advance, problem, record),
-            Stage::Typed => solver::run(&typed::advance, problem, record),
-            Stage::Vectorized => solver::run(&vectorized::advance, problem, record),
-            Stage::Convolve => solver::run(&convolve::advance, problem, record),
+            Stage::Interpreted => solver::run(&interpreted::advance, problem, buffers),
+            Stage::TypedChecked => solver::run(&typed_checked::advance, problem, buffers),
+            Stage::Typed => solver::run(&typed::advance, problem, buffers),
+            Stage::Vectorized => solver::run(&vectorized::advance, problem, buffers),
+            Stage::Convolve => solver::run(&convolve::advance, problem, buffers),
             Stage::Parallel if options.storage == Storage::FullHistory => {
-                parallel::run_typed_into_history(problem, record)
+                parallel::run_typed_into_history(problem, buffers)
             }
-            Stage::Parallel => parallel::run(&typed::advance, problem, record),
+            Stage::Parallel => parallel::run(&typed::advance, problem, buffers),
             #[cfg(feature = "opencl")]
-            Stage::OpenCl => opencl::run_shared(problem, &options.opencl, record),
+            Stage::OpenCl => opencl::run_shared(problem, &options.opencl, buffers),
         }
     }
 }

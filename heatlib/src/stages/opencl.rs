@@ -24,7 +24,7 @@ use crate::options::{OpenClSettings, Precision, RunOptions};
 use crate::problem::Problem;
 use crate::solution::{DeviceRun, Solution};
 use crate::stages::Stage;
-use crate::storage::Record;
+use crate::storage::RunBuffers;
 
 mod bandwidth;
 mod device;
@@ -128,11 +128,11 @@ impl OpenClSolver {
         problem: &Problem,
         options: &RunOptions,
     ) -> Result<(Solution, DeviceRun)> {
-        let record = Record::prepare(problem, options, Stage::OpenCl.working_fields())?;
-        self.run(problem, record)
+        let kept = RunBuffers::prepare(problem, options, Stage::OpenCl.working_fields())?;
+        self.run(problem, kept)
     }
 
-    fn run(&mut self, problem: &Problem, record: Record) -> Result<(Solution, DeviceRun)> {
+    fn run(&mut self, problem: &Problem, kept: RunBuffers) -> Result<(Solution, DeviceRun)> {
         let build_s = if self.runs == 0 {
             self.build_seconds
         } else {
@@ -140,8 +140,8 @@ impl OpenClSolver {
         };
         self.runs += 1;
         let run = match self.settings.precision {
-            Precision::F64 => self.march::<f64>(problem, record),
-            Precision::F32 => self.march::<f32>(problem, record),
+            Precision::F64 => self.march::<f64>(problem, kept),
+            Precision::F32 => self.march::<f32>(problem, kept),
         };
         run.map(|(solution, mut timings)| {
             timings.build_s = build_s;
@@ -152,7 +152,7 @@ impl OpenClSolver {
     fn march<T: Real>(
         &self,
         problem: &Problem,
-        mut record: Record,
+        mut kept: RunBuffers,
     ) -> Result<(Solution, DeviceRun)> {
         let nx = problem.nx;
         self.info.check_fields_fit(nx, size_of::<T>())?;
@@ -162,7 +162,7 @@ impl OpenClSolver {
             (nx - 2).next_multiple_of(work_group[1]),
         ];
         let mut initial = try_filled(nx * nx, T::from_f64(0.0), "the field for the device")?;
-        for (value, &x) in initial.iter_mut().zip(problem.try_initial_field()?.iter()) {
+        for (value, &x) in initial.iter_mut().zip(kept.initial_field().iter()) {
             *value = T::from_f64(x);
         }
 
@@ -213,11 +213,11 @@ impl OpenClSolver {
                 host[i * nx + j].to_f64()
             }))
         };
-        if record.wants(0) {
-            record.keep(0, download(0, &mut host)?.view());
+        if kept.wants(0) {
+            kept.keep(0, download(0, &mut host)?.view());
         }
         let mut clock = Instant::now();
-        let deadline = record.start_clock(problem.nt);
+        let deadline = kept.start_clock(problem.nt);
         for level in 1..problem.nt {
             // SAFETY: the kernel reads and writes only inside two buffers of nx * nx
             // values, each work item checks its cell is in the interior, and both
@@ -228,10 +228,10 @@ impl OpenClSolver {
                 self.queue.finish().map_err(failed("running a time step"))?;
                 deadline.check(level)?;
             }
-            if record.wants(level) {
+            if kept.wants(level) {
                 self.queue.finish().map_err(failed("running a time step"))?;
                 compute_s += clock.elapsed().as_secs_f64();
-                record.keep(level, download(level, &mut host)?.view());
+                kept.keep(level, download(level, &mut host)?.view());
                 clock = Instant::now();
             }
         }
@@ -239,7 +239,7 @@ impl OpenClSolver {
         compute_s += clock.elapsed().as_secs_f64();
         let final_field = download(problem.nt - 1, &mut host)?;
         // One host thread drives the device; its compute units are reported apart.
-        let solution = record.into_solution(final_field, 1)?;
+        let solution = kept.into_solution(final_field, 1)?;
         Ok((
             solution,
             DeviceRun {

@@ -26,7 +26,7 @@ use crate::problem::Problem;
 use crate::solution::Solution;
 use crate::solver::solve_on;
 use crate::step::Step;
-use crate::storage::{Record, RowRecord};
+use crate::storage::{BandBuffers, RunBuffers};
 
 use super::typed;
 
@@ -56,8 +56,8 @@ pub fn solve_in_bands<S: Step + ?Sized>(
     problem: &Problem,
     options: &RunOptions,
 ) -> Result<Solution> {
-    solve_on(problem, options, WORKING_FIELDS, |record| {
-        run(step, problem, record)
+    solve_on(problem, options, WORKING_FIELDS, |buffers| {
+        run(step, problem, buffers)
     })
 }
 
@@ -70,10 +70,10 @@ pub(crate) const WORKING_FIELDS: u128 = 3;
 pub(crate) fn run<S: Step + ?Sized>(
     step: &S,
     problem: &Problem,
-    record: Record,
+    buffers: RunBuffers,
 ) -> Result<Solution> {
-    in_bands(problem, record, |initial, rows, band_record, exchange| {
-        march_band(step, problem, initial, rows, band_record, exchange)
+    in_bands(problem, buffers, |initial, rows, band_buffer, exchange| {
+        march_band(step, problem, initial, rows, band_buffer, exchange)
     })
 }
 
@@ -82,9 +82,9 @@ pub(crate) fn run<S: Step + ?Sized>(
 /// of into fields of its own that are then copied (as Numba's `prange` over
 /// `T[k+1, i, :]` does). A step of your own cannot do this: its contract hands
 /// it whole fields, and the halo rows of one band's field belong to another.
-pub(crate) fn run_typed_into_history(problem: &Problem, record: Record) -> Result<Solution> {
-    in_bands(problem, record, |initial, rows, band_record, exchange| {
-        march_band_in_history(problem, initial, rows, band_record, exchange)
+pub(crate) fn run_typed_into_history(problem: &Problem, buffers: RunBuffers) -> Result<Solution> {
+    in_bands(problem, buffers, |initial, rows, band_buffer, exchange| {
+        march_band_in_history(problem, initial, rows, band_buffer, exchange)
     })
 }
 
@@ -100,14 +100,14 @@ fn march_band<S: Step + ?Sized>(
     problem: &Problem,
     initial: ArrayView2<'_, f64>,
     rows: Range<usize>,
-    mut record: RowRecord<'_>,
+    mut buffers: BandBuffers<'_>,
     exchange: &mut Exchange<'_>,
 ) -> Result<Array2<f64>> {
     let gamma = problem.gamma();
     let band_rows = rows.len();
     let mut current = try_copy(initial.slice(s![rows.start - 1..rows.end + 1, ..]))?;
     let mut next = try_copy(current.view())?;
-    record.keep(0, current.slice(s![1..-1, ..]));
+    buffers.keep(0, current.slice(s![1..-1, ..]));
     for level in 1..problem.nt {
         step.advance(current.view(), next.view_mut(), gamma);
         let (mut below, rest) = next.view_mut().split_at(Axis(0), 1);
@@ -116,7 +116,7 @@ fn march_band<S: Step + ?Sized>(
             break;
         }
         std::mem::swap(&mut current, &mut next);
-        record.keep(level, current.slice(s![1..-1, ..]));
+        buffers.keep(level, current.slice(s![1..-1, ..]));
     }
     try_copy(current.slice(s![1..-1, ..]))
 }
@@ -128,11 +128,11 @@ fn march_band_in_history(
     problem: &Problem,
     initial: ArrayView2<'_, f64>,
     rows: Range<usize>,
-    mut record: RowRecord<'_>,
+    mut buffers: BandBuffers<'_>,
     exchange: &mut Exchange<'_>,
 ) -> Result<Array2<f64>> {
     let gamma = problem.gamma();
-    let Some(mut history) = record.history_rows() else {
+    let Some(mut history) = buffers.history_rows() else {
         unreachable!("the parallel stage marches in the history only when it is kept")
     };
     let mut halos = try_copy(initial.select(Axis(0), &[rows.start - 1, rows.end]).view())?;

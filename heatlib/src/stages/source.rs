@@ -198,7 +198,7 @@ mod tests {
         assert!(
             time_loop
                 .text
-                .contains("let (current, mut next) = record.pair(level);")
+                .contains("let (current, mut next) = buffers.pair(level);")
         );
         assert!(time_loop.line_count() < 25, "{}", time_loop.text);
     }

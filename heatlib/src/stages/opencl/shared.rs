@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::options::OpenClSettings;
 use crate::problem::Problem;
 use crate::solution::Solution;
-use crate::storage::Record;
+use crate::storage::RunBuffers;
 
 /// The program `Stage::OpenCl` reuses between calls, built on first use.
 static SHARED: Mutex<Option<OpenClSolver>> = Mutex::new(None);
@@ -18,7 +18,7 @@ static SHARED: Mutex<Option<OpenClSolver>> = Mutex::new(None);
 pub(crate) fn run_shared(
     problem: &Problem,
     settings: &OpenClSettings,
-    record: Record,
+    buffers: RunBuffers,
 ) -> Result<Solution> {
     let mut shared = SHARED
         .lock()
@@ -32,7 +32,7 @@ pub(crate) fn run_shared(
         *shared = Some(OpenClSolver::new(settings)?);
     }
     let solver = shared.as_mut().expect("built just above");
-    let (mut solution, run) = solver.run(problem, record)?;
+    let (mut solution, run) = solver.run(problem, buffers)?;
     solution.device = Some(run);
     Ok(solution)
 }

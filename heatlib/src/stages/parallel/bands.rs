@@ -14,9 +14,10 @@ use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, s};
 use super::barrier::SpinBarrier;
 use super::cores::Cores;
 use crate::error::{HeatError, Result};
+use crate::memory::try_copy;
 use crate::problem::Problem;
 use crate::solution::Solution;
-use crate::storage::{Record, RowRecord};
+use crate::storage::{BandBuffers, RunBuffers};
 
 /// What a band calls after each level: `(level, its rows of that level, its halo
 /// row below, its halo row above)`. It publishes the band's first and last rows,
@@ -33,23 +34,23 @@ pub(super) type Exchange<'e> = dyn FnMut(
 /// The threads, bands, halos and barrier around `march`, which marches one band.
 pub(super) fn in_bands(
     problem: &Problem,
-    mut record: Record,
+    mut buffers: RunBuffers,
     march: impl Fn(
         ArrayView2<'_, f64>,
         Range<usize>,
-        RowRecord<'_>,
+        BandBuffers<'_>,
         &mut Exchange<'_>,
     ) -> Result<Array2<f64>>
     + Sync,
 ) -> Result<Solution> {
     let bands = bands_of_rows(problem.nx, rayon::current_num_threads());
-    let mut plate = problem.try_initial_field()?;
-    let clock = record.start_clock(problem.nt);
-    // Each thread takes its band's record out of its slot; a Mutex makes the hand-over safe.
-    let band_records: Vec<Mutex<Option<RowRecord<'_>>>> = record
+    let mut plate = try_copy(buffers.initial_field())?;
+    let clock = buffers.start_clock(problem.nt);
+    // Each thread takes its band's buffers out of its slot; a Mutex makes the hand-over safe.
+    let band_buffers: Vec<Mutex<Option<BandBuffers<'_>>>> = buffers
         .split_rows(&bands)
         .into_iter()
-        .map(|band_record| Mutex::new(Some(band_record)))
+        .map(|band_buffer| Mutex::new(Some(band_buffer)))
         .collect();
     let halos: Vec<Mutex<Halos>> = bands.iter().map(|_| Mutex::default()).collect();
     let barrier = SpinBarrier::new(bands.len());
@@ -68,7 +69,7 @@ pub(super) fn in_bands(
     let final_rows = rayon::broadcast(|context| {
         let band = context.index();
         let rows = bands.get(band)?.clone();
-        let band_record = band_records[band]
+        let band_buffer = band_buffers[band]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()?;
@@ -106,7 +107,7 @@ pub(super) fn in_bands(
             ControlFlow::Continue(())
         };
         let marched = catch_unwind(AssertUnwindSafe(|| {
-            march(initial, rows.clone(), band_record, &mut exchange)
+            march(initial, rows.clone(), band_buffer, &mut exchange)
         }));
         match marched {
             Ok(values) => Some(values),
@@ -136,7 +137,7 @@ pub(super) fn in_bands(
         )?;
         plate.slice_mut(s![rows.clone(), ..]).assign(&values);
     }
-    record.into_solution(plate, bands.len())
+    buffers.into_solution(plate, bands.len())
 }
 
 /// Splits the plate's interior rows `1..nx-1` into at most `threads` bands of near-equal size.

@@ -6,10 +6,9 @@ use super::barrier::SpinBarrier;
 
 /// Where each band's thread runs. A thread that the system moves to another
 /// core leaves its band's rows in the old core's cache, and every other band
-/// waits at the next barrier while it fetches them again. Measured on 2 cores,
-/// the full history of the large problem: 73 ms (63-82) with the threads free
-/// to move, 65 ms (64-68) with each kept on a core of its own; beside a program
-/// using one core, 240 ms (126-277) and 127 ms (123-135).
+/// waits at the next barrier while it fetches them again (docs/stages.md has
+/// the figures: kept on their cores, the bands ran faster and steadier, and
+/// about twice as fast beside a program busy on one core).
 ///
 /// So each band's thread stays on one core for the run, and is free again when
 /// its band is done. With as many bands as cores to run on (a laptop's cores,
