@@ -76,7 +76,7 @@ pub struct Measurement {
     pub cell_updates: u64,
     /// Largest absolute difference of the final field from the reference.
     pub max_abs_diff: f64,
-    /// CPU threads that ran the time loop (see [`Solution::threads`]): 1 for a
+    /// CPU threads that ran the time loop (see [`Solution::threads`](crate::Solution::threads)): 1 for a
     /// step of yours run by [`Comparison::add_step`], even if the step itself
     /// hands work to the pool's threads.
     pub threads: usize,

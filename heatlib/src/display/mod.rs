@@ -1,6 +1,6 @@
 //! Pictures for the notebooks: heatmaps, animations and charts, shown inline by evcxr.
 //!
-//! Every picture type implements [`Show`](crate::Show), so a notebook cell
+//! Every picture type implements [`Show`], so a notebook cell
 //! that ends with one shows it (as `image/png`, or `image/gif` for an
 //! animation). Pictures are drawn with plotters into memory and encoded as PNG or
 //! GIF; the text uses DejaVu Sans compiled into the library, so labels appear
