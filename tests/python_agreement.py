@@ -18,6 +18,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 HEAT = REPO / "target" / "release" / "heat"
+# The rows' keys are defined once, by heatlib's BenchRow; `heat bench --schema` publishes them here.
+SCHEMA = REPO / "docs" / "bench-row.schema.json"
 
 PLATES = {
     "the webinar's small problem": [],
@@ -30,6 +32,18 @@ PLATES = {
         "--left", "5", "--right", "55", "--initial", "12.5",
     ],
 }
+
+
+def schema_errors(rows, what, expect_refusal=False):
+    """The problems of `rows` against the published bench-row schema (or, with
+    `expect_refusal`, a problem if the schema accepts them: the check can fail)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
+    errors = [f"{what}: {error.message} at {list(error.absolute_path)}" for error in validator.iter_errors(rows)]
+    if expect_refusal:
+        return [] if errors else [f"{what}: accepted by the schema"]
+    return errors
 
 
 def main():
@@ -45,6 +59,14 @@ def main():
                                        "--reference", reference, *plate], cwd=REPO / "python")
                 if done.returncode != 0:
                     failures.append(f"{label}, {history} history")
+        # heatpy's own rows, as `python -m heatpy bench --json` writes them, fit the same schema.
+        heatpy_json = Path(folder) / "heatpy.json"
+        subprocess.run([sys.executable, "-m", "heatpy", "bench", "--versions", "numpy,numba", "--repeat", "1",
+                        "--nx", "30", "--nt", "40", "--json", heatpy_json], cwd=REPO / "python", check=True,
+                       stdout=subprocess.DEVNULL)
+        failures += schema_errors(json.loads(heatpy_json.read_text())["rows"], "python -m heatpy bench --json")
+        failures += schema_errors([{**json.loads(heatpy_json.read_text())["rows"][0], "speed": 1}],
+                                  "a row with an unknown key", expect_refusal=True)
         # The check itself can fail: a reference off by 1e-9 in one node is refused.
         import numpy as np
 
@@ -62,6 +84,7 @@ def main():
         subprocess.run([HEAT, "bench", "--size", "40:200", "--stages", "typed,vectorized,parallel", "--repeat", "2",
                         "--with-python", "--json", bench], check=True, stdout=subprocess.DEVNULL)
         rows = json.loads(bench.read_text())
+        failures += schema_errors(rows, "heat bench --with-python --json")
         python = {row["stage"]: row for row in rows if row["language"] == "python"}
         print(f"\nheat bench --with-python: {len(rows) - len(python)} Rust rows, Python rows {sorted(python)}")
         expected = {"python_loops", "cython_checked", "cython", "numba", "numpy", "scipy_convolve", "numba_parallel", "jax"}

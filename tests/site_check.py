@@ -149,6 +149,16 @@ def pictures_in(notebook_path):
     return outputs + figures
 
 
+def check_bench_rows(problems):
+    """Every row the site is built from fits the published schema of `heat bench --json` (heatlib's BenchRow)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(json.loads((ROOT / "docs" / "bench-row.schema.json").read_text()))
+    for path in sorted((ROOT / "target" / "site-build").glob("bench-*.json")):
+        for error in validator.iter_errors(json.loads(path.read_text())):
+            problems.append(f"{path.name}: {error.message} at {list(error.absolute_path)}")
+
+
 def check_speed_ups(rows, problems):
     """The table's speed-ups are those `heat bench --json` wrote (the same run, the same baseline)."""
     bench = [row for path in sorted((ROOT / "target" / "site-build").glob("bench-*.json"))
@@ -192,6 +202,7 @@ def check_generated_pages(driver, base, problems):
     found, stages = [row[1] for row in rows], stage_names()
     if found != stages:
         problems.append(f"python-to-rust.html: the speed table lists {found}, not {stages}")
+    check_bench_rows(problems)
     check_speed_ups(rows, problems)
     for row in rows:
         figures = [cell for cell in row[3:] if re.match(r"^[\d,.]+", cell)]

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use heatlib::python::PythonSide;
-use heatlib::{Comparison, Measurement, Problem, Stage, Storage, seconds};
-use serde_json::json;
+use heatlib::{BenchRow, Comparison, Problem, Stage, Storage, seconds};
 
 use crate::ExecutionArgs;
 
@@ -45,6 +44,9 @@ pub struct BenchArgs {
     /// Also write the rows as a JSON list to this file (Python rows have "language": "python")
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Print the JSON schema of the rows --json writes (docs/bench-row.schema.json), and exit
+    #[arg(long)]
+    schema: bool,
     /// Leave out each row's predicted ceiling (the machine's ceilings are otherwise
     /// read from `heat roofline`'s kept measurement, or measured once, a few seconds)
     #[arg(long)]
@@ -93,6 +95,10 @@ pub(crate) fn parse_stages(text: &str) -> Result<Vec<Stage>, String> {
 }
 
 pub fn bench(args: &BenchArgs) -> Result<(), String> {
+    if args.schema {
+        print!("{}", BenchRow::schema());
+        return Ok(());
+    }
     let sizes = parse_sizes(&args.size)?;
     let chosen = args.stages.as_deref().map(parse_stages).transpose()?;
     let options = args.execution.options();
@@ -162,17 +168,13 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
         if let (None, Some((stage, why))) = (&chosen, &unavailable) {
             println!("({stage} not run: {why})");
         }
-        rows.extend(
-            comparison
-                .rows
-                .iter()
-                .map(|row| json_row(size, &comparison, row)),
-        );
+        rows.extend(comparison.bench_rows().into_iter().map(sized(size)));
         if out_of_time.is_some() {
             break;
         }
         if args.with_python {
-            rows.extend(python_rows(size, &comparison)?);
+            let python = python_rows(size, &comparison)?;
+            rows.extend(python.into_iter().map(sized(size)));
         }
     }
     if let Some(path) = &args.json {
@@ -223,9 +225,8 @@ fn print_table(size: &Size, comparison: &Comparison, interpreted_skipped: bool) 
 }
 
 /// Times the Python versions on `comparison`'s problem, prints them beside
-/// the Rust stages, and returns their JSON rows (heatpy's, with the size and
-/// the ratio added).
-fn python_rows(size: &Size, comparison: &Comparison) -> Result<Vec<serde_json::Value>, String> {
+/// the Rust stages, and returns their rows.
+fn python_rows(size: &Size, comparison: &Comparison) -> Result<Vec<BenchRow>, String> {
     eprintln!(
         "timing the Python versions on {} ({} runs after a warm-up each)...",
         size.label, comparison.repeat
@@ -233,86 +234,15 @@ fn python_rows(size: &Size, comparison: &Comparison) -> Result<Vec<serde_json::V
     let python = PythonSide::measure(comparison, &[]).map_err(|e| e.to_string())?;
     let side_by_side = comparison.beside(&python);
     println!("\n{}: {}", size.label, side_by_side.to_text().trim_end());
-    let document: serde_json::Value =
-        serde_json::from_str(&python.json).map_err(|e| format!("heatpy's JSON: {e}"))?;
-    let rows = document["rows"].as_array().cloned().unwrap_or_default();
-    Ok(rows
-        .into_iter()
-        .zip(&side_by_side.pairs)
-        .map(|(mut row, pair)| {
-            row["size"] = json!(size.label);
-            let ratio = pair.rust_over_python();
-            row["rust_over_python"] = if ratio.is_finite() {
-                json!(ratio)
-            } else {
-                serde_json::Value::Null
-            };
-            // The Python version on its Rust counterpart's ceiling: the same scale for both.
-            if let Some(ceiling) = &pair.ceiling {
-                row["ceiling"] = json!({
-                    "mcells_per_s": ceiling.mcells_per_s,
-                    "fraction_reached": pair.python.mcells_per_s() / ceiling.mcells_per_s,
-                    "bound": ceiling.bound,
-                    "of_rust_stage": pair.rust.as_ref().map(|rust| rust.name.as_str()),
-                });
-            }
-            row
-        })
-        .collect())
+    Ok(side_by_side.bench_rows())
 }
 
-/// One row of `--json`: each row says what ran, on what, how fast, against which baseline.
-fn json_row(size: &Size, comparison: &Comparison, row: &Measurement) -> serde_json::Value {
-    let ceiling = comparison.ceiling(row);
-    json!({
-        "stage": row.name,
-        "language": "rust",
-        "python_analog": row.python_analog(),
-        "idea": row.stage.map(Stage::idea),
-        "size": size.label,
-        "nx": size.problem.nx,
-        "nt": size.problem.nt,
-        "gamma": size.problem.gamma(),
-        "history": comparison.options.storage.name(),
-        "threads": row.threads,
-        "repeat": comparison.repeat,
-        "median_s": row.timing.median(),
-        "min_s": row.timing.min(),
-        "max_s": row.timing.max(),
-        "mean_s": row.timing.mean(),
-        "std_s": row.timing.std_dev(),
-        "runs_s": row.timing.runs,
-        "setup_median_s": row.setup.median(),
-        "cell_updates": row.cell_updates,
-        "mcells_per_s": row.mcells_per_s(),
-        "baseline": comparison.baseline().map(|base| base.name.as_str()),
-        "speed_up": comparison.speed_up(row),
-        "max_abs_diff": row.max_abs_diff,
-        "first_run_s": row.first_run_s,
-        "ceiling": ceiling.as_ref().map(|c| json!({
-            "mcells_per_s": c.mcells_per_s,
-            "fraction_reached": row.mcells_per_s() / c.mcells_per_s,
-            "bound": c.bound,
-            "level": c.level,
-            "memory_mcells_per_s": c.memory_mcells_per_s,
-            "arithmetic_mcells_per_s": c.arithmetic_mcells_per_s,
-            "bytes_per_update": c.traffic.bytes_per_update,
-            "flops_per_update": c.traffic.flops_per_update,
-            "working_set": c.traffic.working_set,
-            "pattern": c.traffic.pattern.name(),
-            "why": c.traffic.why,
-        })),
-        "device": row.device.as_ref().map(|d| json!({
-            "name": d.device,
-            "compute_units": d.compute_units,
-            "precision": format!("{:?}", d.precision).to_lowercase(),
-            "work_group": d.work_group,
-            "build_s": d.build_s,
-            "upload_s": d.upload_s,
-            "compute_s": d.compute_s,
-            "download_s": d.download_s,
-        })),
-    })
+/// Names the size a row was measured on.
+fn sized(size: &Size) -> impl Fn(BenchRow) -> BenchRow + '_ {
+    |mut row| {
+        row.size = Some(size.label.clone());
+        row
+    }
 }
 
 /// One line on where an OpenCL run's time went.

@@ -179,30 +179,12 @@ fn bench_prints_a_table_and_writes_json_rows() {
         stdout.contains("M cell updates/s") && stdout.contains("speed-up over interpreted"),
         "{stdout}"
     );
-    let rows: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 2 * heatlib::Stage::ALL.len());
-    for row in rows {
-        for key in [
-            "stage",
-            "python_analog",
-            "idea",
-            "nx",
-            "nt",
-            "history",
-            "threads",
-            "repeat",
-            "median_s",
-            "min_s",
-            "max_s",
-            "mcells_per_s",
-            "baseline",
-            "speed_up",
-            "max_abs_diff",
-        ] {
-            assert!(row.get(key).is_some(), "missing {key} in {row}");
-        }
+    // The rows are heatlib's BenchRow, every key known (unknown keys are refused).
+    let text = std::fs::read_to_string(&json).unwrap();
+    let typed: Vec<heatlib::BenchRow> = serde_json::from_str(&text).unwrap();
+    assert_eq!(typed.len(), 2 * heatlib::Stage::ALL.len());
+    let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for row in rows.as_array().unwrap() {
         assert_eq!(row["history"], "full");
         assert_eq!(row["baseline"], "interpreted");
         assert_eq!(row["runs_s"].as_array().map(Vec::len), Some(2), "{row}");
@@ -212,6 +194,22 @@ fn bench_prints_a_table_and_writes_json_rows() {
             _ => assert_eq!(row["threads"], 1, "{row}"),
         }
     }
+}
+
+/// The published schema of the rows is the one heat writes, made from heatlib's BenchRow.
+#[test]
+fn the_published_bench_row_schema_is_the_one_heat_writes() {
+    let output = heat(&["bench", "--schema"]);
+    let printed = stdout_of_success(&output);
+    let published = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/bench-row.schema.json");
+    let committed = std::fs::read_to_string(published).unwrap();
+    assert!(
+        printed == committed,
+        "docs/bench-row.schema.json is out of date: run `heat bench --schema > docs/bench-row.schema.json`"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    let required = &schema["$defs"]["BenchRow"]["required"];
+    assert!(required.as_array().unwrap().contains(&"median_s".into()));
 }
 
 /// `heat roofline --json`: every figure a positive number, and a working set

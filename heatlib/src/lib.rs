@@ -97,7 +97,7 @@ mod storage;
 mod table;
 mod timing;
 
-pub use benchmark::{Comparison, MAX_REPEAT, Measurement, compare};
+pub use benchmark::{BenchRow, Comparison, MAX_REPEAT, Measurement, compare};
 pub use error::{Bytes, HeatError, Result};
 pub use exercise::{Race, race};
 pub use files::write_npy;

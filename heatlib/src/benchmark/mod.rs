@@ -53,8 +53,12 @@ use crate::timing::Timing;
 
 #[cfg(feature = "display")]
 mod pictures;
+mod row;
 mod table;
 mod trial;
+
+pub(crate) use row::finite;
+pub use row::{BenchRow, CeilingRow, DeviceRow, Language};
 
 use trial::{Trial, announce, check_repeat};
 

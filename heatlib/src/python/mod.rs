@@ -24,9 +24,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
+use serde::Deserialize;
 
-use crate::benchmark::Comparison;
+use crate::benchmark::{BenchRow, Comparison};
 use crate::error::{HeatError, Result};
 use crate::files::{ScratchFolder, write_npy};
 use crate::options::Storage;
@@ -58,6 +58,8 @@ pub struct PythonRow {
     pub cell_updates: u64,
     /// Largest absolute difference of its final field from heatlib's reference.
     pub max_abs_diff: f64,
+    /// The row as heatpy wrote it.
+    pub bench: BenchRow,
 }
 
 impl PythonRow {
@@ -74,8 +76,6 @@ pub struct PythonSide {
     pub rows: Vec<PythonRow>,
     /// `(name, why)` for each version left out: its tool is missing here, or the problem is too long for it.
     pub left_out: Vec<(String, String)>,
-    /// heatpy's JSON, as it wrote it: rows with `heat bench --json`'s keys.
-    pub json: String,
 }
 
 impl PythonSide {
@@ -129,63 +129,59 @@ impl PythonSide {
             })
     }
 
-    /// Reads what `python -m heatpy bench --json` wrote.
+    /// Reads what `python -m heatpy bench --json` wrote: `{"rows": [...],
+    /// "left_out": [[name, why], ...]}`, each row a [`BenchRow`].
     pub fn from_json(text: &str) -> Result<PythonSide> {
-        let document: Value = serde_json::from_str(text)
-            .map_err(|e| python_error(format!("heatpy's JSON does not parse: {e}")))?;
-        let rows = document["rows"]
-            .as_array()
-            .ok_or_else(|| python_error("heatpy's JSON has no \"rows\" list".into()))?
-            .iter()
-            .map(python_row)
+        let document: HeatpyDocument = serde_json::from_str(text).map_err(|e| {
+            python_error(format!("heatpy's JSON does not fit heat bench's rows: {e}"))
+        })?;
+        let rows = document
+            .rows
+            .into_iter()
+            .map(PythonRow::from_bench_row)
             .collect::<Result<Vec<_>>>()?;
-        let left_out = document["left_out"]
-            .as_array()
-            .map(|pairs| {
-                pairs
-                    .iter()
-                    .map(|pair| (text_of(&pair[0]), text_of(&pair[1])))
-                    .collect()
-            })
-            .unwrap_or_default();
         Ok(PythonSide {
             rows,
-            left_out,
-            json: text.to_string(),
+            left_out: document.left_out,
         })
     }
 }
 
-fn python_row(row: &Value) -> Result<PythonRow> {
-    let number = |key: &str| {
-        row[key]
-            .as_f64()
-            .ok_or_else(|| python_error(format!("a row of heatpy's JSON has no number \"{key}\"")))
-    };
-    let runs = row["runs_s"]
-        .as_array()
-        .map(|runs| runs.iter().filter_map(Value::as_f64).collect::<Vec<_>>())
-        .filter(|runs| !runs.is_empty())
-        .ok_or_else(|| python_error("a row of heatpy's JSON has no \"runs_s\"".into()))?;
-    Ok(PythonRow {
-        name: text_of(&row["stage"]),
-        tool: text_of(&row["python_analog"]),
-        counterpart: row["rust_counterpart"]
-            .as_str()
-            .and_then(|name| name.parse().ok()),
-        timing: Timing { runs },
-        first_run_s: number("first_run_s")?,
-        build_s: row["build_s"].as_f64().unwrap_or(0.0),
-        threads: row["threads"].as_u64().map(|t| t as usize),
-        cell_updates: row["cell_updates"]
-            .as_u64()
-            .ok_or_else(|| python_error("a row of heatpy's JSON has no \"cell_updates\"".into()))?,
-        max_abs_diff: row["max_abs_diff"].as_f64().unwrap_or(f64::NAN),
-    })
+/// What heatpy writes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeatpyDocument {
+    rows: Vec<BenchRow>,
+    #[serde(default)]
+    left_out: Vec<(String, String)>,
 }
 
-fn text_of(value: &Value) -> String {
-    value.as_str().unwrap_or_default().to_string()
+impl PythonRow {
+    fn from_bench_row(row: BenchRow) -> Result<PythonRow> {
+        if row.runs_s.is_empty() {
+            return Err(python_error(format!(
+                "heatpy's row for {} has no runs",
+                row.stage
+            )));
+        }
+        Ok(PythonRow {
+            name: row.stage.clone(),
+            tool: row.python_analog.clone(),
+            counterpart: row
+                .rust_counterpart
+                .as_deref()
+                .and_then(|name| name.parse().ok()),
+            timing: Timing {
+                runs: row.runs_s.clone(),
+            },
+            first_run_s: row.first_run_s,
+            build_s: row.build_s.unwrap_or(0.0),
+            threads: row.threads,
+            cell_updates: row.cell_updates,
+            max_abs_diff: row.max_abs_diff.unwrap_or(f64::NAN),
+            bench: row,
+        })
+    }
 }
 
 fn python_error(message: String) -> HeatError {
@@ -244,19 +240,44 @@ mod tests {
     use super::*;
     use crate::{Problem, RunOptions, compare};
 
+    /// A row as heatpy writes it, for version `stage` and Rust counterpart `rust`.
+    fn heatpy_row(stage: &str, tool: &str, rust: &str, runs: &str, threads: &str) -> String {
+        format!(
+            r#"{{"stage": "{stage}", "language": "python", "python_analog": "{tool}",
+               "rust_counterpart": "{rust}", "idea": null, "nx": 100, "nt": 101, "gamma": 0.25,
+               "history": "final", "threads": {threads}, "repeat": 3, "median_s": 0.003,
+               "min_s": 0.002, "max_s": 0.004, "mean_s": 0.003, "std_s": 0.001,
+               "runs_s": {runs}, "setup_median_s": 0.0, "cell_updates": 1000000,
+               "mcells_per_s": 333.3, "baseline": null, "speed_up": null,
+               "max_abs_diff": 0.0, "first_run_s": 0.5, "build_s": 0.0,
+               "device": {{"name": "cpu:0"}}}}"#
+        )
+    }
+
     /// Two rows as heatpy writes them, one left out.
-    const HEATPY: &str = r#"{"rows": [
-        {"stage": "numba", "python_analog": "Numba @njit", "rust_counterpart": "typed",
-         "runs_s": [0.004, 0.002, 0.003], "first_run_s": 0.5, "build_s": 0.0, "threads": 1,
-         "cell_updates": 1000000, "max_abs_diff": 0.0},
-        {"stage": "jax", "python_analog": "JAX jit on the CPU", "rust_counterpart": "no_such_stage",
-         "runs_s": [0.01], "first_run_s": 0.3, "threads": null,
-         "cell_updates": 1000000, "max_abs_diff": 1e-14}],
-      "left_out": [["cython", "no C compiler"]]}"#;
+    fn heatpy() -> String {
+        format!(
+            r#"{{"rows": [{}, {}], "left_out": [["cython", "no C compiler"]]}}"#,
+            heatpy_row(
+                "numba",
+                "Numba @njit",
+                "typed",
+                "[0.004, 0.002, 0.003]",
+                "1"
+            ),
+            heatpy_row(
+                "jax",
+                "JAX jit on the CPU",
+                "no_such_stage",
+                "[0.01]",
+                "null"
+            ),
+        )
+    }
 
     #[test]
     fn heatpy_json_is_read_and_paired_with_the_rust_stages() {
-        let python = PythonSide::from_json(HEATPY).unwrap();
+        let python = PythonSide::from_json(&heatpy()).unwrap();
         assert_eq!(python.rows.len(), 2);
         assert_eq!(python.rows[0].counterpart, Some(Stage::Typed));
         assert_eq!(python.rows[0].timing.median(), 0.003);
@@ -284,17 +305,44 @@ mod tests {
 
     #[test]
     fn broken_heatpy_json_is_an_error_that_says_what_is_missing() {
+        let no_runs = heatpy().replace("[0.01]", "[]");
+        let unknown_key = heatpy().replace("\"build_s\"", "\"built_s\"");
         for (text, says) in [
-            ("not json", "does not parse"),
-            ("{}", "no \"rows\""),
-            (r#"{"rows": [{"stage": "numba"}]}"#, "runs_s"),
+            ("not json".to_string(), "does not fit"),
+            ("{}".to_string(), "missing field `rows`"),
             (
-                r#"{"rows": [{"runs_s": [1.0], "first_run_s": 1.0}]}"#,
-                "cell_updates",
+                r#"{"rows": [{"stage": "numba"}]}"#.to_string(),
+                "missing field",
             ),
+            (no_runs, "jax has no runs"),
+            (unknown_key, "unknown field `built_s`"),
         ] {
-            let error = PythonSide::from_json(text).unwrap_err().to_string();
+            let error = PythonSide::from_json(&text).unwrap_err().to_string();
             assert!(error.contains(says), "{error}");
         }
+    }
+
+    #[test]
+    fn python_rows_go_back_out_with_their_ratio_and_ceiling() {
+        let python = PythonSide::from_json(&heatpy()).unwrap();
+        let problem = Problem::small().with_size(20, 50);
+        let rust = compare(&problem, &[Stage::Typed], &RunOptions::final_field(), 1).unwrap();
+        let rows = rust.beside(&python).bench_rows();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[0].rust_over_python,
+            Some(0.003 / rust.rows[0].timing.median())
+        );
+        assert_eq!(
+            rows[1].rust_over_python, None,
+            "JAX has no Rust counterpart here"
+        );
+        assert_eq!(
+            rows[0].device.as_ref().map(|d| d.name.as_str()),
+            Some("cpu:0")
+        );
+        let written = serde_json::to_string(&rows).unwrap();
+        let read: Vec<crate::BenchRow> = serde_json::from_str(&written).unwrap();
+        assert_eq!(read, rows);
     }
 }

@@ -1,7 +1,7 @@
 //! Each Python version beside the Rust stage that teaches the same idea, as a
 //! [`Table`] and a chart.
 
-use crate::benchmark::{Comparison, Measurement};
+use crate::benchmark::{BenchRow, CeilingRow, Comparison, Measurement, finite};
 use crate::error::Result;
 use crate::python::{PythonRow, PythonSide};
 use crate::roofline::Ceiling;
@@ -123,6 +123,26 @@ impl SideBySide {
             }
         }
         chart.render()
+    }
+}
+
+impl SideBySide {
+    /// The Python rows as heatpy wrote them, each with Rust over Python and
+    /// its Rust counterpart's ceiling (the same scale for both), as `heat bench
+    /// --with-python --json` writes them.
+    pub fn bench_rows(&self) -> Vec<BenchRow> {
+        self.pairs
+            .iter()
+            .map(|pair| {
+                let mut row = pair.python.bench.clone();
+                row.rust_over_python = finite(pair.rust_over_python());
+                row.ceiling = pair.ceiling.as_ref().map(|ceiling| {
+                    let rust = pair.rust.as_ref().map(|rust| rust.name.as_str());
+                    CeilingRow::new(ceiling, pair.python.mcells_per_s(), rust)
+                });
+                row
+            })
+            .collect()
     }
 }
 
