@@ -17,7 +17,7 @@ execute=false
 case "${1:-}" in
     "") ;;
     --execute) execute=true ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "build-site.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 esac
 say() { printf '\n==> %s\n' "$*"; }

@@ -13,11 +13,12 @@ It times a fresh kernel's first heatmap both ways, part by part: started cold (w
 nbclient, a console or a pool that is off gets) and taken from the kernel pool (what a
 learner gets in JupyterLab: kernel-pool/heat_kernel_pool.py).
 """
+
 import argparse
 import asyncio
 import base64
-import logging
 import json
+import logging
 import os
 import pathlib
 import re
@@ -103,54 +104,63 @@ CHECKS = {
         "JupyterLab can be imported by the tutorial's Python (`.venv`).",
         "JupyterLab is not installed in this Python",
         "The set-up did not finish, or the doctor was run with another Python.",
-        SETUP),
+        SETUP,
+    ),
     "kernel registered": Check(
-        "Jupyter knows a kernel named `rust-heatlib` (\"Rust (heatlib)\").",
+        'Jupyter knows a kernel named `rust-heatlib` ("Rust (heatlib)").',
         "no kernel named 'rust-heatlib'",
         "The kernelspec was never written, or `.venv` was re-created after it was.",
-        SETUP),
+        SETUP,
+    ),
     "kernel starts": Check(
         "The kernel process starts and answers, with `init.evcxr` applied and heatlib built.",
         "the kernel died or did not answer in time",
         "`evcxr_jupyter` is missing from `~/.cargo/bin`, or the first build of heatlib outran the timeout "
         "(a cold build takes about a minute on 2 cores), or the machine ran out of memory while compiling, "
         "or `kernel-setup/start-kernel.sh` found its folder in TMPDIR owned by another user (it says so).",
-        f"{SETUP}; then look at the kernel's output in JupyterLab"),
+        f"{SETUP}; then look at the kernel's output in JupyterLab",
+    ),
     "kernel pool": Check(
         "A kernel started ahead, as JupyterLab keeps one, is handed over when a notebook asks for a kernel, "
         "and draws a heatmap.",
         "the kernel pool is not installed / handed over a new kernel instead of the warm one",
         "`heat_kernel_pool` is missing from `.venv` (set-up did not finish), or the kernelspec does not "
         "name the `heat-kernel-pool` provisioner (registered by an older set-up).",
-        SETUP),
+        SETUP,
+    ),
     "heatlib loads": Check(
         "A first cell that uses heatlib compiles and runs.",
         "cell failed: heatlib::Stage::ALL.len() ... (a compiler error)",
         "`init.evcxr` points at a heatlib that does not build, for example after the repository moved.",
-        f"{SETUP} (it rewrites init.evcxr with the repository's path)"),
+        f"{SETUP} (it rewrites init.evcxr with the repository's path)",
+    ),
     "heatmap inline": Check(
         "A heatmap cell shows a 520 x 440 PNG inline.",
         "outputs were [['text/plain']] (text where a picture should be)",
         "heatlib was built without its `display` feature, or an old kernelspec is in use.",
-        "rebuild the kernel set-up: " + SETUP),
+        "rebuild the kernel set-up: " + SETUP,
+    ),
     "kernel speed": Check(
         "The typed stage on the large problem runs within 20% of its speed under `heat bench` (release build).",
         "typed, large problem: ... ms in the kernel, ... ms under heat bench (N x slower)",
         "The kernel builds debug code: evcxr's default is `:opt 0`, and even `:opt 2` keeps debug assertions "
         "and overflow checks on, about 45x slower on the stencil loop.",
         "the kernel is not building optimised code: check the :build_env lines of init.evcxr "
-        "(re-register with " + SETUP + ")"),
+        "(re-register with " + SETUP + ")",
+    ),
     "OpenCL": Check(
         "heatlib finds at least one OpenCL device (PoCL on the CPU counts).",
         "no device: no OpenCL platform found ...",
         "No OpenCL driver (ICD) is installed, or the container cannot see the GPU.",
         "install PoCL for the CPU (bash kernel-setup/debian-packages.sh) "
-        "or your GPU's OpenCL driver; `clinfo -l` should list a device"),
+        "or your GPU's OpenCL driver; `clinfo -l` should list a device",
+    ),
     "kernel cells": Check(
         "The doctor's own cells run without an error.",
         "cell failed: ... (the cell and the kernel's error follow)",
         "A heatlib built from a changed checkout, or a kernel that ran out of memory.",
-        SETUP),
+        SETUP,
+    ),
 }
 
 
@@ -168,8 +178,11 @@ class Doctor:
 
     def fail(self, name, detail):
         self.failures += 1
-        print(f"FAIL  {name}: {detail}\n      fix: {CHECKS[name].fix}\n"
-              f"      more: docs/troubleshooting.md, or troubleshooting.html#{anchor(name)} on the docs site", flush=True)
+        print(
+            f"FAIL  {name}: {detail}\n      fix: {CHECKS[name].fix}\n"
+            f"      more: docs/troubleshooting.md, or troubleshooting.html#{anchor(name)} on the docs site",
+            flush=True,
+        )
 
 
 def bench_typed_median():
@@ -181,9 +194,28 @@ def bench_typed_median():
         # is built for it too: the same code on both sides, and the image's own build reused.
         environment["RUSTFLAGS"] = f"-Ctarget-cpu={os.environ['HEAT_TARGET_CPU']}"
     subprocess.run(
-        ["cargo", "run", "--release", "-q", "-p", "heat-cli", "--", "bench", "--size", "large",
-         "--stages", "typed", "--repeat", "5", "--json", str(out)],
-        cwd=ROOT, check=True, stdout=subprocess.DEVNULL, env=environment,
+        [
+            "cargo",
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "heat-cli",
+            "--",
+            "bench",
+            "--size",
+            "large",
+            "--stages",
+            "typed",
+            "--repeat",
+            "5",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env=environment,
     )
     return json.loads(out.read_text())[0]["median_s"]
 
@@ -228,11 +260,16 @@ def doctor(args, report):
         report["fresh_kernel_to_first_heatmap_s"] = time.perf_counter() - start
         pngs = [base64.b64decode(b["image/png"]) for b in bundles if "image/png" in b]
         if pngs and png_size(pngs[0]) == (520, 440):
-            check.ok("heatmap inline", f"520 x 440 PNG in {seconds:.1f} s; fresh kernel to first heatmap "
-                     f"{report['fresh_kernel_to_first_heatmap_s']:.1f} s = kernel ready "
-                     f"{report['kernel_ready_s']:.1f} + first cell {report['first_cell_s']:.1f} + first "
-                     f"stored variable {report['first_stored_variable_s']:.1f} + heatmap cell {seconds:.1f} "
-                     f"(+ {report['fresh_kernel_to_first_heatmap_s'] - report['kernel_ready_s'] - report['first_cell_s'] - report['first_stored_variable_s'] - seconds:.1f} between cells)")
+            parts = ("kernel_ready_s", "first_cell_s", "first_stored_variable_s")
+            between = report["fresh_kernel_to_first_heatmap_s"] - sum(report[part] for part in parts) - seconds
+            check.ok(
+                "heatmap inline",
+                f"520 x 440 PNG in {seconds:.1f} s; fresh kernel to first heatmap "
+                f"{report['fresh_kernel_to_first_heatmap_s']:.1f} s = kernel ready "
+                f"{report['kernel_ready_s']:.1f} + first cell {report['first_cell_s']:.1f} + first "
+                f"stored variable {report['first_stored_variable_s']:.1f} + heatmap cell {seconds:.1f} "
+                f"(+ {between:.1f} between cells)",
+            )
         else:
             check.fail("heatmap inline", f"outputs were {[list(b) for b in bundles]}")
         _, _, text = execute(client, SPEED_CELL, args.timeout)
@@ -290,13 +327,16 @@ async def first_heatmap_from_pool(args, check, report):
         if manager.provisioner.pid != warm_pid:
             check.fail("kernel pool", "handed over a new kernel instead of the warm one")
             return
-        ready_s, cell_s = await asyncio.to_thread(heatmap_in, manager.get_connection_info(), args.timeout,
-                                                  cell_running)
-        report.update(pool_ready_s=ready_s, pool_heatmap_cell_s=cell_s,
-                      pool_first_heatmap_s=time.perf_counter() - start)
-        check.ok("kernel pool", f"kernel started ahead, then its first heatmap {report['pool_first_heatmap_s']:.1f} s "
-                 f"= hand-over {report['pool_take_s']:.1f} + kernel answering {ready_s:.1f} + heatmap cell "
-                 f"{cell_s:.1f}")
+        ready_s, cell_s = await asyncio.to_thread(heatmap_in, manager.get_connection_info(), args.timeout, cell_running)
+        report.update(
+            pool_ready_s=ready_s, pool_heatmap_cell_s=cell_s, pool_first_heatmap_s=time.perf_counter() - start
+        )
+        check.ok(
+            "kernel pool",
+            f"kernel started ahead, then its first heatmap {report['pool_first_heatmap_s']:.1f} s "
+            f"= hand-over {report['pool_take_s']:.1f} + kernel answering {ready_s:.1f} + heatmap cell "
+            f"{cell_s:.1f}",
+        )
     finally:
         if manager.has_kernel:
             await manager.shutdown_kernel(now=True)

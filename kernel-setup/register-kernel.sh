@@ -19,10 +19,10 @@ workspace_version() {
 }
 ndarray_version="$(workspace_version ndarray)"
 rayon_version="$(workspace_version rayon)"
-[ -n "$ndarray_version" ] && [ -n "$rayon_version" ] || {
+if [ -z "$ndarray_version" ] || [ -z "$rayon_version" ]; then
     echo "register-kernel.sh: cannot read the ndarray and rayon versions from $repo/Cargo.toml" >&2
     exit 1
-}
+fi
 
 # evcxr builds each cell as a debug-profile crate. These settings make that
 # build as fast as `cargo --release` (measured: a stencil loop ran 45x slower

@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
             [ -x "$venv/bin/python" ] || fail "not set up yet: run bash kernel-setup/setup.sh --setup-only"
             exec "$venv/bin/python" "$repo/kernel-setup/kernel_check.py" ;;
         --port) port="${2:?--port needs a number}"; shift ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -38,7 +38,7 @@ command -v cargo >/dev/null || fail "cargo is not installed: install Rust with y
 cargo --version
 # The repository pins its Rust (rust-toolchain.toml); the kernel builds outside it, with the default.
 pinned="$(sed -n 's/^channel = "\(.*\)"/\1/p' "$repo/rust-toolchain.toml")"
-default_rustc="$(cd / && rustc --version 2>/dev/null || true)"
+default_rustc="$( (cd / && rustc --version) 2>/dev/null || true)"
 case "$default_rustc" in
     "rustc $pinned "*) ;;
     *) echo "warning: the default Rust is '$default_rustc', the repository's is $pinned (rust-toolchain.toml):" \

@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --port) port="${2:?--port needs a number}"; shift ;;
         --ip) ip="${2:?--ip needs an address}"; shift ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         *) echo "start-lab.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift

@@ -7,6 +7,7 @@ Checked: a half-made copy left by a kernel that was killed while giving an entry
 entry removed while the overlay links it is skipped and the kernel's start goes on; complete
 entries are linked, each with a hit counter of its own.
 """
+
 import os
 import pathlib
 import shutil

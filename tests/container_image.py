@@ -22,6 +22,7 @@ on our machines):
 4. `podman stop`: the server stops on SIGTERM within 30 s, exit status 0.
 Needs root (debootstrap and podman as root); installs podman, runc and debootstrap if missing.
 """
+
 import argparse
 import json
 import os
@@ -61,15 +62,21 @@ def memory_limit_is_respected():
     heatlib's message instead of being killed; one that fits still runs."""
     problems = []
     limited = ["podman", "run", "--rm", "--memory", "1g", "--memory-swap", "1g", IMAGE, "heat", "run", "--nt", "2"]
-    too_big = subprocess.run(limited + ["--nx", "9000", "--out", "/tmp/big.npy"], env=ENV, capture_output=True,
-                             text=True, timeout=300)
-    print(f"\n--- under --memory 1g, a run of 2 x 648 MB fields: exit {too_big.returncode}: {too_big.stderr.strip()}",
-          flush=True)
+    too_big = subprocess.run(
+        limited + ["--nx", "9000", "--out", "/tmp/big.npy"], env=ENV, capture_output=True, text=True, timeout=300
+    )
+    print(
+        f"\n--- under --memory 1g, a run of 2 x 648 MB fields: exit {too_big.returncode}: {too_big.stderr.strip()}",
+        flush=True,
+    )
     if too_big.returncode != 1 or "is available" not in too_big.stderr:
-        problems.append(f"under --memory 1g a run of 1.3 GB was not refused with heatlib's message "
-                        f"(exit {too_big.returncode}): {too_big.stderr.strip()[-300:]}")
-    fits = subprocess.run(limited + ["--nx", "2000", "--out", "/tmp/fits.npy"], env=ENV, capture_output=True,
-                          text=True, timeout=300)
+        problems.append(
+            f"under --memory 1g a run of 1.3 GB was not refused with heatlib's message "
+            f"(exit {too_big.returncode}): {too_big.stderr.strip()[-300:]}"
+        )
+    fits = subprocess.run(
+        limited + ["--nx", "2000", "--out", "/tmp/fits.npy"], env=ENV, capture_output=True, text=True, timeout=300
+    )
     if fits.returncode != 0:
         problems.append(f"under --memory 1g a run of 64 MB failed (exit {fits.returncode}): {fits.stderr.strip()}")
     return problems
@@ -83,18 +90,38 @@ def main():
     parser.add_argument("--keep", action="store_true", help="leave the container running afterwards, to look at it")
     args = parser.parse_args()
     if os.geteuid() != 0:
-        raise SystemExit("container_image: needs root, for debootstrap and podman: sudo .venv/bin/python "
-                         "tests/container_image.py (tests/run.sh does this itself)")
+        raise SystemExit(
+            "container_image: needs root, for debootstrap and podman: sudo .venv/bin/python "
+            "tests/container_image.py (tests/run.sh does this itself)"
+        )
     seconds = {}
-    subprocess.run(["bash", "kernel-setup/debian-packages.sh", "--with-container", "--with-browser"], cwd=ROOT, check=True)
+    subprocess.run(
+        ["bash", "kernel-setup/debian-packages.sh", "--with-container", "--with-browser"], cwd=ROOT, check=True
+    )
     base = args.base
     if base is None:
         base = LOCAL_BASE
-        seconds["base"] = step("the base image, from Debian's packages and this machine's toolchain",
-                               ["bash", str(CONTAINER / "base-from-debian.sh"), base],
-                               env={"HEAT_BASE_WITH_EVCXR": "1"})
-    seconds["build"] = step("the image", ["podman", "build", "--isolation", "chroot", "--build-arg", f"BASE={base}",
-                                          "-f", str(CONTAINER / "Containerfile"), "-t", IMAGE, "."])
+        seconds["base"] = step(
+            "the base image, from Debian's packages and this machine's toolchain",
+            ["bash", str(CONTAINER / "base-from-debian.sh"), base],
+            env={"HEAT_BASE_WITH_EVCXR": "1"},
+        )
+    seconds["build"] = step(
+        "the image",
+        [
+            "podman",
+            "build",
+            "--isolation",
+            "chroot",
+            "--build-arg",
+            f"BASE={base}",
+            "-f",
+            str(CONTAINER / "Containerfile"),
+            "-t",
+            IMAGE,
+            ".",
+        ],
+    )
     # Each build leaves its earlier image untagged: a few GB a time.
     subprocess.run(["podman", "image", "prune", "-f"], env=ENV, capture_output=True)
     size_gb = int(json.loads(podman("image", "inspect", IMAGE))[0]["Size"]) / 1e9
@@ -105,15 +132,26 @@ def main():
     started = time.perf_counter()
     # What the instructor guide tells a learner to run, with a known token instead of a printed one.
     volume = f"{name}-notebooks"
-    podman("run", "-d", "--name", name, "-p", f"127.0.0.1:{args.port}:8888",
-           "-v", f"{volume}:/opt/heat-accel/notebooks", "-e", f"JUPYTER_TOKEN={token}", IMAGE)
+    podman(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "-p",
+        f"127.0.0.1:{args.port}:8888",
+        "-v",
+        f"{volume}:/opt/heat-accel/notebooks",
+        "-e",
+        f"JUPYTER_TOKEN={token}",
+        IMAGE,
+    )
     try:
         url = f"http://127.0.0.1:{args.port}"
         link = f"{url}/lab?token={token}"
         try:
             wait_for("the container's JupyterLab answering", lambda: reachable(link), 120)
         except TimeoutError as error:
-            raise SystemExit(f"container_image: {error}; its log:\n{podman('logs', name)}")
+            raise SystemExit(f"container_image: {error}; its log:\n{podman('logs', name)}") from error
         seconds["lab answering"] = time.perf_counter() - started
         logs = subprocess.run(["podman", "logs", name], env=ENV, capture_output=True, text=True).stdout
         if f"http://127.0.0.1:8888/lab?token={token}" not in logs:
@@ -126,13 +164,28 @@ def main():
         if user != "jovyan":
             problems.append(f"the server runs as {user}, not jovyan")
         # The volume starts as a copy of the image's notebooks, and JupyterLab must be able to save there.
-        saved = subprocess.run(["podman", "exec", name, "bash", "-c", "ls /opt/heat-accel/notebooks/*.ipynb | wc -l "
-                                "&& touch /opt/heat-accel/notebooks/.can-save"], env=ENV, capture_output=True, text=True)
+        saved = subprocess.run(
+            [
+                "podman",
+                "exec",
+                name,
+                "bash",
+                "-c",
+                "ls /opt/heat-accel/notebooks/*.ipynb | wc -l && touch /opt/heat-accel/notebooks/.can-save",
+            ],
+            env=ENV,
+            capture_output=True,
+            text=True,
+        )
         if saved.returncode != 0 or int(saved.stdout.split()[0]) < 6:
-            problems.append(f"the notebooks volume is not a writable copy of the notebooks: {saved.stdout}{saved.stderr}")
+            problems.append(
+                f"the notebooks volume is not a writable copy of the notebooks: {saved.stdout}{saved.stderr}"
+            )
         try:
-            seconds["doctor"] = step("the doctor, inside the container",
-                                     ["podman", "exec", name, "bash", "/opt/heat-accel/kernel-setup/setup.sh", "--doctor"])
+            seconds["doctor"] = step(
+                "the doctor, inside the container",
+                ["podman", "exec", name, "bash", "/opt/heat-accel/kernel-setup/setup.sh", "--doctor"],
+            )
         except subprocess.CalledProcessError:
             problems.append("the doctor inside the container failed (its output is above)")
         problems += memory_limit_is_respected()
@@ -157,8 +210,10 @@ def main():
             subprocess.run(["podman", "volume", "rm", "-f", volume], env=ENV, capture_output=True)
             if seconds["stop"] > 25 or exit_code != "0":
                 problems.append(f"the server took {seconds['stop']:.0f} s to stop and exited with {exit_code}")
-    print("\n" + ", ".join(f"{part} {value:.0f} s" for part, value in seconds.items()) + f"; image {size_gb:.1f} GB",
-          flush=True)
+    print(
+        "\n" + ", ".join(f"{part} {value:.0f} s" for part, value in seconds.items()) + f"; image {size_gb:.1f} GB",
+        flush=True,
+    )
     return report("container_image", problems)
 
 

@@ -9,15 +9,15 @@ are copied into. With --chart DIR (a checkout of the chart's `jupyterhub/` folde
 https://github.com/jupyterhub/zero-to-jupyterhub-k8s), the settings, laid over the chart's
 defaults as Helm does, are also validated against its values.schema.yaml.
 """
+
 import argparse
 import copy
 import pathlib
 import sys
 
 import yaml
-from traitlets.config import Config
-
 from outcome import report
+from traitlets.config import Config
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 VALUES = ROOT / "kernel-setup" / "container" / "jupyterhub-values.yaml"
@@ -54,7 +54,9 @@ def merged(defaults, values):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--chart", type=pathlib.Path, help="the chart's folder, with values.yaml and values.schema.yaml")
+    parser.add_argument(
+        "--chart", type=pathlib.Path, help="the chart's folder, with values.yaml and values.schema.yaml"
+    )
     args = parser.parse_args()
     values = yaml.safe_load(VALUES.read_text())
     problems = []
@@ -70,8 +72,10 @@ def main():
     stopped = start_hub_config(values, admins=["ada"])
     if stopped is not None:
         problems.append(f"with an instructor named, the Hub still refuses to start: {stopped}")
-    for login, why in [("dummy", "lets anyone in"),
-                       ("oauthenticator.github.GitHubOAuthenticator", "with allow_all, admits every GitHub account")]:
+    for login, why in [
+        ("dummy", "lets anyone in"),
+        ("oauthenticator.github.GitHubOAuthenticator", "with allow_all, admits every GitHub account"),
+    ]:
         changed = copy.deepcopy(values)
         changed["hub"]["config"]["JupyterHub"]["authenticator_class"] = login
         if start_hub_config(changed, admins=["ada"]) is None:

@@ -15,6 +15,7 @@ holds the package cache's) is not paused while a learner's kernel waits for that
 paused again once it holds none; a pool asked for 30 kernels keeps 4; the folder named by
 HEAT_KERNEL_POOL_DIR stays inside the server's.
 """
+
 import argparse
 import asyncio
 import json
@@ -48,16 +49,31 @@ class Server:
         self.log_path = log_path
         self.log = open(log_path, "w")
         self.process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "jupyter"), "lab", "--no-browser", "--port", str(port),
-             "--ServerApp.port_retries=0",
-             "--notebook-dir", str(ROOT / "notebooks"), "--allow-root"],
-            env={**os.environ, "JUPYTER_TOKEN": TOKEN}, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+            [
+                str(ROOT / ".venv" / "bin" / "jupyter"),
+                "lab",
+                "--no-browser",
+                "--port",
+                str(port),
+                "--ServerApp.port_retries=0",
+                "--notebook-dir",
+                str(ROOT / "notebooks"),
+                "--allow-root",
+            ],
+            env={**os.environ, "JUPYTER_TOKEN": TOKEN},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
 
     def api(self, method, path, body=None):
         request = urllib.request.Request(
-            f"{self.base}{path}", method=method, data=json.dumps(body).encode() if body else None,
-            headers={"Content-Type": "application/json", "Authorization": f"token {TOKEN}"})
+            f"{self.base}{path}",
+            method=method,
+            data=json.dumps(body).encode() if body else None,
+            headers={"Content-Type": "application/json", "Authorization": f"token {TOKEN}"},
+        )
         with urllib.request.urlopen(request, timeout=120) as response:
             text = response.read()
         return json.loads(text) if text else None
@@ -111,8 +127,11 @@ async def a_lock_holder_is_never_left_paused(lock_path):
     lock that the learner's busy kernel waited for, which kept it busy, which kept the other
     paused. Here the 'warm kernel' holds an flock for 1.5 s of its own running time, and the
     'learner's kernel' waits for it; the learner counts as busy for 4 s at least."""
+
     class Log:
-        def info(self, *args): pass
+        def info(self, *args):
+            pass
+
         warning = error = info
 
     problems = []
@@ -122,8 +141,13 @@ async def a_lock_holder_is_never_left_paused(lock_path):
     waiter = subprocess.Popen([sys.executable, "-c", WAIT_FOR_LOCK, lock_path])
     started = time.monotonic()
     pool.busy = lambda: waiter.poll() is None or time.monotonic() - started < 4
-    info = {"ip": "127.0.0.1", "transport": "tcp", "key": b"test", "signature_scheme": "hmac-sha256",
-            **{name: 1 for name in PORTS}}
+    info = {
+        "ip": "127.0.0.1",
+        "transport": "tcp",
+        "key": b"test",
+        "signature_scheme": "hmac-sha256",
+        **{name: 1 for name in PORTS},
+    }
     kernel = heat_kernel_pool.WarmKernel(holder, lock_path + ".json", info)
     tending = asyncio.get_running_loop().create_task(pool.tend(kernel))
     try:
@@ -131,16 +155,21 @@ async def a_lock_holder_is_never_left_paused(lock_path):
             await asyncio.sleep(0.1)
         waited = time.monotonic() - started
         if waiter.poll() is None:
-            problems.append("a learner's kernel waiting for a lock that a paused warm kernel holds "
-                            "was still waiting after 15 s: the pool paused the lock's holder")
+            problems.append(
+                "a learner's kernel waiting for a lock that a paused warm kernel holds "
+                "was still waiting after 15 s: the pool paused the lock's holder"
+            )
         elif waited > 5:
             problems.append(f"the learner's kernel waited {waited:.1f} s for a lock held for 1.5 s")
         await asyncio.sleep(max(0.0, 3.5 - (time.monotonic() - started)))
         if state_of(holder.pid) != "T":
             problems.append("a starting kernel holding no lock was not paused while a kernel was busy")
         if not problems:
-            print(f"0. a lock's holder is never left paused: the waiting kernel got the lock after {waited:.1f} s, "
-                  "and the holder was paused again once it held none", flush=True)
+            print(
+                f"0. a lock's holder is never left paused: the waiting kernel got the lock after {waited:.1f} s, "
+                "and the holder was paused again once it held none",
+                flush=True,
+            )
     finally:
         kernel.handed_over = True
         waiter.kill()
@@ -187,8 +216,11 @@ def main():
         server.wait_for_log(r"warm kernel \(pid \d+\) ready after", 300)
         # 1. A notebook opens on the kernel started ahead.
         mark = len(server.logged())
-        session = server.api("POST", "/api/sessions", {"path": "01-compiled-interpreted-jit.ipynb", "type": "notebook",
-                                                       "kernel": {"name": "rust-heatlib"}})
+        session = server.api(
+            "POST",
+            "/api/sessions",
+            {"path": "01-compiled-interpreted-jit.ipynb", "type": "notebook", "kernel": {"name": "rust-heatlib"}},
+        )
         kernel_id = session["kernel"]["id"]
         taken = server.wait_for_log(r"took a warm kernel \(pid (\d+), ready", 30, after=mark)
         first = connection_of(kernel_id)

@@ -26,8 +26,8 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "kernel-setup"))
-from kernel_check import FIRST_HEATMAP, CellFailed, execute  # noqa: E402
 from jupyter_client.manager import start_new_kernel  # noqa: E402
+from kernel_check import FIRST_HEATMAP, CellFailed, execute  # noqa: E402
 
 KERNEL = "rust-heatlib"
 TIMEOUT = 600
@@ -67,9 +67,11 @@ def together(count, rounds):
         shown = [r for r in results if "failed" not in r]
         line = f"round {round_number}: {len(shown)} of {count} kernels showed their first heatmap"
         if shown:
-            line += (f"; ready {min(r['ready_s'] for r in shown):.1f}-{max(r['ready_s'] for r in shown):.1f} s,"
-                     f" first heatmap {min(r['first_heatmap_s'] for r in shown):.1f}-"
-                     f"{max(r['first_heatmap_s'] for r in shown):.1f} s")
+            line += (
+                f"; ready {min(r['ready_s'] for r in shown):.1f}-{max(r['ready_s'] for r in shown):.1f} s,"
+                f" first heatmap {min(r['first_heatmap_s'] for r in shown):.1f}-"
+                f"{max(r['first_heatmap_s'] for r in shown):.1f} s"
+            )
         print(line, flush=True)
         for result in results:
             if "failed" in result:
@@ -78,28 +80,36 @@ def together(count, rounds):
 
 
 BAD_REQUESTS = [
-    ("a plate too big for memory",
-     "Stage::Typed.solve(&Problem::small().with_size(60000, 10), &RunOptions::final_field())?;",
-     "a run of 60000 x 60000 nodes and 10 levels needs"),
-    ("temperatures that would overflow",
-     "Stage::Typed.solve(&Problem::small().with_initial(1e308).with_boundary("
-     "Boundary { top: 1e308, bottom: 0.0, left: 0.0, right: 0.0 }), &RunOptions::final_field())?;",
-     "top temperature = 1e308 is too large"),
-    ("a run beyond its time budget",
-     "Stage::Interpreted.solve(&Problem::large(), "
-     "&RunOptions::final_field().with_time_budget(std::time::Duration::from_millis(200)))?;",
-     "stopped after the time budget of 0.2 s"),
-    ("a step of one's own that panics on one band of rows (notebook 3's rows-on-threads cell, lab exercise 4)",
-     "{\n"
-     "    let mut table = Comparison::new(&Problem::small(), &RunOptions::final_field().with_threads(2), 3)?;\n"
-     "    let calls = std::sync::atomic::AtomicUsize::new(0);\n"
-     "    let my_step = |c: ndarray::ArrayView2<f64>, mut n: ndarray::ArrayViewMut2<f64>, g: f64| {\n"
-     "        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 { panic!(\"my index is off\"); }\n"
-     "        n.assign(&c); let _ = g;\n"
-     "    };\n"
-     "    table.add_step_in_bands(\"mine\", &my_step)?;\n"
-     "}",
-     "the step panicked on rows"),
+    (
+        "a plate too big for memory",
+        "Stage::Typed.solve(&Problem::small().with_size(60000, 10), &RunOptions::final_field())?;",
+        "a run of 60000 x 60000 nodes and 10 levels needs",
+    ),
+    (
+        "temperatures that would overflow",
+        "Stage::Typed.solve(&Problem::small().with_initial(1e308).with_boundary("
+        "Boundary { top: 1e308, bottom: 0.0, left: 0.0, right: 0.0 }), &RunOptions::final_field())?;",
+        "top temperature = 1e308 is too large",
+    ),
+    (
+        "a run beyond its time budget",
+        "Stage::Interpreted.solve(&Problem::large(), "
+        "&RunOptions::final_field().with_time_budget(std::time::Duration::from_millis(200)))?;",
+        "stopped after the time budget of 0.2 s",
+    ),
+    (
+        "a step of one's own that panics on one band of rows (notebook 3's rows-on-threads cell, lab exercise 4)",
+        "{\n"
+        "    let mut table = Comparison::new(&Problem::small(), &RunOptions::final_field().with_threads(2), 3)?;\n"
+        "    let calls = std::sync::atomic::AtomicUsize::new(0);\n"
+        "    let my_step = |c: ndarray::ArrayView2<f64>, mut n: ndarray::ArrayViewMut2<f64>, g: f64| {\n"
+        '        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 { panic!("my index is off"); }\n'
+        "        n.assign(&c); let _ = g;\n"
+        "    };\n"
+        '    table.add_step_in_bands("mine", &my_step)?;\n'
+        "}",
+        "the step panicked on rows",
+    ),
 ]
 
 
@@ -162,8 +172,10 @@ def main():
     shown = [r for r in results if "failed" not in r]
     print(f"{len(shown)} of {len(results)} kernels started {args.together} at a time showed their first heatmap")
     if shown:
-        print(f"median: ready {statistics.median(r['ready_s'] for r in shown):.1f} s, first heatmap "
-              f"{statistics.median(r['first_heatmap_s'] for r in shown):.1f} s")
+        print(
+            f"median: ready {statistics.median(r['ready_s'] for r in shown):.1f} s, first heatmap "
+            f"{statistics.median(r['first_heatmap_s'] for r in shown):.1f} s"
+        )
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps({"together": args.together, "rounds": report}, indent=1))
     failures += len(results) - len(shown)

@@ -20,6 +20,7 @@ What a learner does, checked:
   is left running.
 Needs Debian's chromium and chromium-driver (bash kernel-setup/debian-packages.sh --with-browser).
 """
+
 import argparse
 import os
 import pathlib
@@ -30,10 +31,9 @@ import sys
 import time
 import urllib.request
 
+from outcome import report
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
-
-from outcome import report
 from site_check import browser, status
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -71,8 +71,10 @@ def wait_for_link(process, port, log):
         if found:
             return found[0], found[1]
         if process.poll() is not None:
-            raise SystemExit(f"lab_in_browser: setup.sh stopped (exit {process.returncode}) before printing the link; "
-                             f"its output is in {log.name}")
+            raise SystemExit(
+                f"lab_in_browser: setup.sh stopped (exit {process.returncode}) before printing the link; "
+                f"its output is in {log.name}"
+            )
         time.sleep(1)
     raise SystemExit(f"lab_in_browser: no link after 10 minutes; see {log.name}")
 
@@ -108,14 +110,23 @@ def restart_and_run_all(driver, name):
     """Kernel > Restart Kernel and Run All Cells..., confirmed: what a learner does to start over.
     JupyterLab takes a kernel from the pool for it. Returns the seconds until every cell has run."""
     before = driver.execute_script(PROMPTS)
-    driver.find_element(By.XPATH, "//li[contains(@class,'lm-MenuBar-item')][.//div[normalize-space()='Kernel']]").click()
-    wait_for(f"{name}: Restart Kernel and Run All Cells in the Kernel menu",
-             lambda: click_visible(driver, RESTART_RUN_ALL), 30)
+    driver.find_element(
+        By.XPATH, "//li[contains(@class,'lm-MenuBar-item')][.//div[normalize-space()='Kernel']]"
+    ).click()
+    wait_for(
+        f"{name}: Restart Kernel and Run All Cells in the Kernel menu",
+        lambda: click_visible(driver, RESTART_RUN_ALL),
+        30,
+    )
     wait_for(f"{name}: the restart's confirmation", lambda: click_visible(driver, ".jp-Dialog .jp-mod-accept"), 30)
     started = time.perf_counter()
     # JupyterLab marks every cell [*] (queued) at once, then numbers each as it runs.
-    wait_for(f"{name}: the cells queued after the restart",
-             lambda: driver.execute_script(PROMPTS) != before and "[*]:" in driver.execute_script(PROMPTS), 60, step=0.1)
+    wait_for(
+        f"{name}: the cells queued after the restart",
+        lambda: driver.execute_script(PROMPTS) != before and "[*]:" in driver.execute_script(PROMPTS),
+        60,
+        step=0.1,
+    )
     wait_for(f"{name}: every cell run after the restart", lambda: every_prompt_numbered(driver), 600, step=1)
     return time.perf_counter() - started
 
@@ -186,9 +197,16 @@ def run_all(driver, base, token, name, shots, restart=False):
     # ?reset: a clean workspace, so no tab of an earlier visit opens beside it.
     driver.get(f"{base}/lab/tree/{name}?reset&token={token}")
     wait_for(f"{name}: the notebook's cells", lambda: driver.execute_script(PROMPTS), 120)
-    wait_for(f"{name}: the kernel", lambda: driver.find_elements(
-        By.XPATH, "//*[contains(@class,'jp-Notebook-ExecutionIndicator') and @data-status='idle']")
-        or "Idle" in driver.find_element(By.TAG_NAME, "body").text, 180)
+    wait_for(
+        f"{name}: the kernel",
+        lambda: (
+            driver.find_elements(
+                By.XPATH, "//*[contains(@class,'jp-Notebook-ExecutionIndicator') and @data-status='idle']"
+            )
+            or "Idle" in driver.find_element(By.TAG_NAME, "body").text
+        ),
+        180,
+    )
     opened = time.perf_counter() - started
     time.sleep(2)
     choose_rust_kernel(driver, name)
@@ -222,12 +240,19 @@ def run_all(driver, base, token, name, shots, restart=False):
         problems.append(f"{name}: a news or update prompt shows on the page")
     shots.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(shots / (pathlib.Path(name).stem + ".png")))
-    print(f"{name}: page ready {opened:.1f} s after opening, all {len(prompts)} code cells run after {seconds:.0f} s, "
-          f"{len(pictures)} pictures, {len(outputs)} outputs", flush=True)
+    print(
+        f"{name}: page ready {opened:.1f} s after opening, all {len(prompts)} code cells run after {seconds:.0f} s, "
+        f"{len(pictures)} pictures, {len(outputs)} outputs",
+        flush=True,
+    )
     # Close it and shut its kernel down, so the next notebook does not share the machine with it.
-    driver.execute_script("return fetch(arguments[0] + '/api/sessions?token=' + arguments[1])"
-                          ".then(r => r.json()).then(s => Promise.all(s.map(x => fetch(arguments[0] + "
-                          "'/api/sessions/' + x.id + '?token=' + arguments[1], {method: 'DELETE'}))))", base, token)
+    driver.execute_script(
+        "return fetch(arguments[0] + '/api/sessions?token=' + arguments[1])"
+        ".then(r => r.json()).then(s => Promise.all(s.map(x => fetch(arguments[0] + "
+        "'/api/sessions/' + x.id + '?token=' + arguments[1], {method: 'DELETE'}))))",
+        base,
+        token,
+    )
     return problems
 
 
@@ -247,8 +272,9 @@ def stop_with_ctrl_c(process):
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         problems.append("JupyterLab did not stop within 30 s of Ctrl-C")
-    left = subprocess.run(["pgrep", "-f", "evcxr_jupyter --control_file .*heat-pool-"],
-                          capture_output=True, text=True).stdout.split()
+    left = subprocess.run(
+        ["pgrep", "-f", "evcxr_jupyter --control_file .*heat-pool-"], capture_output=True, text=True
+    ).stdout.split()
     if left:
         problems.append(f"kernels of the pool outlived JupyterLab: processes {left}")
     return problems
@@ -267,9 +293,14 @@ def main():
     with open(args.screenshots / "setup-sh.log", "w") as log:
         # Ctrl-C as in a terminal: a shell that starts this test in the background (`cmd &`)
         # makes it and its children ignore SIGINT, and JupyterLab would then never see it.
-        process = subprocess.Popen(["bash", "kernel-setup/setup.sh", "--port", str(args.port)], cwd=ROOT,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        process = subprocess.Popen(
+            ["bash", "kernel-setup/setup.sh", "--port", str(args.port)],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         base = f"http://127.0.0.1:{args.port}"
         try:
             link, token = wait_for_link(process, args.port, log)
@@ -278,7 +309,7 @@ def main():
             try:
                 wait_for("JupyterLab answering", lambda: reachable(link), 120)
             except TimeoutError as error:
-                raise SystemExit(f"lab_in_browser: {error}; see {log.name}")
+                raise SystemExit(f"lab_in_browser: {error}; see {log.name}") from error
             if status(link) != 200 or "jupyter-config-data" not in page_of(link):
                 problems.append(f"the lab page with the token answered {status(link)}, not the lab")
             if status(f"{base}/api/contents") != 403:

@@ -21,6 +21,7 @@ Each N is bounded by --limit seconds; a learner past it counts as a failure. Thi
 benchmark, run by hand on a quiet machine (docs/instructor-guide.md has the figures), not a test
 that tests/run.sh runs.
 """
+
 import argparse
 import json
 import os
@@ -33,8 +34,8 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "kernel-setup"))
-from kernel_check import execute  # noqa: E402
 from jupyter_client.manager import start_new_kernel  # noqa: E402
+from kernel_check import execute  # noqa: E402
 
 KERNEL = "rust-heatlib"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -150,21 +151,25 @@ def main():
     try:
         counts = [int(n) for n in args.learners.split(",")]
     except ValueError:
-        raise SystemExit(f"load_test: --learners takes numbers separated by commas, not {args.learners!r}")
+        raise SystemExit(f"load_test: --learners takes numbers separated by commas, not {args.learners!r}") from None
     cells = code_cells(args.notebook)
     machine = f"{platform.node()}, {os.cpu_count()} cores, {os.sysconf('SC_PHYS_PAGES') * PAGE / 2**30:.0f} GiB"
     print(f"{pathlib.Path(args.notebook).name}: {len(cells)} code cells; {machine}; {time.strftime('%Y-%m-%d %H:%M')}")
-    header = ("| learners | kernel ready s | first heatmap s | notebook done s | peak MB compiling | peak MB "
-              "| idle MB | failures | refused for memory |")
+    header = (
+        "| learners | kernel ready s | first heatmap s | notebook done s | peak MB compiling | peak MB "
+        "| idle MB | failures | refused for memory |"
+    )
     rows, report = [header, "|" + "---|" * 9], []
     for count in counts:
         results = learners_at_once(count, cells, args.limit)
         failed = [r["failed"] for r in results if "failed" in r]
         report.append({"learners": count, "results": results})
-        rows.append(f"| {count} | {spread(results, 'ready_s')} | {spread(results, 'first_heatmap_s')} "
-                    f"| {spread(results, 'done_s')} | {spread(results, 'compiling_peak_mb')} "
-                    f"| {spread(results, 'peak_mb')} | {spread(results, 'idle_mb')} | {len(failed)} "
-                    f"| {sum('refused' in r for r in results)} |")
+        rows.append(
+            f"| {count} | {spread(results, 'ready_s')} | {spread(results, 'first_heatmap_s')} "
+            f"| {spread(results, 'done_s')} | {spread(results, 'compiling_peak_mb')} "
+            f"| {spread(results, 'peak_mb')} | {spread(results, 'idle_mb')} | {len(failed)} "
+            f"| {sum('refused' in r for r in results)} |"
+        )
         print(rows[-1], flush=True)
         for result in results:
             for outcome in ("failed", "refused"):
@@ -172,8 +177,11 @@ def main():
                     print(f"  {outcome}: {result[outcome]}", flush=True)
     print("\nmedian (min-max) over the learners of each row\n" + "\n".join(rows))
     pathlib.Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    pathlib.Path(args.json).write_text(json.dumps({"machine": machine, "notebook": args.notebook,
-                                                   "date": time.strftime("%Y-%m-%d"), "runs": report}, indent=1))
+    pathlib.Path(args.json).write_text(
+        json.dumps(
+            {"machine": machine, "notebook": args.notebook, "date": time.strftime("%Y-%m-%d"), "runs": report}, indent=1
+        )
+    )
     return 1 if any("failed" in r for run in report for r in run["results"]) else 0
 
 

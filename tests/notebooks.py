@@ -27,6 +27,7 @@ per-cell timeout. What must hold:
 
 The executed copies go to target/notebooks/ (the committed notebooks stay without outputs).
 """
+
 import argparse
 import base64
 import functools
@@ -54,8 +55,13 @@ TIMED = WRITTEN_OUT + ["parallel"]
 @functools.cache
 def stage_names():
     """The stages, as heatlib lists them (`heat stages --json`; built with opencl, as the kernel's heatlib)."""
-    listed = subprocess.run(["cargo", "run", "--release", "-q", "-p", "heat-cli", "--", "stages", "--json"],
-                            cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    listed = subprocess.run(
+        ["cargo", "run", "--release", "-q", "-p", "heat-cli", "--", "stages", "--json"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return [stage["name"] for stage in json.loads(listed)]
 
 
@@ -71,7 +77,7 @@ def png_is_picture(data):
             chunks.append(data[at + 8 : at + 8 + length])
         at += 12 + length
     pixels = zlib.decompress(b"".join(chunks))
-    return width > 100 and height > 100 and len(set(pixels[: 200_000])) > 10
+    return width > 100 and height > 100 and len(set(pixels[:200_000])) > 10
 
 
 def gif_frames(data):
@@ -101,8 +107,11 @@ def verdicts(notebook):
 def tables_of(cell):
     """Every table a cell showed, as the data heatlib sent beside its HTML (`application/json`:
     kind, caption, baseline, columns, rows of {"text", "value"} cells, notes)."""
-    return [output["data"]["application/json"] for output in cell.get("outputs", [])
-            if isinstance(output.get("data", {}).get("application/json"), dict)]
+    return [
+        output["data"]["application/json"]
+        for output in cell.get("outputs", [])
+        if isinstance(output.get("data", {}).get("application/json"), dict)
+    ]
 
 
 def comparison_rows(table):
@@ -142,9 +151,16 @@ def with_solutions(exercises):
 
 
 # The Python versions notebook 03's "Rust beside Python" table must list, measured on this machine.
-PYTHON_ROWS = ["pure Python loops", "Cython, typed memoryviews, checks on", "Cython, boundscheck(False), wraparound(False)",
-               "Numba @njit", "NumPy whole-array slicing", "scipy.signal.convolve2d", "Numba parallel=True with prange",
-               "JAX jit on the CPU"]
+PYTHON_ROWS = [
+    "pure Python loops",
+    "Cython, typed memoryviews, checks on",
+    "Cython, boundscheck(False), wraparound(False)",
+    "Numba @njit",
+    "NumPy whole-array slicing",
+    "scipy.signal.convolve2d",
+    "Numba parallel=True with prange",
+    "JAX jit on the CPU",
+]
 
 
 def is_python(notebook):
@@ -235,8 +251,12 @@ def check_stage_cells(notebook):
                 problems.append(f"timed:{stage}: no step of the notebook's own in the table ({rows})")
             if stage != "parallel" and not any(table["kind"] == "race" and table["notes"] for table in shown):
                 problems.append(f"timed:{stage}: no reading of the race")
-    machine = {tag.split(":", 1)[1]: text_of(cell) for cell in notebook.cells for tag in tags(cell)
-               if tag.startswith("machine-code:")}
+    machine = {
+        tag.split(":", 1)[1]: text_of(cell)
+        for cell in notebook.cells
+        for tag in tags(cell)
+        if tag.startswith("machine-code:")
+    }
     if "SIMD:" not in machine.get("typed", ""):
         problems.append("the machine code of the row-slice step shows no SIMD arithmetic")
     if "check: if it fails, array_out_of_bounds" not in machine.get("typed_checked", ""):
@@ -251,8 +271,13 @@ def run(notebook, name, args, out, environment=None):
     try:
         # The companion Python notebook runs on the tutorial's Python kernel, the others on the Rust one.
         kernel = "python3" if is_python(notebook) else args.kernel
-        client = NotebookClient(notebook, timeout=args.timeout, kernel_name=kernel, allow_errors=True,
-                                resources={"metadata": {"path": str(ROOT / "notebooks")}})
+        client = NotebookClient(
+            notebook,
+            timeout=args.timeout,
+            kernel_name=kernel,
+            allow_errors=True,
+            resources={"metadata": {"path": str(ROOT / "notebooks")}},
+        )
         client.execute()
     finally:
         os.environ.clear()
@@ -284,16 +309,24 @@ def squashed_lines(text):
 def answers_in(notebooks, lab):
     """Where a lab answer shows in another notebook: any three consecutive lines of a solution
     that the blank exercise does not already give, found in that order in a code cell."""
-    given = {tag.split(":", 1)[1]: set(squashed_lines(cell.source))
-             for cell in lab.cells for tag in tags(cell) if tag.startswith("exercise:")}
-    cells = [(name, squashed_lines(cell.source)) for name, notebook in notebooks.items()
-             for cell in notebook.cells if cell.cell_type == "code"]
+    given = {
+        tag.split(":", 1)[1]: set(squashed_lines(cell.source))
+        for cell in lab.cells
+        for tag in tags(cell)
+        if tag.startswith("exercise:")
+    }
+    cells = [
+        (name, squashed_lines(cell.source))
+        for name, notebook in notebooks.items()
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
     found = []
     for solution, text in solutions().items():
         answer = [line for line in squashed_lines(text) if line not in given.get(solution, set())]
-        windows = {tuple(answer[k:k + 3]) for k in range(len(answer) - 2)}
+        windows = {tuple(answer[k : k + 3]) for k in range(len(answer) - 2)}
         for name, lines in cells:
-            shown = {tuple(lines[k:k + 3]) for k in range(len(lines) - 2)}
+            shown = {tuple(lines[k : k + 3]) for k in range(len(lines) - 2)}
             for window in sorted(windows & shown):
                 found.append(f"{name} shows three lines of the lab's {solution} answer: {' / '.join(window)}")
     return found

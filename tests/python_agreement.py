@@ -24,12 +24,40 @@ SCHEMA = REPO / "docs" / "bench-row.schema.json"
 PLATES = {
     "the webinar's small problem": [],
     "four different edges, warm interior, gamma = 0.2": [
-        "--nx", "37", "--nt", "300", "--gamma", "0.2", "--top", "100", "--bottom", "10",
-        "--left", "75", "--right", "30", "--initial", "20",
+        "--nx",
+        "37",
+        "--nt",
+        "300",
+        "--gamma",
+        "0.2",
+        "--top",
+        "100",
+        "--bottom",
+        "10",
+        "--left",
+        "75",
+        "--right",
+        "30",
+        "--initial",
+        "20",
     ],
     "larger than the webinar's, odd size, negative edge": [
-        "--nx", "257", "--nt", "150", "--gamma", "0.24", "--top", "80", "--bottom", "-40",
-        "--left", "5", "--right", "55", "--initial", "12.5",
+        "--nx",
+        "257",
+        "--nt",
+        "150",
+        "--gamma",
+        "0.24",
+        "--top",
+        "80",
+        "--bottom",
+        "-40",
+        "--left",
+        "5",
+        "--right",
+        "55",
+        "--initial",
+        "12.5",
     ],
 }
 
@@ -55,18 +83,52 @@ def main():
                 reference = Path(folder) / "reference.npy"
                 subprocess.run([HEAT, "reference", *plate, "--out", reference], check=True, stdout=subprocess.DEVNULL)
                 print(f"\n{label}, {history} history:", flush=True)
-                done = subprocess.run([sys.executable, "-m", "heatpy", "check", "--require-all", "--history", history,
-                                       "--reference", reference, *plate], cwd=REPO / "python")
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "heatpy",
+                        "check",
+                        "--require-all",
+                        "--history",
+                        history,
+                        "--reference",
+                        reference,
+                        *plate,
+                    ],
+                    cwd=REPO / "python",
+                )
                 if done.returncode != 0:
                     failures.append(f"{label}, {history} history")
         # heatpy's own rows, as `python -m heatpy bench --json` writes them, fit the same schema.
         heatpy_json = Path(folder) / "heatpy.json"
-        subprocess.run([sys.executable, "-m", "heatpy", "bench", "--versions", "numpy,numba", "--repeat", "1",
-                        "--nx", "30", "--nt", "40", "--json", heatpy_json], cwd=REPO / "python", check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "heatpy",
+                "bench",
+                "--versions",
+                "numpy,numba",
+                "--repeat",
+                "1",
+                "--nx",
+                "30",
+                "--nt",
+                "40",
+                "--json",
+                heatpy_json,
+            ],
+            cwd=REPO / "python",
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         failures += schema_errors(json.loads(heatpy_json.read_text())["rows"], "python -m heatpy bench --json")
-        failures += schema_errors([{**json.loads(heatpy_json.read_text())["rows"][0], "speed": 1}],
-                                  "a row with an unknown key", expect_refusal=True)
+        failures += schema_errors(
+            [{**json.loads(heatpy_json.read_text())["rows"][0], "speed": 1}],
+            "a row with an unknown key",
+            expect_refusal=True,
+        )
         # The check itself can fail: a reference off by 1e-9 in one node is refused.
         import numpy as np
 
@@ -75,19 +137,47 @@ def main():
         field = np.load(reference)
         field[25, 25] += 1e-9
         np.save(reference, field)
-        done = subprocess.run([sys.executable, "-m", "heatpy", "check", "--versions", "numpy", "--reference", reference],
-                              cwd=REPO / "python", capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "heatpy", "check", "--versions", "numpy", "--reference", reference],
+            cwd=REPO / "python",
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 1 or "DISAGREES" not in done.stdout:
             failures.append(f"a reference off by 1e-9 was not refused ({done.stdout.strip()})")
         # One command, both languages: heat bench --with-python, its JSON read back.
         bench = Path(folder) / "bench.json"
-        subprocess.run([HEAT, "bench", "--size", "40:200", "--stages", "typed,vectorized,parallel", "--repeat", "2",
-                        "--with-python", "--json", bench], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                HEAT,
+                "bench",
+                "--size",
+                "40:200",
+                "--stages",
+                "typed,vectorized,parallel",
+                "--repeat",
+                "2",
+                "--with-python",
+                "--json",
+                bench,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         rows = json.loads(bench.read_text())
         failures += schema_errors(rows, "heat bench --with-python --json")
         python = {row["stage"]: row for row in rows if row["language"] == "python"}
         print(f"\nheat bench --with-python: {len(rows) - len(python)} Rust rows, Python rows {sorted(python)}")
-        expected = {"python_loops", "cython_checked", "cython", "numba", "numpy", "scipy_convolve", "numba_parallel", "jax"}
+        expected = {
+            "python_loops",
+            "cython_checked",
+            "cython",
+            "numba",
+            "numpy",
+            "scipy_convolve",
+            "numba_parallel",
+            "jax",
+        }
         if set(python) != expected:
             failures.append(f"heat bench --with-python ran {sorted(python)}, not {sorted(expected)}")
         for name, row in python.items():

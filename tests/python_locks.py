@@ -7,6 +7,7 @@ version; every package of every lock has at least one sha256 hash (pip --require
 installs nothing else); a package in several locks has the same version in each, for the same
 environment markers; and a lock names its input in its first line.
 """
+
 import pathlib
 import re
 import sys
@@ -14,8 +15,14 @@ import sys
 from outcome import report
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-INPUTS = ["kernel-setup/requirements.txt", "python/requirements.txt", "python/requirements-jax.txt",
-          "docs/requirements.txt", "kernel-setup/container/requirements-hub.txt"]
+INPUTS = [
+    "kernel-setup/requirements.txt",
+    "python/requirements.txt",
+    "python/requirements-jax.txt",
+    "docs/requirements.txt",
+    "kernel-setup/container/requirements-hub.txt",
+    "tests/requirements-lint.txt",
+]
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;\\]+)\s*(;[^\\]*)?")
 
 
@@ -57,7 +64,7 @@ def main():
         if source.name not in text.splitlines()[0]:
             problems.append(f"{lock.relative_to(ROOT)} does not name its input {source.name} in its first line")
         locked = pins(text)
-        for (package, markers), version in pins(source.read_text()).items():
+        for (package, _markers), version in pins(source.read_text()).items():
             in_lock = {v for (p, _), v in locked.items() if p == package}
             if in_lock != {version}:
                 problems.append(f"{name} pins {package}=={version}; its lock has {sorted(in_lock) or 'none'}")

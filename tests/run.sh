@@ -6,9 +6,10 @@
 #                               the notebooks, the docs site in Chromium, JupyterLab in Chromium
 #                               and the image built and run with podman (what CI runs; as root
 #                               or with sudo, which the image's build needs)
-#   bash tests/run.sh --quick   the Rust side only, in a few minutes: fmt, clippy, cargo test
-#                               with and without the optional features, cargo doc; needs only
-#                               the Rust toolchain and the OpenCL packages (installed if missing)
+#   bash tests/run.sh --quick   the Rust side and the linters, in a few minutes: cargo fmt,
+#                               ruff, the shell scripts' check, clippy, cargo test with and
+#                               without the optional features, cargo doc; needs only the Rust
+#                               toolchain, python3 and Debian packages (installed if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,7 @@ quick=false
 case "${1:-}" in
     "") ;;
     --quick) quick=true ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "tests/run.sh: unknown option '$1' (the only option is --quick)" >&2; exit 2 ;;
 esac
 
@@ -38,15 +39,29 @@ done
 # PoCL runs OpenCL on the CPU, so every machine can test it. Chromium opens the docs site.
 say "Debian packages"
 if $quick; then
-    bash kernel-setup/debian-packages.sh
+    bash kernel-setup/debian-packages.sh --with-lint
 else
-    bash kernel-setup/debian-packages.sh --with-browser
+    bash kernel-setup/debian-packages.sh --with-lint --with-browser
 fi
 say "OpenCL devices (clinfo -l)"
 clinfo -l
 
 say "cargo fmt --check"
 cargo fmt --all --check
+
+# ruff, pinned with hashes (tests/requirements-lint.lock), in a folder of its own: the Python
+# linter and formatter (settings in ruff.toml); shellcheck (Debian's) on every shell script.
+say "ruff check, ruff format --check, shellcheck"
+lint=target/lint-tools
+if ! "$lint/bin/ruff" --version 2>/dev/null | grep -qx "ruff $(sed -n 's/^ruff==\([^ ]*\).*/\1/p' tests/requirements-lint.lock)"; then
+    rm -rf "$lint"
+    python3 -m venv "$lint"
+    "$lint/bin/pip" install -q --disable-pip-version-check --require-hashes -r tests/requirements-lint.lock
+fi
+"$lint/bin/ruff" check .
+"$lint/bin/ruff" format --check .
+mapfile -t scripts < <(git ls-files '*.sh' .ci/run)
+shellcheck "${scripts[@]}"
 
 say "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings

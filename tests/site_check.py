@@ -13,6 +13,7 @@ The API reference (rustdoc) must be reached and load; its own links are rustdoc'
 target/site-check/heat-flow.png.
 Needs Debian's chromium and chromium-driver (bash kernel-setup/debian-packages.sh --with-browser).
 """
+
 import argparse
 import functools
 import http.server
@@ -37,17 +38,23 @@ import kernel_check  # noqa: E402  (the doctor: its checks and their anchors)
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 API_REFERENCE = "api/heatlib/index.html"
-PROMISED = ["index.html", "python-to-rust.html", "stages.html", "speed-of-light.html", "instructor-guide.html",
-            "troubleshooting.html",
-            API_REFERENCE] + [
-    f"notebooks/{path.stem}.html" for path in sorted((ROOT / "notebooks").glob("*.ipynb"))
-]
+PROMISED = [
+    "index.html",
+    "python-to-rust.html",
+    "stages.html",
+    "speed-of-light.html",
+    "instructor-guide.html",
+    "troubleshooting.html",
+    API_REFERENCE,
+] + [f"notebooks/{path.stem}.html" for path in sorted((ROOT / "notebooks").glob("*.ipynb"))]
 HEAT_FLOW = "notebooks/03-heat-flow.html"
 
 IMAGES = "return Array.from(document.images).map(i => [i.currentSrc.slice(0, 60), i.complete, i.naturalWidth]);"
 LINKS = "return Array.from(document.querySelectorAll('a[href]')).map(a => a.href);"
 HAS_ID = "return document.getElementById(arguments[0]) !== null || document.getElementsByName(arguments[0]).length > 0;"
-EQUATIONS = "return [document.querySelectorAll('mjx-container').length, document.querySelectorAll('mjx-merror').length];"
+EQUATIONS = (
+    "return [document.querySelectorAll('mjx-container').length, document.querySelectorAll('mjx-merror').length];"
+)
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -71,13 +78,24 @@ def serve(site):
 def browser():
     for path in (CHROMIUM, CHROMEDRIVER):
         if not pathlib.Path(path).exists():
-            raise SystemExit(f"site_check: {path} is missing; install it: bash kernel-setup/debian-packages.sh --with-browser")
+            raise SystemExit(
+                f"site_check: {path} is missing; install it: bash kernel-setup/debian-packages.sh --with-browser"
+            )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     # Chromium's background connections fail on a machine without network; keep them off.
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-quic", "--window-size=1280,1000"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--window-size=1280,1000",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
@@ -144,8 +162,9 @@ def pictures_in(notebook_path):
         for output in cell.get("outputs", [])
         for kind in output.get("data", {})
     )
-    figures = sum(len(re.findall(r"!\[[^\]]*\]\([^)]+\)", cell.source))
-                  for cell in notebook.cells if cell.cell_type == "markdown")
+    figures = sum(
+        len(re.findall(r"!\[[^\]]*\]\([^)]+\)", cell.source)) for cell in notebook.cells if cell.cell_type == "markdown"
+    )
     return outputs + figures
 
 
@@ -161,24 +180,34 @@ def check_bench_rows(problems):
 
 def check_speed_ups(rows, problems):
     """The table's speed-ups are those `heat bench --json` wrote (the same run, the same baseline)."""
-    bench = [row for path in sorted((ROOT / "target" / "site-build").glob("bench-*.json"))
-             for row in json.loads(path.read_text()) if row.get("language", "rust") == "rust"]
+    bench = [
+        row
+        for path in sorted((ROOT / "target" / "site-build").glob("bench-*.json"))
+        for row in json.loads(path.read_text())
+        if row.get("language", "rust") == "rust"
+    ]
     shown = {(row[1], "small"): row[4] for row in rows} | {(row[1], "large"): row[7] for row in rows}
     for row in bench:
         digits = 0 if row["speed_up"] >= 100 else 1 if row["speed_up"] >= 10 else 2
-        expected = f'{row["speed_up"]:.{digits}f}\u00d7'
+        expected = f"{row['speed_up']:.{digits}f}\u00d7"
         cell = shown.get((row["stage"], row["size"]))
         if cell != expected:
-            problems.append(f"python-to-rust.html: {row['stage']} ({row['size']}) shows speed-up {cell!r}, "
-                            f"heat bench measured {expected!r} over {row['baseline']}")
+            problems.append(
+                f"python-to-rust.html: {row['stage']} ({row['size']}) shows speed-up {cell!r}, "
+                f"heat bench measured {expected!r} over {row['baseline']}"
+            )
     if not bench:
         problems.append("no heat bench figures in target/site-build/bench-*.json")
 
 
 def check_python_table(driver, problems):
     """The Python versions beside their Rust stages: every version heat bench --with-python timed, with its ratio."""
-    python = [row for path in sorted((ROOT / "target" / "site-build").glob("bench-*.json"))
-              for row in json.loads(path.read_text()) if row.get("language") == "python"]
+    python = [
+        row
+        for path in sorted((ROOT / "target" / "site-build").glob("bench-*.json"))
+        for row in json.loads(path.read_text())
+        if row.get("language") == "python"
+    ]
     rows = driver.execute_script(
         "return Array.from(document.querySelectorAll('table.python-table tbody tr'))"
         ".map(r => Array.from(r.cells).map(c => c.innerText));"
@@ -213,7 +242,9 @@ def check_generated_pages(driver, base, problems):
     doctor = (ROOT / "kernel-setup" / "kernel_check.py").read_text()
     failures = set(re.findall(r'check\.fail\("([^"]+)"', doctor))
     driver.get(base + "troubleshooting.html")
-    listed = set(driver.execute_script("return Array.from(document.querySelectorAll('.check h3')).map(h => h.innerText);"))
+    listed = set(
+        driver.execute_script("return Array.from(document.querySelectorAll('.check h3')).map(h => h.innerText);")
+    )
     if not failures or failures - listed:
         problems.append(f"troubleshooting.html lacks the doctor's checks {sorted(failures - listed)}")
     for name in failures:
@@ -222,12 +253,14 @@ def check_generated_pages(driver, base, problems):
 
 
 def check_roofline_page(driver, base, problems):
-    """The speed-of-light page: the build machine's bandwidth per level, the same as heat roofline's JSON, and both charts."""
+    """The speed-of-light page: the build machine's bandwidth per level, the same as heat roofline's JSON,
+    and both charts."""
     measured = ROOT / "target" / "site-build" / "roofline" / "roofline.json"
     driver.get(base + "speed-of-light.html")
     shown = driver.execute_script(
         "return Array.from(document.querySelectorAll('table.heat-roofline tbody tr'))"
-        ".map(r => Array.from(r.cells).map(c => c.innerText));")
+        ".map(r => Array.from(r.cells).map(c => c.innerText));"
+    )
     charts = driver.execute_script("return Array.from(document.images).map(i => i.currentSrc.split('/').pop());")
     if sorted(charts) != ["roofline.png", "sweep.png"]:
         problems.append(f"speed-of-light.html: the charts are {charts}, not sweep.png and roofline.png")
@@ -235,13 +268,19 @@ def check_roofline_page(driver, base, problems):
         problems.append("speed-of-light.html: no bandwidth table, or no target/site-build/roofline/roofline.json")
         return
     ceilings = json.loads(measured.read_text())
-    copy = {b["working_set"]: b["gb_per_s"] for b in ceilings["bandwidth"] if b["pattern"] == "copy" and b["threads"] == 1}
+    copy = {
+        b["working_set"]: b["gb_per_s"] for b in ceilings["bandwidth"] if b["pattern"] == "copy" and b["threads"] == 1
+    }
     for row in shown:
         size = int(row[1].split()[0]) * 1024
         if f"{copy.get(size, -1):.0f}" != row[4]:
-            problems.append(f"speed-of-light.html: {row[0]} copy on 1 thread shows {row[4]}, the JSON has {copy.get(size)}")
+            problems.append(
+                f"speed-of-light.html: {row[0]} copy on 1 thread shows {row[4]}, the JSON has {copy.get(size)}"
+            )
     if len(shown) != len(ceilings["caches"]) + 1:
-        problems.append(f"speed-of-light.html: {len(shown)} levels shown for {len(ceilings['caches'])} caches and memory")
+        problems.append(
+            f"speed-of-light.html: {len(shown)} levels shown for {len(ceilings['caches'])} caches and memory"
+        )
 
 
 def fragment_exists(driver, page, fragment, cache):
@@ -255,8 +294,12 @@ def fragment_exists(driver, page, fragment, cache):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--site", type=pathlib.Path, default=ROOT / "target" / "site")
-    parser.add_argument("--notebooks", type=pathlib.Path, default=ROOT / "target" / "notebooks",
-                        help="the executed notebooks the site was built from")
+    parser.add_argument(
+        "--notebooks",
+        type=pathlib.Path,
+        default=ROOT / "target" / "notebooks",
+        help="the executed notebooks the site was built from",
+    )
     parser.add_argument("--screenshots", type=pathlib.Path, default=ROOT / "target" / "site-check")
     args = parser.parse_args()
     if not (args.site / "index.html").exists():
@@ -276,13 +319,13 @@ def main():
             if links is None:
                 continue
             loaded.add(url)
-            page = url[len(base):]
+            page = url[len(base) :]
             if page.startswith("api/"):
                 # rustdoc's own pages link to every item and source file: its index loading is
                 # what the site promises; `cargo doc -D warnings` already checked its links.
                 continue
             if page.startswith("notebooks/"):
-                expected = pictures_in(args.notebooks / (page[len("notebooks/"):-len(".html")] + ".ipynb"))
+                expected = pictures_in(args.notebooks / (page[len("notebooks/") : -len(".html")] + ".ipynb"))
                 if shown != expected:
                     problems.append(f"{page} shows {shown} images; its notebook has {expected} pictures")
             for link in links:
@@ -302,7 +345,7 @@ def main():
             if target in loaded and not fragment_exists(driver, target, fragment, cache):
                 problems.append(f"{page}: a link to {target}#{fragment}, but there is no #{fragment} there")
         check_generated_pages(driver, base, problems)
-        reached = {url[len(base):] for url in visited}
+        reached = {url[len(base) :] for url in visited}
         for promised in PROMISED:
             if promised not in reached:
                 problems.append(f"{promised} is not linked from the site (or is missing)")

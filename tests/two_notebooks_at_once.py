@@ -12,6 +12,7 @@ kernel wedged so once in nine openings: a paused kernel held cargo's lock that t
 for). Both cells must finish within the limit, every round. Then Ctrl-C, and no kernel is left.
 The log of each server goes to target/two-notebooks/.
 """
+
 import argparse
 import sys
 import threading
@@ -20,6 +21,7 @@ from queue import Empty
 
 from jupyter_client import BlockingKernelClient
 from kernel_pool import ROOT, Server, connection_of
+
 sys.path.insert(0, str(ROOT / "kernel-setup"))
 from kernel_check import CellFailed, execute  # noqa: E402
 from outcome import report  # noqa: E402
@@ -62,8 +64,9 @@ def wait_for_api(server, seconds=60):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise TimeoutError(f"JupyterLab ended (status {server.process.returncode}) before it answered; "
-                               f"see {server.log_path}")
+            raise TimeoutError(
+                f"JupyterLab ended (status {server.process.returncode}) before it answered; see {server.log_path}"
+            )
         try:
             server.api("GET", "/api/status")
             return
@@ -94,8 +97,9 @@ def one_round(number, port, out):
 
         def open_notebook(name):
             try:
-                opened[name] = server.api("POST", "/api/sessions", {"path": name, "type": "notebook",
-                                                                    "kernel": {"name": "rust-heatlib"}})
+                opened[name] = server.api(
+                    "POST", "/api/sessions", {"path": name, "type": "notebook", "kernel": {"name": "rust-heatlib"}}
+                )
             except OSError as error:
                 results[name] = (None, f"opening it failed: {error}")
 
@@ -121,21 +125,26 @@ def one_round(number, port, out):
 
         # Every pair of the two delays once in 20 rounds (5 x 4); each is met in the first five.
         busy_after_s = BUSY_AFTER_S[(number - 1) % len(BUSY_AFTER_S)]
-        cells = [threading.Thread(target=run, args=(names[0], BUSY_CELL, busy_after_s)),
-                 threading.Thread(target=run, args=(names[1], FIRST_CELL, 0))]
+        cells = [
+            threading.Thread(target=run, args=(names[0], BUSY_CELL, busy_after_s)),
+            threading.Thread(target=run, args=(names[1], FIRST_CELL, 0)),
+        ]
         for cell in cells:
             cell.start()
         for cell in cells:
             cell.join(LIMIT_S + 60)
-        for name, expected in zip(names, ["busy for", "100"]):
+        for name, expected in zip(names, ["busy for", "100"], strict=True):
             done_s, text = results.get(name, (None, "no answer"))
             if done_s is None:
                 problems.append(f"round {number}: {name}'s kernel did not answer: {text}")
             elif expected not in text:
                 problems.append(f"round {number}: {name}'s cell printed {text!r}, not {expected!r}")
         took = " ".join(f"{name[:2]} {results[name][0]:.0f} s" for name in names if results.get(name, (None,))[0])
-        print(f"round {number}: opened together {opened_s:.1f} s after the start, busy cell {busy_after_s} s later; "
-              f"cells done at {took}", flush=True)
+        print(
+            f"round {number}: opened together {opened_s:.1f} s after the start, busy cell {busy_after_s} s later; "
+            f"cells done at {took}",
+            flush=True,
+        )
     except TimeoutError as error:
         problems.append(f"round {number}: {error}")
     finally:

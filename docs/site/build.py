@@ -12,6 +12,7 @@ where an HTML comment `<!-- generated: NAME -->` is replaced by what GENERATED[N
 the speed table from the bench figures, the build machine, the doctor's checks, the
 machine's ceilings and the roofline charts (`heat roofline`, given with --roofline).
 """
+
 import argparse
 import datetime
 import html
@@ -64,8 +65,10 @@ class Site:
 
     def menu(self, root):
         links = [f'<a href="{root}index.html">heat-accel</a>']
-        links += [f'<a href="{root}notebooks/{stem}.html" title="{html.escape(notebook_title(nb))}">{stem.split("-")[0]}</a>'
-                  for stem, nb in self.notebooks]
+        links += [
+            f'<a href="{root}notebooks/{stem}.html" title="{html.escape(notebook_title(nb))}">{stem.split("-")[0]}</a>'
+            for stem, nb in self.notebooks
+        ]
         links += [f'<a href="{root}{page[:-3]}.html">{title}</a>' for page, title in PAGES]
         links += [f'<a href="{root}{API_REFERENCE}">API reference</a>']
         return '<nav class="site-nav">' + " ".join(links) + "</nav>"
@@ -137,12 +140,13 @@ def stage_table(bench):
         return f'{row["median_s"] * scale:.3g} {unit} <span class="spread">({low:.3g}&ndash;{high:.3g})</span>'
 
     lines = [
-        "<table class=\"speed-table\">",
+        '<table class="speed-table">',
         "<thead><tr><th>webinar tool</th><th>heatlib stage</th><th>the idea it teaches</th>"
         f"<th>small ({small['nx']}&times;{small['nx']}, {small['nt']} time levels): median (min&ndash;max)</th>"
         f"<th>speed-up over <code>{html.escape(small['baseline'])}</code></th>"
         f"<th>large ({large['nx']}&times;{large['nx']}, {large['nt']} time levels): median (min&ndash;max)</th>"
-        f"<th>M cell-updates/s</th><th>speed-up over <code>{html.escape(large['baseline'])}</code></th></tr></thead><tbody>",
+        "<th>M cell-updates/s</th>"
+        f"<th>speed-up over <code>{html.escape(large['baseline'])}</code></th></tr></thead><tbody>",
     ]
     for stage in stages:
         first = rows.get(("small", stage)) or rows[("large", stage)]
@@ -154,7 +158,7 @@ def stage_table(bench):
             cells += ["not run", "&ndash;"]
         row = rows.get(("large", stage))
         if row:
-            cells += [duration(row), f'{row["mcells_per_s"]:,.0f}', times(row["speed_up"])]
+            cells += [duration(row), f"{row['mcells_per_s']:,.0f}", times(row["speed_up"])]
         else:
             cells += ["not run (minutes)", "&ndash;", "&ndash;"]
         lines.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
@@ -173,15 +177,22 @@ def python_table(bench):
     """Each Python version beside its Rust counterpart, per size, from `heat bench --with-python`'s JSON."""
     python = [row for row in bench if row.get("language") == "python"]
     if not python:
-        return "<p>(This site was built without the Python side: <code>heat bench --with-python</code> found no Python rows.)</p>"
+        return (
+            "<p>(This site was built without the Python side: "
+            "<code>heat bench --with-python</code> found no Python rows.)</p>"
+        )
     rust = {(row["size"], row["stage"]): row for row in rust_rows(bench)}
     sizes = list(dict.fromkeys(row["size"] for row in python))
     versions = list(dict.fromkeys(row["stage"] for row in python))
     by = {(row["size"], row["stage"]): row for row in python}
-    head = "".join(f"<th>{html.escape(size)}: Python M cell-updates/s</th><th>Rust M cell-updates/s</th>"
-                   f"<th>Rust / Python</th>" for size in sizes)
-    lines = ["<table class=\"python-table\">",
-             f"<thead><tr><th>Python version</th><th>heatlib stage</th>{head}</tr></thead><tbody>"]
+    head = "".join(
+        f"<th>{html.escape(size)}: Python M cell-updates/s</th><th>Rust M cell-updates/s</th><th>Rust / Python</th>"
+        for size in sizes
+    )
+    lines = [
+        '<table class="python-table">',
+        f"<thead><tr><th>Python version</th><th>heatlib stage</th>{head}</tr></thead><tbody>",
+    ]
     for version in versions:
         first = next(by[(size, version)] for size in sizes if (size, version) in by)
         cells = [html.escape(first["python_analog"]), f"<code>{html.escape(first['rust_counterpart'])}</code>"]
@@ -191,9 +202,11 @@ def python_table(bench):
             if row is None:
                 cells += ["not run", "&ndash;", "&ndash;"]
                 continue
-            cells += [f'{row["mcells_per_s"]:,.0f}',
-                      f'{partner["mcells_per_s"]:,.0f}' if partner else "not run",
-                      times(row.get("rust_over_python"))]
+            cells += [
+                f"{row['mcells_per_s']:,.0f}",
+                f"{partner['mcells_per_s']:,.0f}" if partner else "not run",
+                times(row.get("rust_over_python")),
+            ]
         lines.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     lines.append("</tbody></table>")
     return "\n".join(lines)
@@ -207,12 +220,14 @@ def build_machine(bench):
         cpu = found[1] if found else cpu
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     threads = max(row["threads"] for row in rust_rows(bench))
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"<p class=\"build-machine\">Measured by <code>heat bench</code> while this site was built: "
-            f"{html.escape(cpu)}, {os.cpu_count()} logical CPUs (the parallel stage used {threads} threads), "
-            f"{when}, commit <code>{html.escape(commit.stdout.strip() or 'unknown')}</code>. "
-            "Each figure is the median of the timed runs after one warm-up run; "
-            "the range in brackets is the fastest and the slowest run.</p>")
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f'<p class="build-machine">Measured by <code>heat bench</code> while this site was built: '
+        f"{html.escape(cpu)}, {os.cpu_count()} logical CPUs (the parallel stage used {threads} threads), "
+        f"{when}, commit <code>{html.escape(commit.stdout.strip() or 'unknown')}</code>. "
+        "Each figure is the median of the timed runs after one warm-up run; "
+        "the range in brackets is the fastest and the slowest run.</p>"
+    )
 
 
 def doctor_checks(_bench):
@@ -243,25 +258,34 @@ def roofline_charts(bench):
     threads = sorted({b["threads"] for b in ceilings["bandwidth"]})
     sizes = sorted({b["working_set"] for b in ceilings["bandwidth"]})
     levels = [(f"L{c['level']}", c["bytes"] // 2) for c in ceilings["caches"]] + [("memory", sizes[-1])]
+
     def nearest(pattern, size, t):
         rows = [b for b in ceilings["bandwidth"] if b["pattern"] == pattern and b["threads"] == t]
         return min(rows, key=lambda b: abs(b["working_set"] - size))
+
     header = "".join(f"<th>{p} {t}T</th>" for t in threads for p in ("read", "write", "copy"))
-    lines = [f"<table class=\"heat-roofline\"><caption>Bandwidth in GB/s on this site's build machine "
-             f"({html.escape(ceilings['cpu'])}, {ceilings['cores']} cores, measured {ceilings['measured_on']}); "
-             "bytes counted with read for ownership</caption>",
-             f"<thead><tr><th>level</th><th>working set</th>{header}</tr></thead><tbody>"]
+    lines = [
+        f'<table class="heat-roofline"><caption>Bandwidth in GB/s on this site\'s build machine '
+        f"({html.escape(ceilings['cpu'])}, {ceilings['cores']} cores, measured {ceilings['measured_on']}); "
+        "bytes counted with read for ownership</caption>",
+        f"<thead><tr><th>level</th><th>working set</th>{header}</tr></thead><tbody>",
+    ]
     for level, size in levels:
-        cells = "".join(f"<td>{nearest(p, size, t)['gb_per_s']:.0f}</td>" for t in threads
-                        for p in ("read", "write", "copy"))
+        cells = "".join(
+            f"<td>{nearest(p, size, t)['gb_per_s']:.0f}</td>" for t in threads for p in ("read", "write", "copy")
+        )
         shown = nearest("copy", size, 1)["working_set"]
         lines.append(f"<tr><td>{level}</td><td>{shown / 1024:.0f} KiB</td>{cells}</tr>")
     lines.append("</tbody></table>")
-    flops = ", ".join(f"{f['gflops']:.0f} GFLOP/s on {f['threads']} thread{'s' if f['threads'] > 1 else ''}"
-                      for f in ceilings["flops"])
+    flops = ", ".join(
+        f"{f['gflops']:.0f} GFLOP/s on {f['threads']} thread{'s' if f['threads'] > 1 else ''}"
+        for f in ceilings["flops"]
+    )
     lines.append(f"<p>Arithmetic: {flops}.</p>")
-    for chart, alt in (("sweep.png", "Speed of typed, vectorized and parallel against plate size, with their ceilings"),
-                       ("roofline.png", "Each stage on the roofline of this site's build machine")):
+    for chart, alt in (
+        ("sweep.png", "Speed of typed, vectorized and parallel against plate size, with their ceilings"),
+        ("roofline.png", "Each stage on the roofline of this site's build machine"),
+    ):
         if (folder / chart).exists():
             lines.append(f'<p><img src="roofline/{chart}" alt="{alt}"></p>')
     return "\n".join(lines)
@@ -271,8 +295,13 @@ def markdown_inline(text):
     return re.sub(r"^<p>|</p>\n?$", "", mistune.html(text))
 
 
-GENERATED = {"speed-table": stage_table, "python-table": python_table, "build-machine": build_machine,
-             "doctor-checks": doctor_checks, "roofline-charts": roofline_charts}
+GENERATED = {
+    "speed-table": stage_table,
+    "python-table": python_table,
+    "build-machine": build_machine,
+    "doctor-checks": doctor_checks,
+    "roofline-charts": roofline_charts,
+}
 
 
 def fill_generated(text, bench):
@@ -296,9 +325,15 @@ def build_notebook_pages(site):
     for number, (stem, notebook) in enumerate(site.notebooks):
         pager = []
         if number > 0:
-            pager.append(f'<a href="{stems[number - 1]}.html">&larr; {html.escape(notebook_title(site.notebooks[number - 1][1]))}</a>')
+            pager.append(
+                f'<a href="{stems[number - 1]}.html">&larr; '
+                f"{html.escape(notebook_title(site.notebooks[number - 1][1]))}</a>"
+            )
         if number + 1 < len(stems):
-            pager.append(f'<a href="{stems[number + 1]}.html">{html.escape(notebook_title(site.notebooks[number + 1][1]))} &rarr;</a>')
+            pager.append(
+                f'<a href="{stems[number + 1]}.html">'
+                f"{html.escape(notebook_title(site.notebooks[number + 1][1]))} &rarr;</a>"
+            )
         resources = {
             "metadata": {"name": notebook_title(notebook)},
             "site_root": "../",
@@ -325,8 +360,10 @@ def build_index(site):
         for stem, nb in site.notebooks
     )
     guides = "\n".join(f'<li><a href="{page[:-3]}.html">{title}</a></li>' for page, title in PAGES)
-    guides += (f'\n<li><a href="{API_REFERENCE}">heatlib\'s API reference</a>: every public item, '
-               "with examples that run as tests (rustdoc)</li>")
+    guides += (
+        f'\n<li><a href="{API_REFERENCE}">heatlib\'s API reference</a>: every public item, '
+        "with examples that run as tests (rustdoc)</li>"
+    )
     body = f"""<h1>heat-accel: why code is slow or fast, measured live</h1>
 <p>A webinar taught researchers to speed up Python on one problem: explicit finite differences for
 2-D transient heat flow in a square plate. This tutorial rebuilds it in Rust, one idea per step:
@@ -349,11 +386,19 @@ site was built, with their pictures and tables.</p>
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--notebooks", type=pathlib.Path, required=True, help="folder of executed notebooks")
-    parser.add_argument("--bench", type=pathlib.Path, required=True, action="append",
-                        help="heat bench --json output (give it once per file; their rows are joined)")
+    parser.add_argument(
+        "--bench",
+        type=pathlib.Path,
+        required=True,
+        action="append",
+        help="heat bench --json output (give it once per file; their rows are joined)",
+    )
     parser.add_argument("--mathjax", type=pathlib.Path, required=True, help="MathJax 3's es5/tex-svg.js")
-    parser.add_argument("--roofline", type=pathlib.Path,
-                        help="folder heat roofline wrote roofline.json, sweep.png and roofline.png into")
+    parser.add_argument(
+        "--roofline",
+        type=pathlib.Path,
+        help="folder heat roofline wrote roofline.json, sweep.png and roofline.png into",
+    )
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "target" / "site")
     args = parser.parse_args()
     args.out = args.out.resolve()

@@ -32,6 +32,7 @@ Settings, read when the server starts:
                            copied into `heat-accel-notebooks/`; the Hub settings name it here.
                            After the first hand-over the pool follows where kernels are asked for.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,10 +43,11 @@ import signal
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from queue import Empty
 from subprocess import Popen, TimeoutExpired
-from typing import Any, Callable
+from typing import Any
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.connect import LocalPortCache, write_connection_file
@@ -127,8 +129,9 @@ class KernelPool:
                 kernel.handed_over = True
                 kernel.resume()
                 return kernel
-            self.log.warning("heat-kernel-pool: a warm kernel had ended (status %s); starting another",
-                             kernel.process.returncode)
+            self.log.warning(
+                "heat-kernel-pool: a warm kernel had ended (status %s); starting another", kernel.process.returncode
+            )
             remove_file(kernel.connection_file)
         return None
 
@@ -158,13 +161,19 @@ class KernelPool:
     def start(self, key: PoolKey, argv: list[str], env: dict[str, str]) -> WarmKernel:
         connection_file = os.path.join(jupyter_runtime_dir(), f"heat-pool-{uuid.uuid4()}.json")
         os.makedirs(os.path.dirname(connection_file), exist_ok=True)
-        _, info = write_connection_file(connection_file, ip=key.ip, transport=key.transport,
-                                        key=str(uuid.uuid4()).encode(), kernel_name=key.kernel_name)
+        _, info = write_connection_file(
+            connection_file,
+            ip=key.ip,
+            transport=key.transport,
+            key=str(uuid.uuid4()).encode(),
+            kernel_name=key.kernel_name,
+        )
         cmd = [arg.replace("{connection_file}", connection_file) for arg in argv]
         process = launch_kernel(cmd, env=env, cwd=key.cwd, preexec_fn=end_with_parent)
         info = dict(info, key=info["key"].encode())  # the kernel manager keeps its key as bytes
-        self.log.info("heat-kernel-pool: started a warm '%s' kernel (pid %s) in %s",
-                      key.kernel_name, process.pid, key.cwd)
+        self.log.info(
+            "heat-kernel-pool: started a warm '%s' kernel (pid %s) in %s", key.kernel_name, process.pid, key.cwd
+        )
         return WarmKernel(process, connection_file, info)
 
     async def tend(self, kernel: WarmKernel) -> None:
@@ -179,8 +188,12 @@ class KernelPool:
         client.start_channels(hb=False)
         running_s, asked = 0.0, -1.0
         try:
-            while (kernel.process.poll() is None and not kernel.handed_over and not kernel.stopped
-                   and running_s < READY_TIMEOUT_S):
+            while (
+                kernel.process.poll() is None
+                and not kernel.handed_over
+                and not kernel.stopped
+                and running_s < READY_TIMEOUT_S
+            ):
                 # Never paused while it holds a file lock: cargo holds one on the package cache
                 # and the build folder, and a learner's kernel that waits for that lock is busy,
                 # which would keep the lock's holder paused for ever (a kernel wedged for good,
@@ -206,18 +219,27 @@ class KernelPool:
                 # Any request's reply will do: the kernel answers the queued ones in turn.
                 if reply["msg_type"] == "kernel_info_reply":
                     kernel.ready = True
-                    self.log.info("heat-kernel-pool: warm kernel (pid %s) ready after %.1f s",
-                                  kernel.process.pid, time.monotonic() - kernel.started)
+                    self.log.info(
+                        "heat-kernel-pool: warm kernel (pid %s) ready after %.1f s",
+                        kernel.process.pid,
+                        time.monotonic() - kernel.started,
+                    )
                     return
             if kernel.handed_over or kernel.stopped:
                 return
             if kernel.process.returncode is None:
-                self.log.warning("heat-kernel-pool: warm kernel (pid %s) did not answer in %d s; stopping it",
-                                 kernel.process.pid, READY_TIMEOUT_S)
+                self.log.warning(
+                    "heat-kernel-pool: warm kernel (pid %s) did not answer in %d s; stopping it",
+                    kernel.process.pid,
+                    READY_TIMEOUT_S,
+                )
             else:
-                self.log.warning("heat-kernel-pool: warm kernel (pid %s) ended while starting (exit status %s); "
-                                 "the next notebook starts its kernel cold", kernel.process.pid,
-                                 kernel.process.returncode)
+                self.log.warning(
+                    "heat-kernel-pool: warm kernel (pid %s) ended while starting (exit status %s); "
+                    "the next notebook starts its kernel cold",
+                    kernel.process.pid,
+                    kernel.process.returncode,
+                )
             self.discard(kernel)
         finally:
             if not kernel.handed_over:
@@ -362,9 +384,12 @@ class PooledProvisioner(LocalProvisioner):
             remove_file(kernel.connection_file)
         else:
             self.warm_connection_file = kernel.connection_file
-        self.log.info("heat-kernel-pool: took a warm kernel (pid %s, %s, started %.0f s ago)",
-                      kernel.process.pid, "ready" if kernel.ready else "still starting",
-                      time.monotonic() - kernel.started)
+        self.log.info(
+            "heat-kernel-pool: took a warm kernel (pid %s, %s, started %.0f s ago)",
+            kernel.process.pid,
+            "ready" if kernel.ready else "still starting",
+            time.monotonic() - kernel.started,
+        )
         return self.connection_info
 
     def forget_warm_connection_file(self) -> None:
@@ -414,12 +439,20 @@ def pool_size_setting(log: Any) -> int:
     the pool off, and says so."""
     text = os.environ.get("HEAT_KERNEL_POOL", "1")
     if not text.strip().isdigit():
-        log.error("heat-kernel-pool: HEAT_KERNEL_POOL=%r is not a number of kernels to keep warm "
-                  "(0 turns the pool off); the pool is off", text)
+        log.error(
+            "heat-kernel-pool: HEAT_KERNEL_POOL=%r is not a number of kernels to keep warm "
+            "(0 turns the pool off); the pool is off",
+            text,
+        )
         return 0
     if int(text) > MAX_POOL:
-        log.error("heat-kernel-pool: HEAT_KERNEL_POOL=%s is more than the %d kernels the pool keeps "
-                  "(each holds about 1 GB); keeping %d", text.strip(), MAX_POOL, MAX_POOL)
+        log.error(
+            "heat-kernel-pool: HEAT_KERNEL_POOL=%s is more than the %d kernels the pool keeps "
+            "(each holds about 1 GB); keeping %d",
+            text.strip(),
+            MAX_POOL,
+            MAX_POOL,
+        )
         return MAX_POOL
     return int(text)
 
@@ -432,8 +465,13 @@ def pool_folder_setting(root: str, log: Any) -> str:
         return root
     folder = os.path.realpath(os.path.join(root, chosen))
     if os.path.commonpath([folder, root]) != root:
-        log.error("heat-kernel-pool: HEAT_KERNEL_POOL_DIR=%r is outside the server's folder %s; "
-                  "the first warm kernel is for %s", chosen, root, root)
+        log.error(
+            "heat-kernel-pool: HEAT_KERNEL_POOL_DIR=%r is outside the server's folder %s; "
+            "the first warm kernel is for %s",
+            chosen,
+            root,
+            root,
+        )
         return root
     os.makedirs(folder, exist_ok=True)
     return folder
@@ -448,21 +486,27 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     # any language, inherits this process's environment, so the token leaves it here.
     handed = os.environ.get("JUPYTER_TOKEN")
     if handed and serverapp.identity_provider.token != handed:
-        serverapp.log.error("heat-kernel-pool: a Jupyter config file sets IdentityProvider.token, which "
-                            "overrides JUPYTER_TOKEN: the link start-lab.sh printed will not log in")
+        serverapp.log.error(
+            "heat-kernel-pool: a Jupyter config file sets IdentityProvider.token, which "
+            "overrides JUPYTER_TOKEN: the link start-lab.sh printed will not log in"
+        )
     drop_secrets(os.environ)
     pool = turn_on(pool_size_setting(serverapp.log), serverapp.log)
     if pool is None:
         serverapp.log.info("heat-kernel-pool: off (HEAT_KERNEL_POOL=%s)", os.environ.get("HEAT_KERNEL_POOL"))
         return
     specs = serverapp.kernel_spec_manager.get_all_specs()
-    pooled = [name for name, entry in specs.items()
-              if entry["spec"].get("metadata", {}).get("kernel_provisioner", {}).get("provisioner_name")
-              == PROVISIONER_NAME]
+    pooled = [
+        name
+        for name, entry in specs.items()
+        if entry["spec"].get("metadata", {}).get("kernel_provisioner", {}).get("provisioner_name") == PROVISIONER_NAME
+    ]
     root = pool_folder_setting(os.path.realpath(serverapp.root_dir), serverapp.log)
     kernels = serverapp.kernel_manager
-    pool.busy = lambda: any(getattr(kernels.get_kernel(kernel_id), "execution_state", None) == "busy"
-                            for kernel_id in kernels.list_kernel_ids())
+    pool.busy = lambda: any(
+        getattr(kernels.get_kernel(kernel_id), "execution_state", None) == "busy"
+        for kernel_id in kernels.list_kernel_ids()
+    )
 
     def fill() -> None:
         # The address the server's kernel managers will have (127.0.0.1 over tcp, unless configured).

@@ -19,7 +19,7 @@ into `T[k % len(T)]`). `heatpy.bench` times them with heatlib's method
 `python -m heatpy --help` lists the commands.
 """
 
-from .problem import Problem, set_edges
 from .implementations import IMPLEMENTATIONS, Unavailable, implementation
+from .problem import Problem, set_edges
 
 __all__ = ["IMPLEMENTATIONS", "Problem", "Unavailable", "implementation", "set_edges"]

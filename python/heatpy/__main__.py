@@ -26,13 +26,25 @@ from .problem import Problem
 def problem_arguments(parser):
     defaults = Problem.small()
     parser.add_argument("--nx", type=int, default=defaults.nx, help="nodes per side (default 50)")
-    parser.add_argument("--nt", type=int, default=defaults.nt, help="time levels, the initial one included (default 1000)")
-    parser.add_argument("--gamma", type=float, default=defaults.gamma, help="alpha dt / dx^2, at most 1/4 (default 0.25)")
+    parser.add_argument(
+        "--nt", type=int, default=defaults.nt, help="time levels, the initial one included (default 1000)"
+    )
+    parser.add_argument(
+        "--gamma", type=float, default=defaults.gamma, help="alpha dt / dx^2, at most 1/4 (default 0.25)"
+    )
     for edge in ("top", "bottom", "left", "right", "initial"):
-        parser.add_argument(f"--{edge}", type=float, default=getattr(defaults, edge),
-                            help=f"temperature of the {edge} edge" if edge != "initial" else "initial temperature of the interior")
-    parser.add_argument("--history", choices=["final", "full"], default="final",
-                        help="keep every level (full) or two levels taking turns (final, the default)")
+        parser.add_argument(
+            f"--{edge}",
+            type=float,
+            default=getattr(defaults, edge),
+            help=f"temperature of the {edge} edge" if edge != "initial" else "initial temperature of the interior",
+        )
+    parser.add_argument(
+        "--history",
+        choices=["final", "full"],
+        default="final",
+        help="keep every level (full) or two levels taking turns (final, the default)",
+    )
     parser.add_argument("--versions", help=f"comma-separated, from: {', '.join(IMPLEMENTATIONS)} (default: all)")
     parser.add_argument("--threads", type=int, help="threads for numba_parallel (default: one per core)")
 
@@ -55,8 +67,10 @@ def chosen(args):
 def load_reference(path, problem):
     reference = np.load(path)
     if reference.shape != (problem.nx, problem.nx):
-        raise ValueError(f"{path} holds an array of shape {reference.shape}, not the final field "
-                         f"({problem.nx}, {problem.nx}) of this problem: write it with heat reference for the same problem")
+        raise ValueError(
+            f"{path} holds an array of shape {reference.shape}, not the final field "
+            f"({problem.nx}, {problem.nx}) of this problem: write it with heat reference for the same problem"
+        )
     return reference
 
 
@@ -64,15 +78,23 @@ def bench_command(args):
     problem = problem_of(args)
     names, left_out = (chosen(args), []) if chosen(args) else timing.default_names(problem, IMPLEMENTATIONS)
     reference = load_reference(args.reference, problem) if args.reference else None
-    say = (lambda text: print(text, file=sys.stderr))
+
+    def say(text):
+        print(text, file=sys.stderr)
+
     if len(names) == 1:
-        rows, unavailable = timing.bench(problem, args.history == "full", args.repeat, names, reference, args.threads, say)
+        rows, unavailable = timing.bench(
+            problem, args.history == "full", args.repeat, names, reference, args.threads, say
+        )
     else:
         rows, unavailable = each_in_its_own_process(args, names)
     for row in rows:
-        print(f"{row['stage']:<16} {row['median_s'] * 1e3:10.2f} ms  ({row['min_s'] * 1e3:.2f} - {row['max_s'] * 1e3:.2f})"
-              f"  {row['mcells_per_s']:8.0f} M cell updates/s  first run {row['first_run_s']:.3f} s"
-              + ("" if row["max_abs_diff"] is None else f"  max |diff| {row['max_abs_diff']:.1e}"))
+        print(
+            f"{row['stage']:<16} {row['median_s'] * 1e3:10.2f} ms  "
+            f"({row['min_s'] * 1e3:.2f} - {row['max_s'] * 1e3:.2f})"
+            f"  {row['mcells_per_s']:8.0f} M cell updates/s  first run {row['first_run_s']:.3f} s"
+            + ("" if row["max_abs_diff"] is None else f"  max |diff| {row['max_abs_diff']:.1e}")
+        )
     for name, why in left_out + unavailable:
         print(f"({name} not run: {why})")
     if args.json:
@@ -91,17 +113,23 @@ def each_in_its_own_process(args, names):
     NumPy or Numba had run in it.
     """
     rows, left_out = [], []
-    shared = [f"--{name}={getattr(args, name)}" for name in
-              ("nx", "nt", "gamma", "top", "bottom", "left", "right", "initial", "history", "repeat")]
+    shared = [
+        f"--{name}={getattr(args, name)}"
+        for name in ("nx", "nt", "gamma", "top", "bottom", "left", "right", "initial", "history", "repeat")
+    ]
     shared += [f"--threads={args.threads}"] if args.threads else []
     shared += [f"--reference={args.reference}"] if args.reference else []
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
             out = Path(folder) / f"{name}.json"
-            done = subprocess.run([sys.executable, "-m", "heatpy", "bench", *shared, f"--versions={name}", f"--json={out}"],
-                                  stdout=subprocess.DEVNULL)
+            done = subprocess.run(
+                [sys.executable, "-m", "heatpy", "bench", *shared, f"--versions={name}", f"--json={out}"],
+                stdout=subprocess.DEVNULL,
+            )
             if done.returncode != 0 or not out.exists():
-                left_out.append([name, f"its process stopped with exit status {done.returncode} (its message is above)"])
+                left_out.append(
+                    [name, f"its process stopped with exit status {done.returncode} (its message is above)"]
+                )
                 continue
             document = json.loads(out.read_text())
             rows += document["rows"]
@@ -128,7 +156,10 @@ def check_command(args):
         difference = timing.max_abs_diff(final, reference)
         agrees = difference <= tolerance
         failed |= not agrees
-        print(f"{version.name:<16} max |diff| = {difference:.2e}  {'agrees' if agrees else f'DISAGREES (tolerance {tolerance:.1e})'}")
+        print(
+            f"{version.name:<16} max |diff| = {difference:.2e}  "
+            + ("agrees" if agrees else f"DISAGREES (tolerance {tolerance:.1e})")
+        )
     return 1 if failed else 0
 
 
@@ -136,14 +167,17 @@ def build_command(args):
     from . import cython_build
 
     _, seconds = cython_build.load()
-    print(f"Cython module ready in {cython_build.build_folder()} "
-          + (f"(built in {seconds:.1f} s)" if seconds else "(already built)"))
+    print(
+        f"Cython module ready in {cython_build.build_folder()} "
+        + (f"(built in {seconds:.1f} s)" if seconds else "(already built)")
+    )
     return 0
 
 
 def list_command(args):
-    rows = [{"name": v.name, "tool": v.tool, "rust_counterpart": v.counterpart, "idea": v.idea}
-            for v in implementations()]
+    rows = [
+        {"name": v.name, "tool": v.tool, "rust_counterpart": v.counterpart, "idea": v.idea} for v in implementations()
+    ]
     print(json.dumps(rows, indent=2))
     return 0
 
@@ -160,11 +194,15 @@ def main(argv=None):
     check = commands.add_parser("check", help="compare every version with heatlib's reference")
     problem_arguments(check)
     check.add_argument("--reference", required=True, help="the reference final field (.npy), from heat reference")
-    check.add_argument("--tolerance", type=float, default=1e-12, help="largest |diff| allowed, times max(1, largest |temperature|)")
+    check.add_argument(
+        "--tolerance", type=float, default=1e-12, help="largest |diff| allowed, times max(1, largest |temperature|)"
+    )
     check.add_argument("--require-all", action="store_true", help="a version that cannot run is a failure")
     check.set_defaults(run=check_command)
     commands.add_parser("build", help="compile the Cython module now (set-up does)").set_defaults(run=build_command)
-    commands.add_parser("list", help="the versions, their tools and Rust counterparts, as JSON").set_defaults(run=list_command)
+    commands.add_parser("list", help="the versions, their tools and Rust counterparts, as JSON").set_defaults(
+        run=list_command
+    )
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -47,9 +47,11 @@ class Timed:
         return self.cell_updates / self.median / 1e6
 
     def __repr__(self):
-        return (f"{self.median * 1e3:.2f} ms median of {len(self.runs)} ({min(self.runs) * 1e3:.2f} - "
-                f"{max(self.runs) * 1e3:.2f} ms), {self.mcells_per_s:.0f} M cell updates/s; "
-                f"first run {self.first_run_s:.3f} s")
+        return (
+            f"{self.median * 1e3:.2f} ms median of {len(self.runs)} ({min(self.runs) * 1e3:.2f} - "
+            f"{max(self.runs) * 1e3:.2f} ms), {self.mcells_per_s:.0f} M cell updates/s; "
+            f"first run {self.first_run_s:.3f} s"
+        )
 
 
 def time_run(run, problem, history=False, repeat=5, prepare=None, say=print):

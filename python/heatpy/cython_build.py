@@ -55,8 +55,7 @@ def load():
         raise Unavailable(f"Cython is not installed ({error}); run bash kernel-setup/setup.sh --setup-only") from error
     cc = compiler()
     key = hashlib.sha256(
-        SOURCE.read_bytes()
-        + f"{sys.version}|{Cython.__version__}|{cc}|{C_FLAGS}".encode()
+        SOURCE.read_bytes() + f"{sys.version}|{Cython.__version__}|{cc}|{C_FLAGS}".encode()
     ).hexdigest()[:16]
     folder = build_folder() / key
     built = folder / (MODULE + sysconfig.get_config_var("EXT_SUFFIX"))
@@ -81,8 +80,10 @@ def _build(cc, folder, built):
     target = work / built.name
     include = sysconfig.get_paths()["include"]
     if not (Path(include) / "Python.h").exists():
-        raise Unavailable(f"this Python's C headers are missing ({include}/Python.h), which Cython's module needs; "
-                          "on Debian or Ubuntu: apt-get install python3-dev, then bash kernel-setup/setup.sh --setup-only")
+        raise Unavailable(
+            f"this Python's C headers are missing ({include}/Python.h), which Cython's module needs; "
+            "on Debian or Ubuntu: apt-get install python3-dev, then bash kernel-setup/setup.sh --setup-only"
+        )
     _run([*cc, *C_FLAGS, f"-I{include}", str(c_file), "-o", str(target)], "the C compiler")
     os.replace(target, built)
     shutil.rmtree(work, ignore_errors=True)

@@ -6,8 +6,8 @@ are unaffected.
 """
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -39,7 +39,9 @@ def _module(name, package_hint):
     try:
         return importlib.import_module(f"heatpy.{name}")
     except ImportError as error:
-        raise Unavailable(f"{package_hint} is not installed ({error}); run bash kernel-setup/setup.sh --setup-only") from error
+        raise Unavailable(
+            f"{package_hint} is not installed ({error}); run bash kernel-setup/setup.sh --setup-only"
+        ) from error
 
 
 def _same(T):
@@ -94,11 +96,14 @@ def _numba_parallel(threads):
 def _jax(history):
     module = _module("jax_cpu", "JAX")
     if history:
+
         def run(data, nt, gamma):
             return np.asarray(module.run_history(data, nt, gamma))[-1]
     else:
+
         def run(data, nt, gamma):
             return np.asarray(module.run(data, nt, gamma))
+
     # XLA decides its own threads; the row says so rather than guess.
     return Solver(module.prepare, run, threads=None, device={"name": module.device()})
 
@@ -106,22 +111,54 @@ def _jax(history):
 def implementations(threads=None):
     """Every version, in the order of heatlib's stages; `threads` for Numba's parallel loop."""
     return [
-        Implementation("python_loops", "pure Python loops", "interpreted",
-                       "an interpreter pays for every operation at run time", _pure),
-        Implementation("cython_checked", "Cython, typed memoryviews, checks on", "typed_checked",
-                       "static types remove the interpreter; bounds checks remain", _cython(True)),
-        Implementation("cython", "Cython, boundscheck(False), wraparound(False)", "typed",
-                       "no checks in the inner loop: the C compiler vectorises it", _cython(False)),
-        Implementation("numba", "Numba @njit", "typed",
-                       "compiled just in time for the argument types of the first call", _numba),
-        Implementation("numpy", "NumPy whole-array slicing", "vectorized",
-                       "whole-array operations, a temporary array per operator", _numpy),
-        Implementation("scipy_convolve", "scipy.signal.convolve2d", "convolve",
-                       "a general compiled routine, called once per step", _scipy),
-        Implementation("numba_parallel", "Numba parallel=True with prange", "parallel",
-                       "the rows of each step shared among threads", _numba_parallel(threads)),
-        Implementation("jax", "JAX jit on the CPU", "opencl",
-                       "whole-array code compiled at run time by XLA for a device", _jax),
+        Implementation(
+            "python_loops",
+            "pure Python loops",
+            "interpreted",
+            "an interpreter pays for every operation at run time",
+            _pure,
+        ),
+        Implementation(
+            "cython_checked",
+            "Cython, typed memoryviews, checks on",
+            "typed_checked",
+            "static types remove the interpreter; bounds checks remain",
+            _cython(True),
+        ),
+        Implementation(
+            "cython",
+            "Cython, boundscheck(False), wraparound(False)",
+            "typed",
+            "no checks in the inner loop: the C compiler vectorises it",
+            _cython(False),
+        ),
+        Implementation(
+            "numba", "Numba @njit", "typed", "compiled just in time for the argument types of the first call", _numba
+        ),
+        Implementation(
+            "numpy",
+            "NumPy whole-array slicing",
+            "vectorized",
+            "whole-array operations, a temporary array per operator",
+            _numpy,
+        ),
+        Implementation(
+            "scipy_convolve",
+            "scipy.signal.convolve2d",
+            "convolve",
+            "a general compiled routine, called once per step",
+            _scipy,
+        ),
+        Implementation(
+            "numba_parallel",
+            "Numba parallel=True with prange",
+            "parallel",
+            "the rows of each step shared among threads",
+            _numba_parallel(threads),
+        ),
+        Implementation(
+            "jax", "JAX jit on the CPU", "opencl", "whole-array code compiled at run time by XLA for a device", _jax
+        ),
     ]
 
 

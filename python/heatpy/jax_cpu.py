@@ -23,8 +23,10 @@ from jax import lax  # noqa: E402
 
 
 def _step(field, gamma):
-    interior = gamma * (field[2:, 1:-1] + field[:-2, 1:-1] + field[1:-1, 2:] + field[1:-1, :-2]) \
+    interior = (
+        gamma * (field[2:, 1:-1] + field[:-2, 1:-1] + field[1:-1, 2:] + field[1:-1, :-2])
         + (1.0 - 4.0 * gamma) * field[1:-1, 1:-1]
+    )
     return field.at[1:-1, 1:-1].set(interior)
 
 

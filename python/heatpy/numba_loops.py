@@ -22,8 +22,10 @@ def run(T, nt, gamma):
         new = T[k % levels]
         for i in range(1, n - 1):
             for j in range(1, n - 1):
-                new[i, j] = gamma * (current[i + 1, j] + current[i - 1, j] + current[i, j + 1] + current[i, j - 1]) \
+                new[i, j] = (
+                    gamma * (current[i + 1, j] + current[i - 1, j] + current[i, j + 1] + current[i, j - 1])
                     + centre * current[i, j]
+                )
     return (nt - 1) % levels
 
 
@@ -37,8 +39,10 @@ def run_parallel(T, nt, gamma):
         new = T[k % levels]
         for i in prange(1, n - 1):
             for j in range(1, n - 1):
-                new[i, j] = gamma * (current[i + 1, j] + current[i - 1, j] + current[i, j + 1] + current[i, j - 1]) \
+                new[i, j] = (
+                    gamma * (current[i + 1, j] + current[i - 1, j] + current[i, j + 1] + current[i, j - 1])
                     + centre * current[i, j]
+                )
     return (nt - 1) % levels
 
 
