@@ -60,6 +60,9 @@ pip_locked "$repo/kernel-setup/requirements.lock"
 # kernel (kernel-setup/kernel-pool/heat_kernel_pool.py says why and how).
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
     "$repo/kernel-setup/kernel-pool"
+# The doctor and its kernel helpers (kernel_check.py), importable by the tests and the docs build.
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
+    -e "$repo/kernel-setup"
 mkdir -p "$venv/etc/jupyter/jupyter_server_config.d"
 echo '{"ServerApp": {"jpserver_extensions": {"heat_kernel_pool": true}}}' \
     > "$venv/etc/jupyter/jupyter_server_config.d/heat_kernel_pool.json"
@@ -68,11 +71,18 @@ say "the webinar's Python tools in .venv (pinned NumPy, SciPy, Cython, Numba; JA
 pip_locked "$repo/python/requirements.lock"
 pip_locked "$repo/python/requirements-jax.lock" ||
     echo "warning: JAX did not install on this machine; its row is left out of the Python comparison, everything else works"
-# heatpy (the Python versions) imports from the checkout itself: a .pth file puts python/ on the path.
+# heatpy (the Python versions), installed editable from the checkout (python/pyproject.toml),
+# with the setuptools and Cython .venv already has: installing it compiles its Cython module.
+# (Set-ups before 2026-12 put python/ on the path with a .pth file instead: it goes.)
 site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-echo "$repo/python" > "$site/heat-accel.pth"
-"$venv/bin/python" -m heatpy build ||
-    echo "warning: the Cython versions could not be built (the message above says why); their rows are left out"
+rm -f "$site/heat-accel.pth"
+if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
+        -e "$repo/python"; then
+    echo "warning: heatpy's Cython module could not be built (the message above says why);" \
+         "heatpy is installed without it, and the Cython rows are left out"
+    HEATPY_NO_CYTHON=1 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation \
+        --no-deps -e "$repo/python"
+fi
 
 say "evcxr_jupyter $EVCXR_VERSION (the Rust kernel)"
 # evcxr_jupyter has no --version; cargo's own record of what it installed tells.

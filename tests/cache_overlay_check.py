@@ -15,9 +15,8 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "kernel-setup"))
-import cache_overlay  # noqa: E402
-from outcome import report  # noqa: E402
+import cache_overlay
+from outcome import report
 
 
 def entry(folder, name):

@@ -32,12 +32,11 @@ from queue import Empty
 import heat_kernel_pool
 from jupyter_client import BlockingKernelClient
 from jupyter_core.paths import jupyter_runtime_dir
+from kernel_check import FIRST_HEATMAP, execute
+from lab_in_browser import stop_with_ctrl_c
+from outcome import report
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "kernel-setup"))
-from kernel_check import FIRST_HEATMAP, execute  # noqa: E402
-from lab_in_browser import stop_with_ctrl_c  # noqa: E402
-from outcome import report  # noqa: E402
 
 TOKEN = "kernel-pool-test"
 PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")

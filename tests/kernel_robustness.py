@@ -24,10 +24,10 @@ import sys
 import threading
 import time
 
+from jupyter_client.manager import start_new_kernel
+from kernel_check import FIRST_HEATMAP, CellFailed, execute
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "kernel-setup"))
-from jupyter_client.manager import start_new_kernel  # noqa: E402
-from kernel_check import FIRST_HEATMAP, CellFailed, execute  # noqa: E402
 
 KERNEL = "rust-heatlib"
 TIMEOUT = 600

@@ -104,13 +104,17 @@ def verdicts(notebook):
     return found
 
 
+# heatlib::TABLE_MIME_TYPE: a table's data as JSON, beside its HTML.
+TABLE_MIME_TYPE = "application/vnd.heat-accel.table+json"
+
+
 def tables_of(cell):
-    """Every table a cell showed, as the data heatlib sent beside its HTML (`application/json`:
+    """Every table a cell showed, as the data heatlib sent beside its HTML (TABLE_MIME_TYPE:
     kind, caption, baseline, columns, rows of {"text", "value"} cells, notes)."""
     return [
-        output["data"]["application/json"]
+        output["data"][TABLE_MIME_TYPE]
         for output in cell.get("outputs", [])
-        if isinstance(output.get("data", {}).get("application/json"), dict)
+        if isinstance(output.get("data", {}).get(TABLE_MIME_TYPE), dict)
     ]
 
 

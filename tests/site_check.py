@@ -26,14 +26,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import kernel_check  # the doctor: its checks and their anchors
 import nbformat
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from notebooks import stage_names
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "kernel-setup"))
-import kernel_check  # noqa: E402  (the doctor: its checks and their anchors)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"

@@ -20,11 +20,9 @@ import time
 from queue import Empty
 
 from jupyter_client import BlockingKernelClient
+from kernel_check import CellFailed, execute
 from kernel_pool import ROOT, Server, connection_of
-
-sys.path.insert(0, str(ROOT / "kernel-setup"))
-from kernel_check import CellFailed, execute  # noqa: E402
-from outcome import report  # noqa: E402
+from outcome import report
 
 LIMIT_S = 180
 DELAYS_S = [0, 4, 8, 12, 16]

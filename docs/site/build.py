@@ -22,8 +22,8 @@ import pathlib
 import re
 import shutil
 import subprocess
-import sys
 
+import kernel_check  # the doctor's table of checks
 import mistune
 import nbformat
 from nbconvert import HTMLExporter
@@ -31,8 +31,6 @@ from traitlets.config import Config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT / "kernel-setup"))
-import kernel_check  # noqa: E402  (the doctor's table of checks)
 
 # heatlib's API reference, as rustdoc built it (copied into the site by docs/build-site.sh).
 API_REFERENCE = "api/heatlib/index.html"

@@ -105,7 +105,7 @@ pub use memory::{available_memory, fields_bytes, history_bytes};
 pub use options::{OpenClSettings, Precision, RunOptions, Storage};
 pub use problem::{Boundary, Problem, TimeStep};
 pub use reference::max_abs_diff;
-pub use show::{Representation, Show};
+pub use show::{Representation, Show, TABLE_MIME_TYPE};
 pub use solution::{DeviceRun, Snapshot, Solution};
 pub use solver::solve_with;
 #[cfg(feature = "opencl")]

@@ -3,8 +3,10 @@
 //!
 //! A Jupyter front end picks the richest representation it can draw from a
 //! *MIME bundle*: HTML in JupyterLab, plain text in a terminal, a picture
-//! where there is one; `application/json` carries the same data for programs
-//! (the tests read tables that way). evcxr builds that bundle from what a
+//! where there is one. A table also carries its data as JSON, under a type of
+//! its own ([`TABLE_MIME_TYPE`]) that no front end draws but every program
+//! can read (the tests do): plain `application/json` would not do, as
+//! JupyterLab ranks its JSON tree viewer above HTML and would show the tree. evcxr builds that bundle from what a
 //! cell prints between `EVCXR_BEGIN_CONTENT <mime type>` and
 //! `EVCXR_END_CONTENT`, and it calls `(value).evcxr_display()` on a cell's
 //! last expression: any method of that name in scope will do, a trait's
@@ -17,6 +19,9 @@
 use std::io::Write;
 
 use crate::error::Result;
+
+/// The MIME type of a table's data as JSON ([`Table::to_json`](crate::Table::to_json)).
+pub const TABLE_MIME_TYPE: &str = "application/vnd.heat-accel.table+json";
 
 /// One representation of a value: its MIME type and the content in that type
 /// (base64 for pictures).

@@ -50,7 +50,7 @@ pub(crate) fn run<S: Step + ?Sized>(
     mut buffers: RunBuffers,
 ) -> Result<Solution> {
     let gamma = problem.gamma();
-    // Level k - 1 is read and level k written where the buffers keeps them: with the
+    // Level k - 1 is read and level k written where the buffers keep them: with the
     // full history, straight into it (as `T[k+1] = ...` in the webinar); otherwise
     // two fields take turns, so each level overwrites the one before the last.
     buffers.keep_level(0);

@@ -13,7 +13,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::show::{Representation, Show, escape};
+use crate::show::{Representation, Show, TABLE_MIME_TYPE, escape};
 
 /// A captioned table of cells, with a stated baseline and notes below it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,7 +163,7 @@ impl Show for Table {
         Ok(vec![
             Representation::new("text/plain", self.to_text()),
             Representation::new("text/html", self.to_html()),
-            Representation::new("application/json", self.to_json()),
+            Representation::new(TABLE_MIME_TYPE, self.to_json()),
         ])
     }
 }

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use heatlib::display::{Animation, BarChart, Heatmap, LinePlot, Series, heatmap_row, viridis};
-use heatlib::{Problem, RunOptions, Show, Stage, compare, times};
+use heatlib::{Problem, RunOptions, Show, Stage, TABLE_MIME_TYPE, compare, times};
 use ndarray::Array2;
 
 const VIRIDIS_LOW: [u8; 3] = [68, 1, 84];
@@ -298,7 +298,7 @@ fn the_comparison_table_lists_every_stage_in_text_and_html() {
         shown.starts_with("EVCXR_BEGIN_CONTENT text/plain\n")
             && shown
                 .contains("EVCXR_BEGIN_CONTENT text/html\n<div class=\"heat-comparison\">\n<table")
-            && shown.contains("EVCXR_BEGIN_CONTENT application/json\n{")
+            && shown.contains(&format!("EVCXR_BEGIN_CONTENT {TABLE_MIME_TYPE}\n{{"))
     );
     let chart = decode_png(table.speed_up_chart().unwrap().png_bytes());
     assert!(chart.distinct_colours() > 20);

@@ -1,7 +1,6 @@
-"""python -m heatpy: time the Python versions, check them against heatlib's reference, build Cython.
+"""python -m heatpy: time the Python versions, check them against heatlib's reference.
 
     python -m heatpy list
-    python -m heatpy build
     python -m heatpy bench --nx 200 --nt 4000 --history full --reference ref.npy --json python.json
     python -m heatpy check --reference ref.npy --nx 37 --nt 300 --gamma 0.2 --top 100 --left 75
 
@@ -18,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from . import bench as timing
-from .cython_build import Unavailable
 from .implementations import IMPLEMENTATIONS, implementation, implementations
 from .problem import Problem
+from .unavailable import Unavailable
 
 
 def problem_arguments(parser):
@@ -163,17 +162,6 @@ def check_command(args):
     return 1 if failed else 0
 
 
-def build_command(args):
-    from . import cython_build
-
-    _, seconds = cython_build.load()
-    print(
-        f"Cython module ready in {cython_build.build_folder()} "
-        + (f"(built in {seconds:.1f} s)" if seconds else "(already built)")
-    )
-    return 0
-
-
 def list_command(args):
     rows = [
         {"name": v.name, "tool": v.tool, "rust_counterpart": v.counterpart, "idea": v.idea} for v in implementations()
@@ -199,7 +187,6 @@ def main(argv=None):
     )
     check.add_argument("--require-all", action="store_true", help="a version that cannot run is a failure")
     check.set_defaults(run=check_command)
-    commands.add_parser("build", help="compile the Cython module now (set-up does)").set_defaults(run=build_command)
     commands.add_parser("list", help="the versions, their tools and Rust counterparts, as JSON").set_defaults(
         run=list_command
     )

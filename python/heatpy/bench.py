@@ -117,7 +117,6 @@ def measure(name, problem, history, repeat, reference=None, threads=None, say=pr
         "speed_up": None,
         "max_abs_diff": None if reference is None else max_abs_diff(timed.final, reference),
         "first_run_s": timed.first_run_s,
-        "build_s": solver.build_s,
         "device": solver.device,
     }
 

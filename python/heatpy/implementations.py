@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cython_build import Unavailable
+from .unavailable import Unavailable
 
 
 @dataclass
@@ -22,7 +22,6 @@ class Solver:
     prepare: Callable
     run: Callable
     threads: int = 1
-    build_s: float = 0.0
     device: dict = field(default=None)
 
 
@@ -71,10 +70,15 @@ def _scipy(history):
 
 def _cython(checked):
     def load(history):
-        from . import cython_build
-
-        module, seconds = cython_build.load()
-        return Solver(_same, _at_index(module.run_checked if checked else module.run), build_s=seconds)
+        try:
+            from . import cython_loops
+        except ImportError as error:
+            raise Unavailable(
+                f"heatpy's Cython module is not built ({error}): it is compiled when heatpy is installed, "
+                "which needs Cython, a C compiler and Python's headers (python3-dev); "
+                "run bash kernel-setup/setup.sh --setup-only and read its warning"
+            ) from error
+        return Solver(_same, _at_index(cython_loops.run_checked if checked else cython_loops.run))
 
     return load
 

@@ -87,9 +87,6 @@ pub struct BenchRow {
     pub max_abs_diff: Option<f64>,
     /// The untimed warm-up run, set-up included: for a JIT, the first call with its compilation.
     pub first_run_s: f64,
-    /// For Cython, the time spent compiling the module (0 when it was already built).
-    #[serde(default)]
-    pub build_s: Option<f64>,
     /// For a Python row beside its Rust counterpart: Python's median over Rust's.
     #[serde(default)]
     pub rust_over_python: Option<f64>,
@@ -232,7 +229,6 @@ impl Comparison {
             speed_up: finite(self.speed_up(row)),
             max_abs_diff: finite(row.max_abs_diff),
             first_run_s: row.first_run_s,
-            build_s: None,
             rust_over_python: None,
             ceiling: self
                 .ceiling(row)

@@ -10,7 +10,7 @@
 //! with the Rust stage that teaches the same idea.
 //!
 //! The Python used is `HEAT_PYTHON` if set, else the tutorial's `.venv`
-//! (`bash kernel-setup/setup.sh` makes it).
+//! (`bash kernel-setup/setup.sh` makes it, heatpy installed: `python/pyproject.toml`).
 //!
 //! ```no_run
 //! use heatlib::{compare, python::PythonSide, Problem, RunOptions, Stage};
@@ -50,8 +50,6 @@ pub struct PythonRow {
     pub timing: Timing,
     /// The warm-up run, set-up included: for Numba and JAX, the first call with its compilation.
     pub first_run_s: f64,
-    /// For Cython, the time spent compiling the module (0 when it was already built).
-    pub build_s: f64,
     /// Threads it ran on; `None` where the tool decides (JAX).
     pub threads: Option<usize>,
     /// `(nt - 1) (nx - 2)^2`.
@@ -175,7 +173,6 @@ impl PythonRow {
                 runs: row.runs_s.clone(),
             },
             first_run_s: row.first_run_s,
-            build_s: row.build_s.unwrap_or(0.0),
             threads: row.threads,
             cell_updates: row.cell_updates,
             max_abs_diff: row.max_abs_diff.unwrap_or(f64::NAN),
@@ -188,14 +185,14 @@ fn python_error(message: String) -> HeatError {
     HeatError::Python { message }
 }
 
-/// The repository this heatlib was built from: heatpy lives in its `python/` folder.
+/// The repository this heatlib was built from: the tutorial's `.venv` is in it.
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// `HEAT_PYTHON`, else the tutorial's `.venv`, with heatpy on its path.
+/// `HEAT_PYTHON`, else the tutorial's `.venv`; either with heatpy installed.
 fn python_command() -> Result<Command> {
     let python = match std::env::var_os("HEAT_PYTHON") {
         Some(chosen) => PathBuf::from(chosen),
@@ -203,16 +200,14 @@ fn python_command() -> Result<Command> {
             let tutorial = repository().join(".venv/bin/python");
             if !tutorial.exists() {
                 return Err(python_error(format!(
-                    "no Python environment at {}; run bash kernel-setup/setup.sh --setup-only (or set HEAT_PYTHON to a Python with NumPy)",
+                    "no Python environment at {}; run bash kernel-setup/setup.sh --setup-only (or set HEAT_PYTHON to a Python with heatpy installed: pip install ./python)",
                     tutorial.display()
                 )));
             }
             tutorial
         }
     };
-    let mut command = Command::new(python);
-    command.env("PYTHONPATH", repository().join("python"));
-    Ok(command)
+    Ok(Command::new(python))
 }
 
 fn run_python(mut command: Command) -> Result<()> {
@@ -226,6 +221,13 @@ fn run_python(mut command: Command) -> Result<()> {
         return Ok(());
     }
     let said = String::from_utf8_lossy(&output.stderr);
+    if said.contains("No module named heatpy") {
+        return Err(python_error(format!(
+            "heatpy is not installed in {:?}: run bash kernel-setup/setup.sh --setup-only \
+             (or pip install ./python into that Python)",
+            command.get_program()
+        )));
+    }
     let last: Vec<&str> = said.lines().rev().take(6).collect();
     let last: Vec<&str> = last.into_iter().rev().collect();
     Err(python_error(format!(
@@ -249,7 +251,7 @@ mod tests {
                "min_s": 0.002, "max_s": 0.004, "mean_s": 0.003, "std_s": 0.001,
                "runs_s": {runs}, "setup_median_s": 0.0, "cell_updates": 1000000,
                "mcells_per_s": 333.3, "baseline": null, "speed_up": null,
-               "max_abs_diff": 0.0, "first_run_s": 0.5, "build_s": 0.0,
+               "max_abs_diff": 0.0, "first_run_s": 0.5,
                "device": {{"name": "cpu:0"}}}}"#
         )
     }
@@ -306,7 +308,7 @@ mod tests {
     #[test]
     fn broken_heatpy_json_is_an_error_that_says_what_is_missing() {
         let no_runs = heatpy().replace("[0.01]", "[]");
-        let unknown_key = heatpy().replace("\"build_s\"", "\"built_s\"");
+        let unknown_key = heatpy().replace("\"first_run_s\"", "\"first_run\": 0, \"first_run_s\"");
         for (text, says) in [
             ("not json".to_string(), "does not fit"),
             ("{}".to_string(), "missing field `rows`"),
@@ -315,7 +317,7 @@ mod tests {
                 "missing field",
             ),
             (no_runs, "jax has no runs"),
-            (unknown_key, "unknown field `built_s`"),
+            (unknown_key, "unknown field `first_run`"),
         ] {
             let error = PythonSide::from_json(&text).unwrap_err().to_string();
             assert!(error.contains(says), "{error}");
