@@ -48,8 +48,14 @@
 //! - [`benchmark`] measures stages and your own steps one way (warm-up, then
 //!   repeats, median and spread) and compares them in a [`Comparison`] with
 //!   one stated baseline; `heat bench`, the notebooks and the docs site all print it.
+//!   Each measurement is also a [`BenchRow`], the one definition of `heat bench
+//!   --json`'s keys (its schema: `heat bench --schema`).
+//! - Results are data: a comparison, the Python side beside it, a race, a check
+//!   and the machine's ceilings each make a [`Table`], rendered as text, HTML and
+//!   JSON; every table, listing and picture implements [`Show`], the one trait
+//!   that gives evcxr a value's MIME bundle (the kernel brings it into scope).
 //! - [`timeit`] and [`first_and_later`] time any work, as IPython's `%timeit` does.
-//! - [`exercise`] checks a learner's step or signal and says where it first goes wrong.
+//! - [`exercise`] checks a learner's step and says where it first goes wrong.
 //! - [`roofline`] measures this machine's ceilings (bandwidth per cache
 //!   level, arithmetic) and places every stage on them through a model of
 //!   its traffic: how fast it could be, and what holds it back.
@@ -60,8 +66,8 @@
 //! - `machine_code` (feature `machine-code`, on by default) shows the machine
 //!   code of a step, its bounds checks and SIMD instructions marked.
 //! - [`write_npy`] saves a field or a history for NumPy, whole or not at all.
-//! - `display` (feature `display`, on by default) draws heatmaps, charts,
-//!   animations and comparison tables inline in an evcxr notebook.
+//! - `display` (feature `display`, on by default) draws heatmaps, charts and
+//!   animations, shown inline in an evcxr notebook.
 //!
 //! Every entry point validates its input and returns a [`HeatError`] that says
 //! what to change; nothing panics on bad input (a panic in the notebook kernel
