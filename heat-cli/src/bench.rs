@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use heatlib::python::PythonSide;
-use heatlib::{BenchRow, Comparison, Problem, Stage, Storage, seconds};
+use heatlib::{BenchRow, Comparison, Problem, Stage, Storage, format_seconds};
 
 use crate::ExecutionArgs;
 
@@ -201,7 +201,7 @@ fn print_table(size: &Size, comparison: &Comparison, interpreted_skipped: bool) 
         println!(
             "(times exclude allocating the {} history before each run, as the Python versions do: up to {} here)",
             heatlib::history_bytes(p.nt, p.nx),
-            seconds(setup)
+            format_seconds(setup)
         );
     }
     for (row, device) in comparison
@@ -212,7 +212,7 @@ fn print_table(size: &Size, comparison: &Comparison, interpreted_skipped: bool) 
         println!(
             "({}: first run {}; {})",
             row.name,
-            seconds(row.first_run_s),
+            format_seconds(row.first_run_s),
             describe_device_run(device)
         );
     }

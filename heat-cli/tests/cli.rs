@@ -347,7 +347,7 @@ fn bench_prints_the_speed_ups_its_json_carries() {
             .lines()
             .find(|l| l.split_whitespace().next() == Some(name))
             .unwrap();
-        let printed = heatlib::times(speed_up);
+        let printed = heatlib::format_ratio(speed_up);
         assert!(line.contains(&format!(" {printed} ")), "{name}: {stdout}");
     }
     let output = heat(&["bench", "--size", "20:10", "--baseline", "numpy"]);

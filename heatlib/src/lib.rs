@@ -118,8 +118,8 @@ pub use solver::solve_with;
 pub use stages::opencl;
 pub use stages::{SourceCode, Stage, solve_in_bands};
 pub use step::{Step, StepFn};
-pub use table::{Cell, Table, times};
+pub use table::{Cell, Table, format_ratio};
 pub use timing::{
-    FirstAndLater, TimeIt, Timing, compile_seconds, first_and_later, seconds, time_runs, timeit,
-    try_timeit,
+    FirstAndLater, TimeIt, Timing, compile_seconds, first_and_later, format_seconds, time_runs,
+    timeit, try_timeit,
 };

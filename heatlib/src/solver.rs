@@ -22,8 +22,8 @@ pub fn solve_with<S: Step + ?Sized>(
     problem: &Problem,
     options: &RunOptions,
 ) -> Result<Solution> {
-    solve_on(problem, options, TWO_FIELDS, |buffers| {
-        run(step, problem, buffers)
+    prepare_then_march(problem, options, TWO_FIELDS, |buffers| {
+        time_loop(step, problem, buffers)
     })
 }
 
@@ -33,7 +33,7 @@ pub(crate) const TWO_FIELDS: u128 = 2;
 /// What every way of solving does around its loop: check the inputs and that
 /// `working_fields` arrays of the plate's size fit in memory beside what is
 /// kept, allocate what is kept, then `march` in the thread pool `options` asks for.
-pub(crate) fn solve_on(
+pub(crate) fn prepare_then_march(
     problem: &Problem,
     options: &RunOptions,
     working_fields: u128,
@@ -44,7 +44,7 @@ pub(crate) fn solve_on(
 }
 
 /// The time loop, on storage that [`RunBuffers::prepare`] made for `problem`.
-pub(crate) fn run<S: Step + ?Sized>(
+pub(crate) fn time_loop<S: Step + ?Sized>(
     step: &S,
     problem: &Problem,
     mut buffers: RunBuffers,

@@ -169,7 +169,7 @@ impl Show for Table {
 }
 
 /// A speed-up as people write it: three significant digits, then "x".
-pub fn times(ratio: f64) -> String {
+pub fn format_ratio(ratio: f64) -> String {
     match ratio {
         _ if !ratio.is_finite() => "-".into(),
         _ if ratio >= 100.0 => format!("{ratio:.0}x"),
@@ -243,10 +243,10 @@ mod tests {
 
     #[test]
     fn ratios_read_at_three_significant_digits() {
-        assert_eq!(times(2243.4), "2243x");
-        assert_eq!(times(13.42), "13.4x");
-        assert_eq!(times(1.5), "1.50x");
-        assert_eq!(times(0.666), "0.67x");
-        assert_eq!(times(f64::NAN), "-");
+        assert_eq!(format_ratio(2243.4), "2243x");
+        assert_eq!(format_ratio(13.42), "13.4x");
+        assert_eq!(format_ratio(1.5), "1.50x");
+        assert_eq!(format_ratio(0.666), "0.67x");
+        assert_eq!(format_ratio(f64::NAN), "-");
     }
 }

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use heatlib::display::{Animation, BarChart, Heatmap, LinePlot, Series, heatmap_row, viridis};
-use heatlib::{Problem, RunOptions, Show, Stage, TABLE_MIME_TYPE, compare, times};
+use heatlib::{Problem, RunOptions, Show, Stage, TABLE_MIME_TYPE, compare, format_ratio};
 use ndarray::Array2;
 
 const VIRIDIS_LOW: [u8; 3] = [68, 1, 84];
@@ -317,7 +317,7 @@ fn every_rendering_of_a_comparison_shows_the_same_speed_ups() {
     table.set_baseline("vectorized").unwrap();
     let (text, html) = (table.to_text(), table.table().to_html());
     for (name, speed_up) in table.speed_ups() {
-        let printed = times(speed_up);
+        let printed = format_ratio(speed_up);
         let text_row = text
             .lines()
             .find(|l| l.starts_with(&format!("{name} ")))

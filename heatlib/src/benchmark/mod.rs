@@ -182,7 +182,7 @@ impl Comparison {
             Some(stage),
             stage.working_fields(),
             announce(stage.name(), self.repeat),
-            |buffers| stage.run(problem, options, buffers),
+            |buffers| stage.march(problem, options, buffers),
         )?;
         Ok(self.push(row))
     }
@@ -195,7 +195,7 @@ impl Comparison {
             None,
             solver::TWO_FIELDS,
             announce(name, self.repeat),
-            |buffers| solver::run(step, problem, buffers),
+            |buffers| solver::time_loop(step, problem, buffers),
         )?;
         Ok(self.push(row))
     }
@@ -223,7 +223,7 @@ impl Comparison {
             None,
             crate::stages::parallel::WORKING_FIELDS,
             announce(name, self.repeat),
-            |buffers| crate::stages::parallel::run(step, problem, buffers),
+            |buffers| crate::stages::parallel::time_loop_in_bands(step, problem, buffers),
         )?;
         Ok(self.push(row))
     }

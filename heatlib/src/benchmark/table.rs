@@ -5,8 +5,8 @@ use crate::benchmark::{Comparison, Measurement};
 use crate::error::Result;
 use crate::options::Storage;
 use crate::show::{Representation, Show};
-use crate::table::{Cell, Table, percent, times};
-use crate::timing::seconds;
+use crate::table::{Cell, Table, format_ratio, percent};
+use crate::timing::format_seconds;
 
 impl Comparison {
     /// What was compared and how: the problem, the storage and the repeats
@@ -70,13 +70,13 @@ impl Comparison {
                 median,
                 format!(
                     "{} ({} – {})",
-                    seconds(median),
-                    seconds(row.timing.min()),
-                    seconds(row.timing.max())
+                    format_seconds(median),
+                    format_seconds(row.timing.min()),
+                    format_seconds(row.timing.max())
                 ),
             ),
             Cell::number(rate, format!("{rate:.0}")),
-            Cell::number(speed_up, times(speed_up)),
+            Cell::number(speed_up, format_ratio(speed_up)),
             Cell::number(row.max_abs_diff, format!("{:.1e}", row.max_abs_diff)),
         ];
         if let Some(ceiling) = self.ceiling(row) {

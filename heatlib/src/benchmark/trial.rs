@@ -15,7 +15,7 @@ use crate::solution::Solution;
 use crate::solver;
 use crate::stages::Stage;
 use crate::storage::RunBuffers;
-use crate::timing::{Timing, seconds};
+use crate::timing::{Timing, format_seconds};
 
 /// A warm-up run longer than this is announced before the timed runs start.
 const ANNOUNCE_AFTER_S: f64 = 0.5;
@@ -108,8 +108,8 @@ pub(super) fn announce(name: &str, repeat: usize) -> impl FnOnce(f64) + Send + '
         if warm_up_s > ANNOUNCE_AFTER_S {
             println!(
                 "{name}: one run takes {}; timing {repeat} more runs (about {})...",
-                seconds(warm_up_s),
-                seconds(warm_up_s * repeat as f64)
+                format_seconds(warm_up_s),
+                format_seconds(warm_up_s * repeat as f64)
             );
         }
     }

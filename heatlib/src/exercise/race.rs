@@ -10,8 +10,8 @@ use crate::problem::Problem;
 use crate::show::{Representation, Show};
 use crate::stages::Stage;
 use crate::step::Step;
-use crate::table::{Table, times};
-use crate::timing::seconds;
+use crate::table::{Table, format_ratio};
+use crate::timing::format_seconds;
 
 /// Your steps timed beside a library stage, each with a one-line reading:
 /// "yours: 0.81 ms, typed_checked: 0.78 ms: the same speed".
@@ -91,18 +91,19 @@ impl Race {
                 previous = None;
                 continue;
             }
-            let mut reading = format!("{}: {}", mine.name, seconds(mine.timing.median()));
+            let mut reading = format!("{}: {}", mine.name, format_seconds(mine.timing.median()));
             if let Some(library) = library {
                 let ratio = mine.timing.median() / library.timing.median();
                 let _ = write!(
                     reading,
                     ", {}: {}: {}",
                     library.name,
-                    seconds(library.timing.median()),
+                    format_seconds(library.timing.median()),
                     match ratio {
                         _ if (0.9..=1.1).contains(&ratio) => "the same speed".to_string(),
-                        _ if ratio < 1.0 => format!("yours is {} faster", times(1.0 / ratio)),
-                        _ => format!("the library's is {} faster", times(ratio)),
+                        _ if ratio < 1.0 =>
+                            format!("yours is {} faster", format_ratio(1.0 / ratio)),
+                        _ => format!("the library's is {} faster", format_ratio(ratio)),
                     }
                 );
             }
@@ -110,7 +111,7 @@ impl Race {
                 let _ = write!(
                     reading,
                     "; {} the speed of {}",
-                    times(before.timing.median() / mine.timing.median()),
+                    format_ratio(before.timing.median() / mine.timing.median()),
                     before.name
                 );
             }

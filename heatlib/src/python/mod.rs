@@ -43,9 +43,9 @@ pub struct PythonRow {
     /// heatpy's name for it, e.g. `numba`.
     pub name: String,
     /// The tool and how it is used, e.g. "Numba @njit".
-    pub tool: String,
+    pub python_analog: String,
     /// The Rust stage that teaches the same idea.
-    pub counterpart: Option<Stage>,
+    pub rust_counterpart: Option<Stage>,
     /// The timed runs, after one warm-up.
     pub timing: Timing,
     /// The warm-up run, set-up included: for Numba and JAX, the first call with its compilation.
@@ -164,8 +164,8 @@ impl PythonRow {
         }
         Ok(PythonRow {
             name: row.stage.clone(),
-            tool: row.python_analog.clone(),
-            counterpart: row
+            python_analog: row.python_analog.clone(),
+            rust_counterpart: row
                 .rust_counterpart
                 .as_deref()
                 .and_then(|name| name.parse().ok()),
@@ -281,7 +281,7 @@ mod tests {
     fn heatpy_json_is_read_and_paired_with_the_rust_stages() {
         let python = PythonSide::from_json(&heatpy()).unwrap();
         assert_eq!(python.rows.len(), 2);
-        assert_eq!(python.rows[0].counterpart, Some(Stage::Typed));
+        assert_eq!(python.rows[0].rust_counterpart, Some(Stage::Typed));
         assert_eq!(python.rows[0].timing.median(), 0.003);
         assert_eq!(python.rows[0].mcells_per_s(), 1e6 / 0.003 / 1e6);
         assert_eq!(python.rows[1].threads, None);

@@ -7,8 +7,8 @@ use crate::python::{PythonRow, PythonSide};
 use crate::roofline::Ceiling;
 use crate::show::{Representation, Show};
 use crate::stages::Stage;
-use crate::table::{Cell, Table, percent, times};
-use crate::timing::seconds;
+use crate::table::{Cell, Table, format_ratio, percent};
+use crate::timing::format_seconds;
 
 /// One Python version beside the Rust stage that teaches the same idea.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +54,7 @@ impl Comparison {
                     let rust = self
                         .rows
                         .iter()
-                        .find(|rust| rust.stage.is_some() && rust.stage == row.counterpart)
+                        .find(|rust| rust.stage.is_some() && rust.stage == row.rust_counterpart)
                         .cloned();
                     Pair {
                         python: row.clone(),
@@ -154,11 +154,11 @@ impl Show for SideBySide {
 
 fn pair_cells(pair: &Pair, with_ceilings: bool) -> Vec<Cell> {
     let python = &pair.python;
-    let median = |seconds_taken: f64| Cell::number(seconds_taken, seconds(seconds_taken));
+    let median = |seconds_taken: f64| Cell::number(seconds_taken, format_seconds(seconds_taken));
     let rate = |rate: f64| Cell::number(rate, format!("{rate:.0}"));
     let ratio = pair.rust_over_python();
     let mut cells = vec![
-        Cell::text(&python.tool),
+        Cell::text(&python.python_analog),
         median(python.timing.median()),
         rate(python.mcells_per_s()),
     ];
@@ -169,12 +169,12 @@ fn pair_cells(pair: &Pair, with_ceilings: bool) -> Vec<Cell> {
             rate(rust.mcells_per_s()),
         ]),
         None => cells.extend([
-            Cell::text(python.counterpart.map_or("-", Stage::name).to_string() + " (not run)"),
+            Cell::text(python.rust_counterpart.map_or("-", Stage::name).to_string() + " (not run)"),
             Cell::text("-"),
             Cell::text("-"),
         ]),
     }
-    cells.push(Cell::number(ratio, times(ratio)));
+    cells.push(Cell::number(ratio, format_ratio(ratio)));
     if with_ceilings {
         match (&pair.ceiling, &pair.rust) {
             (Some(ceiling), Some(rust)) => {

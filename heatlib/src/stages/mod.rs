@@ -181,8 +181,8 @@ impl Stage {
     /// # Ok::<(), heatlib::HeatError>(())
     /// ```
     pub fn solve(self, problem: &Problem, options: &RunOptions) -> Result<Solution> {
-        solver::solve_on(problem, options, self.working_fields(), |buffers| {
-            self.run(problem, options, buffers)
+        solver::prepare_then_march(problem, options, self.working_fields(), |buffers| {
+            self.march(problem, options, buffers)
         })
     }
 
@@ -202,22 +202,22 @@ impl Stage {
     }
 
     /// Runs on storage already prepared, in the current thread pool: the part worth timing.
-    pub(crate) fn run(
+    pub(crate) fn march(
         self,
         problem: &Problem,
         options: &RunOptions,
         buffers: RunBuffers,
     ) -> Result<Solution> {
         match self {
-            Stage::Interpreted => solver::run(&interpreted::advance, problem, buffers),
-            Stage::TypedChecked => solver::run(&typed_checked::advance, problem, buffers),
-            Stage::Typed => solver::run(&typed::advance, problem, buffers),
-            Stage::Vectorized => solver::run(&vectorized::advance, problem, buffers),
-            Stage::Convolve => solver::run(&convolve::advance, problem, buffers),
+            Stage::Interpreted => solver::time_loop(&interpreted::advance, problem, buffers),
+            Stage::TypedChecked => solver::time_loop(&typed_checked::advance, problem, buffers),
+            Stage::Typed => solver::time_loop(&typed::advance, problem, buffers),
+            Stage::Vectorized => solver::time_loop(&vectorized::advance, problem, buffers),
+            Stage::Convolve => solver::time_loop(&convolve::advance, problem, buffers),
             Stage::Parallel if options.storage == Storage::FullHistory => {
                 parallel::run_typed_into_history(problem, buffers)
             }
-            Stage::Parallel => parallel::run(&typed::advance, problem, buffers),
+            Stage::Parallel => parallel::time_loop_in_bands(&typed::advance, problem, buffers),
             #[cfg(feature = "opencl")]
             Stage::OpenCl => opencl::run_shared(problem, &options.opencl, buffers),
         }

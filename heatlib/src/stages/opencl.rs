@@ -129,10 +129,14 @@ impl OpenClSolver {
         options: &RunOptions,
     ) -> Result<(Solution, DeviceRun)> {
         let kept = RunBuffers::prepare(problem, options, Stage::OpenCl.working_fields())?;
-        self.run(problem, kept)
+        self.solve_prepared(problem, kept)
     }
 
-    fn run(&mut self, problem: &Problem, kept: RunBuffers) -> Result<(Solution, DeviceRun)> {
+    fn solve_prepared(
+        &mut self,
+        problem: &Problem,
+        kept: RunBuffers,
+    ) -> Result<(Solution, DeviceRun)> {
         let build_s = if self.runs == 0 {
             self.build_seconds
         } else {

@@ -24,7 +24,7 @@ use crate::memory::try_copy;
 use crate::options::RunOptions;
 use crate::problem::Problem;
 use crate::solution::Solution;
-use crate::solver::solve_on;
+use crate::solver::prepare_then_march;
 use crate::step::Step;
 use crate::storage::{BandBuffers, RunBuffers};
 
@@ -56,8 +56,8 @@ pub fn solve_in_bands<S: Step + ?Sized>(
     problem: &Problem,
     options: &RunOptions,
 ) -> Result<Solution> {
-    solve_on(problem, options, WORKING_FIELDS, |buffers| {
-        run(step, problem, buffers)
+    prepare_then_march(problem, options, WORKING_FIELDS, |buffers| {
+        time_loop_in_bands(step, problem, buffers)
     })
 }
 
@@ -67,7 +67,7 @@ pub fn solve_in_bands<S: Step + ?Sized>(
 pub(crate) const WORKING_FIELDS: u128 = 3;
 
 /// Runs `problem` with `step` on the threads of the current rayon pool, one band of rows each.
-pub(crate) fn run<S: Step + ?Sized>(
+pub(crate) fn time_loop_in_bands<S: Step + ?Sized>(
     step: &S,
     problem: &Problem,
     buffers: RunBuffers,

@@ -19,14 +19,24 @@ pub struct SourceCode {
 
 impl SourceCode {
     /// The time loop every serial stage (and every step of yours) runs through:
-    /// `run` in `heatlib/src/solver.rs`.
+    /// `time_loop` in `heatlib/src/solver.rs`.
     pub fn time_loop() -> SourceCode {
         let solver = SourceCode {
             path: "heatlib/src/solver.rs".into(),
             text: include_str!("../solver.rs").into(),
         };
-        // The file is compiled in with this function, so `run` is there; the whole file otherwise.
-        solver.function("run").unwrap_or(solver)
+        // The file is compiled in with this function, so `time_loop` is there; the whole file otherwise.
+        solver.function("time_loop").unwrap_or(solver)
+    }
+
+    /// The interpreter the `interpreted` stage runs its rule through (a
+    /// tokenizer, a parser and an evaluator): `heatlib/src/interpreter/mod.rs`,
+    /// whose parser is beside it in `parse.rs`.
+    pub fn interpreter() -> SourceCode {
+        SourceCode {
+            path: "heatlib/src/interpreter/mod.rs".into(),
+            text: include_str!("../interpreter/mod.rs").into(),
+        }
     }
 
     /// One function of the file, with the comments and attributes just above it;
@@ -192,9 +202,23 @@ mod tests {
     }
 
     #[test]
+    fn the_interpreter_shows_its_evaluator() {
+        let evaluate = SourceCode::interpreter().function("evaluate").unwrap();
+        assert!(
+            evaluate.text.contains("Expression::Binary"),
+            "{}",
+            evaluate.text
+        );
+    }
+
+    #[test]
     fn the_time_loop_is_the_loop() {
         let time_loop = SourceCode::time_loop();
-        assert!(time_loop.path.ends_with("(fn run)"), "{}", time_loop.path);
+        assert!(
+            time_loop.path.ends_with("(fn time_loop)"),
+            "{}",
+            time_loop.path
+        );
         assert!(
             time_loop
                 .text

@@ -12,7 +12,7 @@ use crate::error::Result;
 /// ```no_run
 /// let source = "pub fn square(x: f64) -> f64 { x * x }";
 /// let optimised = heatlib::compile_seconds(source, true)?;
-/// println!("rustc -O: {}", heatlib::seconds(optimised));
+/// println!("rustc -O: {}", heatlib::format_seconds(optimised));
 /// # Ok::<(), heatlib::HeatError>(())
 /// ```
 pub fn compile_seconds(source: &str, optimised: bool) -> Result<f64> {

@@ -131,8 +131,8 @@ impl std::fmt::Display for TimeIt {
         write!(
             f,
             "{} ± {} per loop (mean ± std. dev. of {runs} run{}, {} loop{} each)",
-            seconds(self.mean()),
-            seconds(self.std_dev()),
+            format_seconds(self.mean()),
+            format_seconds(self.std_dev()),
             if runs == 1 { "" } else { "s" },
             self.loops,
             if self.loops == 1 { "" } else { "s" },
@@ -141,7 +141,7 @@ impl std::fmt::Display for TimeIt {
 }
 
 /// A duration the way IPython writes it: 3 significant digits in s, ms, µs or ns.
-pub fn seconds(s: f64) -> String {
+pub fn format_seconds(s: f64) -> String {
     let (value, unit) = match s {
         _ if s >= 1.0 => (s, "s"),
         _ if s >= 1e-3 => (s * 1e3, "ms"),
@@ -208,7 +208,7 @@ pub fn try_timeit<T, E>(
         println!(
             "timing {TIMEIT_RUNS} runs of {loops} loop{}, about {} in all...",
             if loops == 1 { "" } else { "s" },
-            seconds(expected)
+            format_seconds(expected)
         );
     }
     let mut per_loop = Vec::with_capacity(TIMEIT_RUNS);
@@ -221,7 +221,7 @@ pub fn try_timeit<T, E>(
         if talk {
             println!(
                 "  run {run}/{TIMEIT_RUNS}: {} per loop",
-                seconds(per_loop[run - 1])
+                format_seconds(per_loop[run - 1])
             );
         }
     }
@@ -245,9 +245,9 @@ impl std::fmt::Display for FirstAndLater {
         write!(
             f,
             "first call: {}; later calls: {} (the first call paid {} more)",
-            seconds(self.first_s),
+            format_seconds(self.first_s),
             self.later,
-            seconds((self.first_s - self.later.median()).max(0.0))
+            format_seconds((self.first_s - self.later.median()).max(0.0))
         )
     }
 }
@@ -336,10 +336,10 @@ mod tests {
 
     #[test]
     fn durations_are_written_in_the_right_unit() {
-        assert_eq!(seconds(1.5), "1.50 s");
-        assert_eq!(seconds(0.0123), "12.3 ms");
-        assert_eq!(seconds(0.000_456_7), "457 µs");
-        assert_eq!(seconds(4.2e-9), "4.20 ns");
+        assert_eq!(format_seconds(1.5), "1.50 s");
+        assert_eq!(format_seconds(0.0123), "12.3 ms");
+        assert_eq!(format_seconds(0.000_456_7), "457 µs");
+        assert_eq!(format_seconds(4.2e-9), "4.20 ns");
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub(crate) fn run_shared(
         *shared = Some(OpenClSolver::new(settings)?);
     }
     let solver = shared.as_mut().expect("built just above");
-    let (mut solution, run) = solver.run(problem, buffers)?;
+    let (mut solution, run) = solver.solve_prepared(problem, buffers)?;
     solution.device = Some(run);
     Ok(solution)
 }
