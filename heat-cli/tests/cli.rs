@@ -196,6 +196,39 @@ fn bench_prints_a_table_and_writes_json_rows() {
     }
 }
 
+/// The stage tables of heatlib's front page and of docs/stages.md are `heat stages --json`.
+#[test]
+fn the_stage_tables_in_the_docs_are_heat_stages_json() {
+    let output = heat(&["stages", "--json"]);
+    let stages: serde_json::Value = serde_json::from_str(&stdout_of_success(&output)).unwrap();
+    let rows: Vec<String> = stages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "| `{}` | {} | {} |",
+                s["name"].as_str().unwrap(),
+                s["python_analog"].as_str().unwrap(),
+                s["idea"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for (file, prefix) in [("../docs/stages.md", ""), ("../heatlib/src/lib.rs", "//! ")] {
+        let text =
+            std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let table: Vec<&str> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix(prefix))
+            .filter(|line| line.starts_with("| `"))
+            .collect();
+        assert_eq!(
+            table, rows,
+            "{file}: its stage table is not `heat stages --json`"
+        );
+    }
+}
+
 /// The published schema of the rows is the one heat writes, made from heatlib's BenchRow.
 #[test]
 fn the_published_bench_row_schema_is_the_one_heat_writes() {

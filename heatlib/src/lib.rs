@@ -6,13 +6,15 @@
 //!
 //! | stage | Python counterpart | idea |
 //! |---|---|---|
-//! | `interpreted` | pure Python loops | an interpreter pays for every operation |
-//! | `typed_checked` | Cython, checks on | static types remove the interpreter |
-//! | `typed` | Cython `boundscheck(False)`, Numba | no checks in the inner loop: SIMD |
-//! | `vectorized` | NumPy slicing | whole-array operations |
-//! | `convolve` | `scipy.signal.convolve` | a general compiled routine per step |
-//! | `parallel` | Numba `prange` | rows shared among threads |
-//! | `opencl` (feature `opencl`) | JAX on a GPU | a kernel compiled at run time, data on the device |
+//! | `interpreted` | pure Python loops | an interpreter pays for every operation at run time |
+//! | `typed_checked` | Cython with typed memoryviews, checks on | static types remove the interpreter; bounds checks remain |
+//! | `typed` | Cython boundscheck(False) / Numba @njit | whole rows without checks let the compiler use SIMD |
+//! | `vectorized` | NumPy whole-array slicing | whole-array operations on shifted views |
+//! | `convolve` | scipy.signal.convolve | a general compiled routine, called once per step |
+//! | `parallel` | Numba parallel=True with prange | rows of one step shared among threads |
+//! | `opencl` | JAX on a GPU | a kernel compiled at run time, data kept on the device |
+//!
+//! (`opencl` with the cargo feature `opencl`. The table is `heat stages --json`.)
 //!
 //! ```
 //! use heatlib::{Problem, RunOptions, Stage, reference, max_abs_diff};
