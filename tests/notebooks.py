@@ -163,6 +163,7 @@ PYTHON_ROWS = [
     "NumPy whole-array slicing",
     "scipy.signal.convolve2d",
     "Numba parallel=True with prange",
+    "Numba @njit, the centre term at every gamma",
     "JAX jit on the CPU",
 ]
 

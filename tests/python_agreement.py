@@ -74,9 +74,35 @@ def schema_errors(rows, what, expect_refusal=False):
     return errors
 
 
+def pairing_errors(stages, versions):
+    """Each Python version paired with a Rust stage must do the same arithmetic: here, both skip
+    the centre term at gamma = 1/4 (as the webinar's loops did), or neither does."""
+    skips = {stage["name"]: stage["skips_zero_centre"] for stage in stages}
+    return [
+        f"{version['name']} (skips the zero centre term: {version['skips_zero_centre']}) is paired with "
+        f"{version['rust_counterpart']} (skips it: {skips[version['rust_counterpart']]})"
+        for version in versions
+        if version["rust_counterpart"] in skips and skips[version["rust_counterpart"]] != version["skips_zero_centre"]
+    ]
+
+
 def main():
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "heat-cli"], cwd=REPO, check=True)
     failures = []
+    # Like for like: every pair does the same arithmetic (and the check can fail).
+    stages = json.loads(subprocess.run([HEAT, "stages", "--json"], capture_output=True, check=True).stdout)
+    versions = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "heatpy", "list"], cwd=REPO / "python", capture_output=True, check=True
+        ).stdout
+    )
+    failures += pairing_errors(stages, versions)
+    paired = [version for version in versions if version["rust_counterpart"]]
+    if len(paired) < 7 or not pairing_errors(
+        stages, [{**paired[2], "skips_zero_centre": not paired[2]["skips_zero_centre"]}]
+    ):
+        failures.append(f"the pairing check does not see a mismatch (paired: {[v['name'] for v in paired]})")
+    print(f"like for like: {len(paired)} Python versions, each doing its Rust counterpart's arithmetic", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         for label, plate in PLATES.items():
             for history in ("final", "full"):
@@ -176,6 +202,7 @@ def main():
             "numpy",
             "scipy_convolve",
             "numba_parallel",
+            "numba_every_term",
             "jax",
         }
         if set(python) != expected:

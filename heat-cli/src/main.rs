@@ -350,6 +350,7 @@ fn print_stages(json: bool) {
                     "name": stage.name(),
                     "python_analog": stage.python_analog(),
                     "idea": stage.idea(),
+                    "skips_zero_centre": stage.skips_zero_centre(),
                 })
             })
             .collect();

@@ -164,7 +164,14 @@ def check_command(args):
 
 def list_command(args):
     rows = [
-        {"name": v.name, "tool": v.tool, "rust_counterpart": v.counterpart, "idea": v.idea} for v in implementations()
+        {
+            "name": v.name,
+            "tool": v.tool,
+            "rust_counterpart": v.counterpart,
+            "idea": v.idea,
+            "skips_zero_centre": v.skips_zero_centre,
+        }
+        for v in implementations()
     ]
     print(json.dumps(rows, indent=2))
     return 0

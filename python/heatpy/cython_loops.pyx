@@ -5,9 +5,11 @@ The idea: declare the types and the loop compiles to C; no interpreter is
 left in the inner loop. `run_checked` keeps Cython's bounds and wrap-around
 checks (as Rust's `field[[i, j]]` keeps its bounds checks); `run` turns them
 off, as the webinar did, so the C compiler can vectorise the inner loop.
-The two bodies are the same on purpose: only the directives differ, so the
-difference in their timings is the price of the checks and nothing else.
-Compiled by `heatpy.cython_build` with the machine's C compiler.
+`run` also skips the centre term when its weight, 1 - 4 gamma, is exactly
+0 (the webinar's gamma = 1/4), row by row, as the webinar's own loops and
+heatlib's `typed` do; `run_checked`, like `typed_checked`, computes it at
+every gamma. Each pair with its Rust counterpart computes the same arithmetic.
+Compiled with the machine's C compiler when heatpy is installed (python/setup.py).
 """
 
 cimport cython
@@ -42,8 +44,13 @@ def run(double[:, :, ::1] T, Py_ssize_t nt, double gamma):
         before = (k - 1) % levels
         now = k % levels
         for i in range(1, n - 1):
-            for j in range(1, n - 1):
-                T[now, i, j] = gamma * (T[before, i + 1, j] + T[before, i - 1, j]
-                                        + T[before, i, j + 1] + T[before, i, j - 1]) \
-                               + centre * T[before, i, j]
+            if centre == 0.0:
+                for j in range(1, n - 1):
+                    T[now, i, j] = gamma * (T[before, i + 1, j] + T[before, i - 1, j]
+                                            + T[before, i, j + 1] + T[before, i, j - 1])
+            else:
+                for j in range(1, n - 1):
+                    T[now, i, j] = gamma * (T[before, i + 1, j] + T[before, i - 1, j]
+                                            + T[before, i, j + 1] + T[before, i, j - 1]) \
+                                   + centre * T[before, i, j]
     return (nt - 1) % levels

@@ -29,9 +29,13 @@ class Solver:
 class Implementation:
     name: str
     tool: str
-    counterpart: str
+    # The heatlib stage of the same idea and the same arithmetic (None: no library stage).
+    counterpart: str | None
     idea: str
     load: Callable[[bool], Solver]
+    # Whether the update skips the centre term when its weight 1 - 4 gamma is 0 (gamma = 1/4),
+    # as the webinar's loops did; a pair with its Rust counterpart agrees on it (heat stages --json).
+    skips_zero_centre: bool = False
 
 
 def _module(name, package_hint):
@@ -87,6 +91,10 @@ def _numba(history):
     return Solver(_same, _at_index(_module("numba_loops", "Numba").run))
 
 
+def _numba_every_term(history):
+    return Solver(_same, _at_index(_module("numba_loops", "Numba").run_every_term))
+
+
 def _numba_parallel(threads):
     def load(history):
         module = _module("numba_loops", "Numba")
@@ -135,15 +143,28 @@ def implementations(threads=None):
             "typed",
             "no checks in the inner loop: the C compiler vectorises it",
             _cython(False),
+            skips_zero_centre=True,
         ),
         Implementation(
-            "numba", "Numba @njit", "typed", "compiled just in time for the argument types of the first call", _numba
+            "numba",
+            "Numba @njit",
+            "typed",
+            "compiled just in time for the argument types of the first call",
+            _numba,
+            skips_zero_centre=True,
+        ),
+        Implementation(
+            "numba_every_term",
+            "Numba @njit, the centre term at every gamma",
+            None,
+            "the webinar's shortcut measured alone: at gamma = 1/4 the centre's weight is 0 (Rust: notebook 3)",
+            _numba_every_term,
         ),
         Implementation(
             "numpy",
             "NumPy whole-array slicing",
             "vectorized",
-            "whole-array operations, a temporary array per operator",
+            "whole-array operations, one pass over memory per operator",
             _numpy,
         ),
         Implementation(
@@ -159,6 +180,7 @@ def implementations(threads=None):
             "parallel",
             "the rows of each step shared among threads",
             _numba_parallel(threads),
+            skips_zero_centre=True,
         ),
         Implementation(
             "jax", "JAX jit on the CPU", "opencl", "whole-array code compiled at run time by XLA for a device", _jax

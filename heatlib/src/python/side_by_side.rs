@@ -6,7 +6,6 @@ use crate::error::Result;
 use crate::python::{PythonRow, PythonSide};
 use crate::roofline::Ceiling;
 use crate::show::{Representation, Show};
-use crate::stages::Stage;
 use crate::table::{Cell, Table, format_ratio, percent};
 use crate::timing::format_seconds;
 
@@ -169,7 +168,10 @@ fn pair_cells(pair: &Pair, with_ceilings: bool) -> Vec<Cell> {
             rate(rust.mcells_per_s()),
         ]),
         None => cells.extend([
-            Cell::text(python.rust_counterpart.map_or("-", Stage::name).to_string() + " (not run)"),
+            Cell::text(match python.rust_counterpart {
+                Some(stage) => format!("{stage} (not run)"),
+                None => "no library stage".to_string(),
+            }),
             Cell::text("-"),
             Cell::text("-"),
         ]),

@@ -113,6 +113,15 @@ impl Stage {
         }
     }
 
+    /// Whether the stage skips the centre term when its weight `1 - 4 gamma`
+    /// is exactly 0 (the webinar's gamma = 1/4), as the webinar's own loops
+    /// did: `typed`, and `parallel`, which runs `typed`'s step. heatpy's
+    /// versions say the same of themselves, and each Python version is paired
+    /// only with a stage that does the same arithmetic (a test checks it).
+    pub fn skips_zero_centre(self) -> bool {
+        matches!(self, Stage::Typed | Stage::Parallel)
+    }
+
     /// Every stage that can run on this machine: all of [`Stage::ALL`] but
     /// `opencl` when there is no OpenCL device (see [`Stage::unavailable`]).
     pub fn available() -> Vec<Stage> {
