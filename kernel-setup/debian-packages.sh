@@ -7,14 +7,15 @@
 #                                                         browser tests (tests/site_check.py, lab_in_browser.py)
 #   bash kernel-setup/debian-packages.sh --with-container also podman, runc and debootstrap, to build and
 #                                                         run the image (tests/container_image.py)
-#   bash kernel-setup/debian-packages.sh --with-lint      also shellcheck, which tests/run.sh runs on the scripts
+#   bash kernel-setup/debian-packages.sh --with-lint      also shellcheck, which tests/run.sh runs on the scripts,
+#                                                         and python3-venv, for the pinned ruff it installs
 set -euo pipefail
 packages=(pocl-opencl-icd ocl-icd-opencl-dev clinfo)
 for option in "$@"; do
     case "$option" in
         --with-browser) packages+=(chromium chromium-driver) ;;
         --with-container) packages+=(podman runc debootstrap) ;;
-        --with-lint) packages+=(shellcheck) ;;
+        --with-lint) packages+=(shellcheck python3-venv) ;;
         *) echo "debian-packages.sh: unknown option '$option' (try --with-browser, --with-container, --with-lint)" >&2; exit 2 ;;
     esac
 done

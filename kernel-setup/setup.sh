@@ -74,8 +74,10 @@ pip_locked "$repo/python/requirements-jax.lock" ||
 # heatpy (the Python versions), installed editable from the checkout (python/pyproject.toml),
 # with the setuptools and Cython .venv already has: installing it compiles its Cython module.
 # (Set-ups before 2026-12 put python/ on the path with a .pth file instead: it goes.)
+# The module is built afresh every time (a few seconds): setuptools would keep one built with
+# other flags (HEAT_TARGET_CPU) or from an older cython_loops.pyx, or a previous one after a failure.
 site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-rm -f "$site/heat-accel.pth"
+rm -rf "$site/heat-accel.pth" "$repo/target/heatpy-cython" "$repo/python/build" "$repo"/python/heatpy/cython_loops*.so
 if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
         -e "$repo/python"; then
     echo "warning: heatpy's Cython module could not be built (the message above says why);" \

@@ -19,7 +19,7 @@ heatlib="$(cd "$(dirname "$0")/../heatlib" && pwd)"
 # Not inside the repository (cargo would take a crate there for a stray workspace member),
 # and not under /root: evcxr failed to load cells built there ("dlopen failed"), measured.
 work="${TMPDIR:-/tmp}/heat-accel-kernel-$(id -u)"
-[ -d "$work" ] || mkdir -m 700 "$work"
+mkdir -m 700 "$work" 2>/dev/null || [ -d "$work" ]
 if [ "$(stat -c %u "$work")" != "$(id -u)" ]; then
     echo "start-kernel.sh: $work belongs to another user; remove it, or set TMPDIR to a folder of yours" >&2
     exit 1

@@ -9,7 +9,7 @@
 #   bash tests/run.sh --quick   the Rust side and the linters, in a few minutes: cargo fmt,
 #                               ruff, the shell scripts' check, clippy, cargo test with and
 #                               without the optional features, cargo doc; needs only the Rust
-#                               toolchain, python3 and Debian packages (installed if missing)
+#                               toolchain and python3 (installs Debian packages and ruff itself)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -193,10 +193,12 @@ def python_table(bench):
     ]
     for version in versions:
         first = next(by[(size, version)] for size in sizes if (size, version) in by)
-        cells = [html.escape(first["python_analog"]), f"<code>{html.escape(first['rust_counterpart'])}</code>"]
+        counterpart = first["rust_counterpart"]
+        stage = f"<code>{html.escape(counterpart)}</code>" if counterpart else "no library stage"
+        cells = [html.escape(first["python_analog"]), stage]
         for size in sizes:
             row = by.get((size, version))
-            partner = rust.get((size, first["rust_counterpart"]))
+            partner = rust.get((size, counterpart)) if counterpart else None
             if row is None:
                 cells += ["not run", "&ndash;", "&ndash;"]
                 continue

@@ -162,7 +162,8 @@ impl RunBuffers {
         })
     }
 
-    /// The initial field (level 0), as every kept level and working field starts.
+    /// The initial field (level 0), as every kept level and working field
+    /// starts: to be read before the march, which overwrites it.
     pub(crate) fn initial_field(&self) -> ArrayView2<'_, f64> {
         match (&self.history, self.working.first()) {
             (Some(history), _) => history.index_axis(Axis(0), 0),

@@ -109,8 +109,10 @@ impl Table {
                 let _ = writeln!(text, "{}", padded.join("  ").trim_end());
             }
         }
+        // A table of notes only (a check's findings) indents them under its caption.
+        let indent = if self.columns.is_empty() { "  " } else { "" };
         for note in &self.notes {
-            let _ = writeln!(text, "{note}");
+            let _ = writeln!(text, "{indent}{note}");
         }
         text
     }
@@ -120,12 +122,12 @@ impl Table {
     pub fn to_html(&self) -> String {
         let mut html = format!("<div class=\"heat-{}\">\n", self.kind);
         if self.columns.is_empty() {
-            let _ = writeln!(html, "<p><b>{}</b></p>", escape(&self.caption));
+            let _ = writeln!(html, "<p><b>{}</b></p>", caption_html(&self.caption));
         } else {
             let _ = write!(
                 html,
                 "<table>\n<caption>{}</caption>\n<tr>",
-                escape(&self.caption)
+                caption_html(&self.caption)
             );
             for title in &self.columns {
                 let _ = write!(html, "<th>{}</th>", escape(title));
@@ -166,6 +168,11 @@ impl Show for Table {
             Representation::new(TABLE_MIME_TYPE, self.to_json()),
         ])
     }
+}
+
+/// A caption as HTML: escaped, its line breaks kept.
+fn caption_html(caption: &str) -> String {
+    escape(caption).replace('\n', "<br>")
 }
 
 /// A speed-up as people write it: three significant digits, then "x".

@@ -51,12 +51,14 @@ pub(crate) fn nested_list(field: ArrayView2<'_, f64>) -> Value {
 }
 
 /// Copies a list of rows of numbers (what [`nested_list`] makes, after a
-/// program wrote into it) into `out`, row by row; anything else is left as it was.
+/// program wrote into it) into `out`, row by row.
 pub(crate) fn copy_nested_list(list: &Object, mut out: ArrayViewMut2<'_, f64>) {
-    let Object::List(rows) = list else { return };
+    let Object::List(rows) = list else {
+        unreachable!("a nested list is bound to a list, and the rule assigns only to its cells");
+    };
     for (row, out) in rows.borrow().iter().zip(out.rows_mut()) {
         let Object::List(cells) = &**row else {
-            continue;
+            unreachable!("every row of a nested list is a list");
         };
         for (cell, out) in cells.borrow().iter().zip(out) {
             if let Object::Float(value) = **cell {
