@@ -2,7 +2,7 @@
 # Builds the tutorial's static site into target/site/ from a fresh checkout:
 #   the kernel set-up (skipped where done), the notebooks executed through the kernel
 #   (reusing tests/notebooks.py's run when its copies are newer than the notebooks),
-#   every stage timed by `heat bench`, then the pages (docs/site/build.py).
+#   every stage timed by `heat bench`, then the pages and the slides (docs/site/build.py).
 #
 #   bash docs/build-site.sh              build (reusing an up-to-date notebook run)
 #   bash docs/build-site.sh --execute    run the notebooks again even if a run is up to date
@@ -13,6 +13,8 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 MATHJAX_VERSION=3.2.2
 MATHJAX_SHA256=1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
+REVEAL_VERSION=5.2.1
+REVEAL_SHA256=359b575dd51bbda32f89b2fd4c7dc46ad7389a805572158916c29252f7a27333
 execute=false
 case "${1:-}" in
     "") ;;
@@ -39,18 +41,27 @@ else
     echo "reusing target/notebooks/ (newer than every notebook; --execute runs them again)"
 fi
 
-say "MathJax $MATHJAX_VERSION (served by the site, so equations render offline)"
-mathjax_dir=target/site-build/mathjax
-mathjax_tgz="$mathjax_dir/mathjax-$MATHJAX_VERSION.tgz"
-if [ ! -f "$mathjax_dir/package/es5/tex-svg.js" ]; then
-    mkdir -p "$mathjax_dir"
-    # The npm registry's tarball of the pinned version, checked against its known digest.
+# The npm registry's tarball of a pinned package, checked against its known digest; the parts
+# of it the site serves are unpacked into FOLDER/package.
+download_npm_package() {  # NAME VERSION SHA256 FOLDER PART...
+    local tgz="$4/$1-$2.tgz"
+    mkdir -p "$4"
     .venv/bin/python -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
-        "https://registry.npmjs.org/mathjax/-/mathjax-$MATHJAX_VERSION.tgz" "$mathjax_tgz" \
-        || fail "could not download MathJax $MATHJAX_VERSION from registry.npmjs.org"
-    echo "$MATHJAX_SHA256  $mathjax_tgz" | sha256sum --check --quiet || fail "mathjax-$MATHJAX_VERSION.tgz is not the expected file"
-    tar -xzf "$mathjax_tgz" -C "$mathjax_dir" package/es5/tex-svg.js
-fi
+        "https://registry.npmjs.org/$1/-/$1-$2.tgz" "$tgz" \
+        || fail "could not download $1 $2 from registry.npmjs.org"
+    echo "$3  $tgz" | sha256sum --check --quiet || fail "$1-$2.tgz is not the expected file"
+    tar -xzf "$tgz" -C "$4" "${@:5}"
+}
+
+say "MathJax $MATHJAX_VERSION (served by the site, so equations render offline)"
+mathjax_dir=target/site-build/mathjax-$MATHJAX_VERSION
+[ -f "$mathjax_dir/package/es5/tex-svg.js" ] || download_npm_package mathjax "$MATHJAX_VERSION" "$MATHJAX_SHA256" "$mathjax_dir" \
+    package/es5/tex-svg.js
+
+say "reveal.js $REVEAL_VERSION (the slides' engine, served by the site)"
+reveal_dir=target/site-build/reveal.js-$REVEAL_VERSION
+[ -f "$reveal_dir/package/dist/reveal.js" ] || download_npm_package reveal.js "$REVEAL_VERSION" "$REVEAL_SHA256" "$reveal_dir" \
+    package/dist package/plugin/notes
 
 say "this machine's ceilings, and a size sweep against them, with heat roofline (about a minute)"
 mkdir -p target/site-build/roofline
@@ -72,6 +83,6 @@ say "the pages"
 rm -rf target/site
 .venv/bin/python docs/site/build.py --notebooks target/notebooks \
     --bench target/site-build/bench-small.json --bench target/site-build/bench-large.json \
-    --mathjax "$mathjax_dir/package/es5/tex-svg.js" --roofline target/site-build/roofline --out target/site
+    --mathjax "$mathjax_dir/package/es5/tex-svg.js" --reveal "$reveal_dir/package" --roofline target/site-build/roofline --out target/site
 cp -r target/doc target/site/api
 echo "API reference: target/site/api/heatlib/index.html"

@@ -97,7 +97,10 @@ say "the Python side: every heatpy version against heatlib's reference, through 
 say "the notebooks, executed through the kernel"
 .venv/bin/python tests/notebooks.py
 
-say "the docs site, built from that notebook run, then opened in headless Chromium"
+say "the webinar's core path alone (the cells tagged core of 01-04), timed: does the plan fit its 60 minutes?"
+.venv/bin/python tests/core_path.py --json target/core-path.json
+
+say "the docs site and the slides, built from that notebook run, then opened in headless Chromium"
 bash docs/build-site.sh
 .venv/bin/python tests/site_check.py
 

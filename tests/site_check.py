@@ -9,8 +9,10 @@ and the #fragment it names must exist there); equations must have been typeset b
 The pages the site promises (each notebook, the guides) must all be reached. Links that leave
 the site cannot be followed on a machine without network; they are listed, not fetched.
 The API reference (rustdoc) must be reached and load; its own links are rustdoc's (checked by
-`cargo doc` with warnings denied). A screenshot of the heat-flow page goes to
-target/site-check/heat-flow.png.
+`cargo doc` with warnings denied). Each notebook of the core path has a slide deck
+(slides/STEM.html): in a 1280 x 720 window, no slide's content is taller than the slide, and
+its speaker notes are there. A screenshot of the heat-flow page goes to
+target/site-check/heat-flow.png, one of each deck's tallest slide beside it.
 Needs Debian's chromium and chromium-driver (bash kernel-setup/debian-packages.sh --with-browser).
 """
 
@@ -281,6 +283,63 @@ def check_roofline_page(driver, base, problems):
         )
 
 
+# Each slide's content height in the deck's own pixels (a slide is 1280 x 720 before reveal.js
+# scales it to the window), and the first words of the slide to name it by.
+SLIDE_HEIGHTS = """
+return Reveal.getSlides().map(slide => {
+    const indices = Reveal.getIndices(slide);
+    Reveal.slide(indices.h, indices.v);
+    return [indices.h, indices.v, slide.scrollHeight, slide.innerText.trim().slice(0, 60)];
+});
+"""
+SLIDE_SIZE = (1280, 720)
+
+
+def presented_notebooks(notebooks):
+    """The executed notebooks of the core path, which the site shows as slides."""
+    for path in sorted(notebooks.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        if notebook.metadata.get("heat_accel", {}).get("presented", False):
+            yield path.stem, notebook
+
+
+def check_slides(driver, base, notebooks, screenshots, problems):
+    """Every presented notebook has a deck; no slide is taller than 720 px; the notes are there."""
+    decks = 0
+    for stem, notebook in presented_notebooks(notebooks):
+        decks += 1
+        core = [cell for cell in notebook.cells if "core" in cell.metadata.get("tags", [])]
+        notes = sum(cell.metadata.get("slideshow", {}).get("slide_type") == "notes" for cell in core)
+        driver.set_window_size(*SLIDE_SIZE)
+        driver.get(f"{base}slides/{stem}.html")
+        wait_for_equations(driver)
+        driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "const wait = () => (window.Reveal && Reveal.isReady()) ? done(true) : setTimeout(wait, 50);"
+            "wait();"
+        )
+        width, height = driver.execute_script("const c = Reveal.getConfig(); return [c.width, c.height];")
+        if (width, height) != SLIDE_SIZE:
+            problems.append(f"slides/{stem}.html: slides of {width} x {height}, not {SLIDE_SIZE}")
+        slides = driver.execute_script(SLIDE_HEIGHTS)
+        if not slides:
+            problems.append(f"slides/{stem}.html has no slides")
+        for h, v, content, words in slides:
+            if content > height:
+                problems.append(f"slides/{stem}.html#/{h}/{v}: {content} px tall (more than {height}): {words!r}")
+        shown = driver.execute_script("return document.querySelectorAll('aside.notes').length;")
+        if shown != notes or notes == 0:
+            problems.append(f"slides/{stem}.html: {shown} speaker notes shown, {notes} cells of notes in its core")
+        tallest = max(slides, key=lambda slide: slide[2], default=None)
+        if tallest:
+            driver.execute_script("Reveal.slide(arguments[0], arguments[1]);", tallest[0], tallest[1])
+            driver.save_screenshot(str(screenshots / f"slides-{stem}-tallest.png"))
+        tallest_px = tallest[2] if tallest else 0
+        print(f"slides/{stem}.html: {len(slides)} slides, {notes} speaker notes, tallest {tallest_px} px")
+    if decks == 0:
+        problems.append("no notebook is marked as presented (metadata heat_accel.presented): no slides to check")
+
+
 def fragment_exists(driver, page, fragment, cache):
     key = (page, fragment)
     if key not in cache:
@@ -348,6 +407,8 @@ def main():
             if promised not in reached:
                 problems.append(f"{promised} is not linked from the site (or is missing)")
         args.screenshots.mkdir(parents=True, exist_ok=True)
+        check_slides(driver, base, args.notebooks, args.screenshots, problems)
+        driver.set_window_size(1280, 1000)
         driver.get(base + HEAT_FLOW)
         wait_for_equations(driver)
         height = min(driver.execute_script("return document.body.scrollHeight;"), 2400)

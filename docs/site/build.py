@@ -1,7 +1,7 @@
 """Builds the tutorial's static site from the executed notebooks, docs/ and measured figures.
 
     .venv/bin/python docs/site/build.py --notebooks target/notebooks --bench SMALL.json --bench LARGE.json \
-        --mathjax PATH/tex-svg.js [--roofline target/site-build/roofline] [--out target/site]
+        --mathjax PATH/tex-svg.js --reveal PATH/package [--roofline target/site-build/roofline] [--out target/site]
 
 `bash docs/build-site.sh` runs this after executing the notebooks (or reusing the test run's
 copies) and timing every stage with `heat bench`; run that, not this, from a fresh checkout.
@@ -11,6 +11,9 @@ template, MathJax served from the site so it works offline); and the Markdown pa
 where an HTML comment `<!-- generated: NAME -->` is replaced by what GENERATED[NAME] makes:
 the speed table from the bench figures, the build machine, the doctor's checks, the
 machine's ceilings and the roofline charts (`heat roofline`, given with --roofline).
+Slides: one reveal.js deck per notebook of the webinar's core path (the notebook's metadata
+says `heat_accel.presented`), made of its cells tagged `core` with their outputs; cells whose
+slide type is `notes` become the speaker notes (press S).
 """
 
 import argparse
@@ -26,7 +29,7 @@ import subprocess
 import kernel_check  # the doctor's table of checks
 import mistune
 import nbformat
-from nbconvert import HTMLExporter
+from nbconvert import HTMLExporter, SlidesExporter
 from traitlets.config import Config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -347,6 +350,38 @@ def build_notebook_pages(site):
         shutil.copytree(figures, site.out / "notebooks" / "figures", dirs_exist_ok=True)
 
 
+def is_presented(notebook):
+    """A notebook of the webinar's 60-minute core path, presented as slides."""
+    return notebook.metadata.get("heat_accel", {}).get("presented", False)
+
+
+def core_only(notebook):
+    """The notebook as presented: its cells tagged `core`, in order (deeper cells stay on its page)."""
+    core = nbformat.from_dict(notebook)
+    core.cells = [cell for cell in notebook.cells if "core" in cell.metadata.get("tags", [])]
+    return core
+
+
+def build_slides(site, reveal):
+    """A deck per presented notebook at slides/STEM.html, 1280 x 720, reveal.js served by the site."""
+    shown = SlidesExporter().default_config.NbConvertBase.display_data_priority
+    exporter = SlidesExporter(
+        template_name="heat-slides",
+        extra_template_basedirs=[str(HERE / "templates")],
+        reveal_url_prefix="reveal.js",
+        reveal_width="1280",
+        reveal_height="720",
+        config=Config({"NbConvertBase": {"display_data_priority": [*shown, "image/gif"]}}),
+    )
+    for part in ("dist", "plugin/notes"):
+        shutil.copytree(reveal / part, site.out / "slides" / "reveal.js" / part, dirs_exist_ok=True)
+    for stem, notebook in site.notebooks:
+        if is_presented(notebook):
+            resources = {"metadata": {"name": notebook_title(notebook)}, "site_root": "../"}
+            body, _ = exporter.from_notebook_node(core_only(notebook), resources=resources)
+            site.write(f"slides/{stem}.html", notebook_links_on_the_site(body))
+
+
 def notebook_links_on_the_site(body):
     """A notebook's links as the site has them: other notebooks and docs/ pages are HTML pages there."""
     body = re.sub(r'href="\.\./docs/([\w-]+)\.md(#[\w-]+)?"', r'href="../\1.html\2"', body)
@@ -364,6 +399,18 @@ def build_index(site):
         f'\n<li><a href="{API_REFERENCE}">heatlib\'s API reference</a>: every public item, '
         "with examples that run as tests (rustdoc)</li>"
     )
+    decks = "\n".join(
+        f'<li><a href="slides/{stem}.html">{html.escape(notebook_title(nb))}</a></li>'
+        for stem, nb in site.notebooks
+        if is_presented(nb)
+    )
+    slides = (
+        "<h2>Slides for the webinar</h2>\n<p>The core path of the notebooks above as slides (1280 x 720), "
+        "with their outputs as they ran for this site; press S for the speaker notes and a clock.</p>\n"
+        f'<ol class="notebook-list">\n{decks}\n</ol>'
+        if decks
+        else ""
+    )
     body = f"""<h1>heat-accel: why code is slow or fast, measured live</h1>
 <p>A webinar taught researchers to speed up Python on one problem: explicit finite differences for
 2-D transient heat flow in a square plate. This tutorial rebuilds it in Rust, one idea per step:
@@ -374,6 +421,7 @@ site was built, with their pictures and tables.</p>
 <ol class="notebook-list">
 {items}
 </ol>
+{slides}
 <h2>Guides</h2>
 <ul>
 {guides}
@@ -399,6 +447,7 @@ def main():
         type=pathlib.Path,
         help="folder heat roofline wrote roofline.json, sweep.png and roofline.png into",
     )
+    parser.add_argument("--reveal", type=pathlib.Path, required=True, help="reveal.js 5's npm package folder")
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "target" / "site")
     args = parser.parse_args()
     args.out = args.out.resolve()
@@ -422,6 +471,7 @@ def main():
             shutil.copy(chart, args.out / "roofline" / chart.name)
     build_index(site)
     build_notebook_pages(site)
+    build_slides(site, args.reveal)
     for page, title in PAGES:
         text = fill_generated((ROOT / "docs" / page).read_text(), bench)
         site.write(page[:-3] + ".html", site.page(title, markdown_to_html(text)))

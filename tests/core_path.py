@@ -1,0 +1,211 @@
+"""The webinar's core path, measured: do notebooks 01-04 fit their 60 minutes, and the lab its 30?
+
+    .venv/bin/python tests/core_path.py [--kernel rust-heatlib] [--json target/core-path.json] [--no-run]
+
+Every cell of every notebook is tagged `core` (what the webinar presents) or `deeper` (for
+self-paced learners; nothing in the core needs it). What must hold:
+
+- Each cell has exactly one of the two tags. Each run of deeper cells opens with a markdown
+  cell headed `#### Deeper: ...`, so a learner sees where the core path resumes. Each cell has a
+  slide type (`metadata.slideshow.slide_type`): `skip` for deeper cells, anything else for core
+  ones (the slides are the core cells; `notes` cells are the speaker notes).
+- The presented notebooks (metadata `heat_accel.presented`: 01-04) run their core cells alone,
+  in order, on a fresh kernel, without an error: the core never leans on a deeper cell.
+- A core prediction (a cell tagged `predict:ID`) offers its answers as a list `- **A** ...`,
+  at least three of them, for a room to vote on.
+- The plan fits: for the presented notebooks, narration (core markdown words at 140 words a
+  minute, speaker notes included) plus the measured compute time of their core cells is at most
+  60 minutes. The lab's core exercises (each exercise heading carries its measured minutes in
+  `heat_accel.minutes`) add up to at most 30.
+
+It prints, per notebook, the words and code lines of its core and deeper cells and the compute
+time of the core cells (the instructor guide's plan quotes these), and writes them as JSON.
+`--no-run` checks the tags and counts the words without starting a kernel.
+"""
+
+import argparse
+import datetime
+import json
+import pathlib
+import re
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+WORDS_PER_MINUTE = 140
+CORE_MINUTES = 60
+LAB_MINUTES = 30
+PATHS = ("core", "deeper")
+OPTION = re.compile(r"^- \*\*[A-E]\*\* ", re.MULTILINE)
+
+
+def tags(cell):
+    return cell.metadata.get("tags", [])
+
+
+def is_core(cell):
+    return "core" in tags(cell)
+
+
+def slide_type(cell):
+    return cell.metadata.get("slideshow", {}).get("slide_type")
+
+
+def is_presented(notebook):
+    return notebook.metadata.get("heat_accel", {}).get("presented", False)
+
+
+def words(cell):
+    return len(cell.source.split()) if cell.cell_type == "markdown" else 0
+
+
+def code_lines(cell):
+    """Lines of code as a reader counts them: not blank, not a comment."""
+    if cell.cell_type != "code":
+        return 0
+    return sum(1 for line in cell.source.splitlines() if line.strip() and not line.strip().startswith(("//", "#")))
+
+
+def convention_problems(name, notebook):
+    problems = []
+    previous_core = True
+    for number, cell in enumerate(notebook.cells):
+        where = f"{name} cell {number} ({cell.source.strip()[:40]!r})"
+        marked = [path for path in PATHS if path in tags(cell)]
+        if len(marked) != 1:
+            problems.append(f"{where}: tagged {marked or 'neither'}; exactly one of core, deeper")
+            continue
+        core = marked == ["core"]
+        kind = slide_type(cell)
+        if kind is None:
+            problems.append(f"{where}: no slide type (metadata.slideshow.slide_type)")
+        elif (kind == "skip") == core:
+            problems.append(f"{where}: a {marked[0]} cell with slide type {kind!r}")
+        opens_run = not core and previous_core and number > 0
+        if opens_run and not (cell.cell_type == "markdown" and cell.source.startswith("#### Deeper:")):
+            problems.append(f"{where}: a run of deeper cells should open with a '#### Deeper: ...' heading")
+        if core and any(tag.startswith("predict:") for tag in tags(cell)) and len(OPTION.findall(cell.source)) < 3:
+            problems.append(f"{where}: a prediction should offer at least three answers as '- **A** ...'")
+        previous_core = core
+    return problems
+
+
+def lengths(notebook):
+    counted = {path: {"words": 0, "code_lines": 0, "cells": 0} for path in PATHS}
+    for cell in notebook.cells:
+        path = "core" if is_core(cell) else "deeper"
+        counted[path]["words"] += words(cell)
+        counted[path]["code_lines"] += code_lines(cell)
+        counted[path]["cells"] += 1
+    return counted
+
+
+def run_core(notebook, kernel, timeout):
+    """The core cells alone on a fresh kernel: the seconds each took, and the errors they raised."""
+    core = nbformat.from_dict(notebook)
+    core.cells = [cell for cell in notebook.cells if is_core(cell)]
+    client = NotebookClient(
+        core,
+        timeout=timeout,
+        kernel_name=kernel,
+        allow_errors=True,
+        record_timing=True,
+        resources={"metadata": {"path": str(ROOT / "notebooks")}},
+    )
+    started = time.perf_counter()
+    client.execute()
+    wall = time.perf_counter() - started
+    compute, errors = 0.0, []
+    for cell in core.cells:
+        if cell.cell_type != "code":
+            continue
+        timing = cell.metadata.get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            began = datetime.datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+            ended = datetime.datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+            compute += (ended - began).total_seconds()
+        for output in cell.get("outputs", []):
+            if output.output_type == "error" and "compile-error" not in tags(cell):
+                said = f"{output.get('ename', '')} {output.get('evalue', '')[:200]}"
+                errors.append(f"{cell.source.strip()[:50]!r}: {said}")
+    return compute, wall, errors
+
+
+def lab_minutes(notebook):
+    """The core exercises' measured minutes, and the core exercise headings that give none."""
+    minutes, unmeasured = 0, []
+    for cell in notebook.cells:
+        if is_core(cell) and cell.cell_type == "markdown" and cell.source.startswith("## Exercise"):
+            given = cell.metadata.get("heat_accel", {}).get("minutes")
+            if given is None:
+                unmeasured.append(cell.source.splitlines()[0])
+            else:
+                minutes += given
+    return minutes, unmeasured
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kernel", default="rust-heatlib")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    parser.add_argument("--json", type=pathlib.Path, default=ROOT / "target" / "core-path.json")
+    parser.add_argument("--no-run", action="store_true", help="check the tags and count; start no kernel")
+    args = parser.parse_args()
+    problems, report = [], []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        problems += convention_problems(path.name, notebook)
+        row = {"notebook": path.stem, "presented": is_presented(notebook), **lengths(notebook)}
+        if row["presented"] and not args.no_run:
+            compute, wall, errors = run_core(notebook, args.kernel, args.timeout)
+            row["core_compute_s"], row["core_wall_s"] = round(compute, 1), round(wall, 1)
+            problems += [f"{path.name}, run core only: {error}" for error in errors]
+        if path.stem.startswith("05-"):
+            row["lab_core_minutes"], unmeasured = lab_minutes(notebook)
+            problems += [f"{path.name}: core exercise without heat_accel.minutes: {h}" for h in unmeasured]
+        report.append(row)
+
+    print(f"{'notebook':34} {'core words':>10} {'deeper':>7} {'core code':>9} {'deeper':>7} {'compute':>8}")
+    for row in report:
+        compute = f"{row['core_compute_s']:.0f} s" if "core_compute_s" in row else "-"
+        print(
+            f"{row['notebook']:34} {row['core']['words']:>10} {row['deeper']['words']:>7} "
+            f"{row['core']['code_lines']:>9} {row['deeper']['code_lines']:>7} {compute:>8}"
+        )
+    presented = [row for row in report if row["presented"]]
+    narration = sum(row["core"]["words"] for row in presented) / WORDS_PER_MINUTE
+    compute = sum(row.get("core_compute_s", 0) for row in presented) / 60
+    total = narration + compute
+    plan = {
+        "words_per_minute": WORDS_PER_MINUTE,
+        "narration_minutes": round(narration, 1),
+        "compute_minutes": None if args.no_run else round(compute, 1),
+        "core_minutes": None if args.no_run else round(total, 1),
+        "lab_core_minutes": next((row["lab_core_minutes"] for row in report if "lab_core_minutes" in row), None),
+    }
+    print(
+        f"core path of {', '.join(row['notebook'][:2] for row in presented)}: "
+        f"{narration:.1f} min of narration at {WORDS_PER_MINUTE} words a minute"
+        + ("" if args.no_run else f" + {compute:.1f} min of compute = {total:.1f} min (at most {CORE_MINUTES})")
+    )
+    if not presented:
+        problems.append("no notebook is marked as presented (metadata heat_accel.presented)")
+    if total > CORE_MINUTES:
+        problems.append(f"the core path takes {total:.1f} minutes, more than {CORE_MINUTES}")
+    if plan["lab_core_minutes"] is not None:
+        print(f"the lab's core exercises: {plan['lab_core_minutes']} min (at most {LAB_MINUTES})")
+        if plan["lab_core_minutes"] > LAB_MINUTES:
+            problems.append(f"the lab's core takes {plan['lab_core_minutes']} minutes, more than {LAB_MINUTES}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"notebooks": report, "plan": plan}, indent=1) + "\n")
+    for problem in problems:
+        print(f"FAIL  {problem}")
+    print("core path check passed" if not problems else f"core path check: {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
