@@ -15,8 +15,9 @@ self-paced learners; nothing in the core needs it). What must hold:
   at least three of them, for a room to vote on.
 - The plan fits: for the presented notebooks, narration (core markdown words at 140 words a
   minute, speaker notes included) plus the measured compute time of their core cells is at most
-  60 minutes. The lab's core exercises (each exercise heading carries its measured minutes in
-  `heat_accel.minutes`) add up to at most 30.
+  60 minutes. The lab's core sections (each `## ` heading of its core carries its estimated
+  minutes in `heat_accel.minutes`: the solution's size and concepts, and a fresh reader's
+  attempt) add up to at most 30.
 
 It prints, per notebook, the words and code lines of its core and deeper cells and the compute
 time of the core cells (the instructor guide's plan quotes these), and writes them as JSON.
@@ -135,10 +136,10 @@ def run_core(notebook, kernel, timeout):
 
 
 def lab_minutes(notebook):
-    """The core exercises' measured minutes, and the core exercise headings that give none."""
+    """The lab's core sections' minutes, and the core section headings that give none."""
     minutes, unmeasured = 0, []
     for cell in notebook.cells:
-        if is_core(cell) and cell.cell_type == "markdown" and cell.source.startswith("## Exercise"):
+        if is_core(cell) and cell.cell_type == "markdown" and cell.source.startswith("## "):
             given = cell.metadata.get("heat_accel", {}).get("minutes")
             if given is None:
                 unmeasured.append(cell.source.splitlines()[0])
@@ -165,7 +166,7 @@ def main():
             problems += [f"{path.name}, run core only: {error}" for error in errors]
         if path.stem.startswith("05-"):
             row["lab_core_minutes"], unmeasured = lab_minutes(notebook)
-            problems += [f"{path.name}: core exercise without heat_accel.minutes: {h}" for h in unmeasured]
+            problems += [f"{path.name}: a core section without heat_accel.minutes: {h}" for h in unmeasured]
         report.append(row)
 
     print(f"{'notebook':34} {'core words':>10} {'deeper':>7} {'core code':>9} {'deeper':>7} {'compute':>8}")

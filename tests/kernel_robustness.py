@@ -98,7 +98,7 @@ BAD_REQUESTS = [
         "stopped after the time budget of 0.2 s",
     ),
     (
-        "a step of one's own that panics on one band of rows (notebook 3's rows-on-threads cell, lab exercise 4)",
+        "a step of one's own that panics on one band of rows (notebook 3's rows-on-threads cell, lab exercise 5)",
         "{\n"
         "    let mut table = Comparison::new(&Problem::small(), &RunOptions::final_field().with_threads(2), 3)?;\n"
         "    let calls = std::sync::atomic::AtomicUsize::new(0);\n"
