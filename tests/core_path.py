@@ -12,7 +12,8 @@ self-paced learners; nothing in the core needs it). What must hold:
 - The presented notebooks (metadata `heat_accel.presented`: 01-04) run their core cells alone,
   in order, on a fresh kernel, without an error: the core never leans on a deeper cell.
 - A core prediction (a cell tagged `predict:ID`) offers its answers as a list `- **A** ...`,
-  at least three of them, for a room to vote on.
+  at least three of them, for a room to vote on. Those that `heat predictions` answers from
+  `heat bench --json` offer exactly its choices, in its order, in the notebook it names.
 - The plan fits: for the presented notebooks, narration (core markdown words at 140 words a
   minute, speaker notes included) plus the measured compute time of their core cells is at most
   60 minutes. The lab's core sections (each `## ` heading of its core carries its estimated
@@ -29,6 +30,7 @@ import datetime
 import json
 import pathlib
 import re
+import subprocess
 import sys
 import time
 
@@ -40,7 +42,7 @@ WORDS_PER_MINUTE = 140
 CORE_MINUTES = 60
 LAB_MINUTES = 30
 PATHS = ("core", "deeper")
-OPTION = re.compile(r"^- \*\*[A-E]\*\* ", re.MULTILINE)
+OPTION = re.compile(r"^- \*\*[A-E]\*\* .*$", re.MULTILINE)
 
 
 def tags(cell):
@@ -91,6 +93,34 @@ def convention_problems(name, notebook):
         if core and any(tag.startswith("predict:") for tag in tags(cell)) and len(OPTION.findall(cell.source)) < 3:
             problems.append(f"{where}: a prediction should offer at least three answers as '- **A** ...'")
         previous_core = core
+    return problems
+
+
+def predictions_problems(notebooks):
+    """The polls `heat predictions` answers must be the notebooks' own, choice for choice."""
+    listed = subprocess.run(
+        ["cargo", "run", "--release", "-q", "-p", "heat-cli", "--", "predictions", "--json"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    problems = []
+    for poll in json.loads(listed):
+        cells = [
+            cell
+            for name, notebook in notebooks.items()
+            if name.startswith(poll["notebook"] + "-")
+            for cell in notebook.cells
+            if f"predict:{poll['id']}" in tags(cell)
+        ]
+        if len(cells) != 1:
+            problems.append(f"heat predictions' {poll['id']}: {len(cells)} cells tagged predict:{poll['id']}")
+            continue
+        offered = [line.split("** ", 1)[1].strip() for line in OPTION.findall(cells[0].source + "\n")]
+        wanted = [choice["label"] for choice in poll["choices"]]
+        if offered != wanted:
+            problems.append(f"predict:{poll['id']} offers {offered}; heat predictions answers {wanted}")
     return problems
 
 
@@ -155,9 +185,10 @@ def main():
     parser.add_argument("--json", type=pathlib.Path, default=ROOT / "target" / "core-path.json")
     parser.add_argument("--no-run", action="store_true", help="check the tags and count; start no kernel")
     args = parser.parse_args()
-    problems, report = [], []
+    problems, report, notebooks = [], [], {}
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
+        notebooks[path.name] = notebook
         problems += convention_problems(path.name, notebook)
         row = {"notebook": path.stem, "presented": is_presented(notebook), **lengths(notebook)}
         if row["presented"] and not args.no_run:
@@ -168,6 +199,7 @@ def main():
             row["lab_core_minutes"], unmeasured = lab_minutes(notebook)
             problems += [f"{path.name}: a core section without heat_accel.minutes: {h}" for h in unmeasured]
         report.append(row)
+    problems += predictions_problems(notebooks)
 
     print(f"{'notebook':34} {'core words':>10} {'deeper':>7} {'core code':>9} {'deeper':>7} {'compute':>8}")
     for row in report:

@@ -30,6 +30,7 @@ import kernel_check  # the doctor's table of checks
 import mistune
 import nbformat
 from nbconvert import HTMLExporter, SlidesExporter
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 from traitlets.config import Config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -373,12 +374,16 @@ def build_slides(site, reveal):
         reveal_height="720",
         config=Config({"NbConvertBase": {"display_data_priority": [*shown, "image/gif"]}}),
     )
+    # A timing cell prints its runs line by line; on a slide they read as one block.
+    exporter.register_preprocessor(CoalesceStreamsPreprocessor, enabled=True)
     for part in ("dist", "plugin/notes"):
         shutil.copytree(reveal / part, site.out / "slides" / "reveal.js" / part, dirs_exist_ok=True)
     for stem, notebook in site.notebooks:
         if is_presented(notebook):
             resources = {"metadata": {"name": notebook_title(notebook)}, "site_root": "../"}
             body, _ = exporter.from_notebook_node(core_only(notebook), resources=resources)
+            # The notebooks' own pictures are served beside their pages (notebooks/figures).
+            body = body.replace('src="figures/', 'src="../notebooks/figures/')
             site.write(f"slides/{stem}.html", notebook_links_on_the_site(body))
 
 

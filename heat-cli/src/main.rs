@@ -17,6 +17,7 @@ use heatlib::{
 };
 
 mod bench;
+mod predictions;
 mod roofline;
 
 #[derive(Parser)]
@@ -38,6 +39,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Measure this machine's ceilings (bandwidth per cache level, arithmetic) and place the stages on them
     Roofline(roofline::RooflineArgs),
+    /// The webinar's predictions as polls, each answered from `heat bench --json` output
+    Predictions(predictions::PredictionsArgs),
     /// Write the reference solution (the update rule written literally) as a .npy file
     Reference(ReferenceArgs),
     /// List the stages with their Python counterparts
@@ -232,6 +235,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Bench(args) => bench::bench(&args),
         Command::Roofline(args) => roofline::roofline(&args),
+        Command::Predictions(args) => predictions::predictions(&args),
         Command::Reference(args) => write_reference(&args),
         Command::Stages { json } => {
             print_stages(json);
