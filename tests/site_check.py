@@ -296,9 +296,9 @@ SLIDE_SIZE = (1280, 720)
 
 
 def presented_notebooks(notebooks):
-    """The executed notebooks of the core path, which the site shows as slides."""
-    for path in sorted(notebooks.glob("*.ipynb")):
-        notebook = nbformat.read(path, as_version=4)
+    """The executed copies of the notebooks of the core path, which the site shows as slides."""
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        notebook = nbformat.read(notebooks / path.name, as_version=4)
         if notebook.metadata.get("heat_accel", {}).get("presented", False):
             yield path.stem, notebook
 
@@ -313,11 +313,16 @@ def check_slides(driver, base, notebooks, screenshots, problems):
         driver.set_window_size(*SLIDE_SIZE)
         driver.get(f"{base}slides/{stem}.html")
         wait_for_equations(driver)
-        driver.execute_async_script(
+        ready = driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"
-            "const wait = () => (window.Reveal && Reveal.isReady()) ? done(true) : setTimeout(wait, 50);"
+            "const until = Date.now() + 30000;"
+            "const wait = () => (window.Reveal && Reveal.isReady()) ? done(true)"
+            "    : Date.now() > until ? done(false) : setTimeout(wait, 50);"
             "wait();"
         )
+        if not ready:
+            problems.append(f"slides/{stem}.html: reveal.js did not start within 30 s")
+            continue
         width, height = driver.execute_script("const c = Reveal.getConfig(); return [c.width, c.height];")
         if (width, height) != SLIDE_SIZE:
             problems.append(f"slides/{stem}.html: slides of {width} x {height}, not {SLIDE_SIZE}")
@@ -393,7 +398,8 @@ def main():
                     continue
                 if target.endswith("/"):
                     target += "index.html"
-                if fragment:
+                # reveal.js's own links (#/3/1) name a slide, not an element.
+                if fragment and not fragment.startswith("/"):
                     fragments.append((url, target, fragment))
                 if target not in visited and target not in queue:
                     queue.append(target)

@@ -370,6 +370,8 @@ def build_slides(site, reveal):
         template_name="heat-slides",
         extra_template_basedirs=[str(HERE / "templates")],
         reveal_url_prefix="reveal.js",
+        # The white theme's font comes with reveal.js; the stock "simple" one asks Google's servers.
+        reveal_theme="white",
         reveal_width="1280",
         reveal_height="720",
         config=Config({"NbConvertBase": {"display_data_priority": [*shown, "image/gif"]}}),
@@ -384,19 +386,20 @@ def build_slides(site, reveal):
             body, _ = exporter.from_notebook_node(core_only(notebook), resources=resources)
             # The notebooks' own pictures are served beside their pages (notebooks/figures).
             body = body.replace('src="figures/', 'src="../notebooks/figures/')
-            site.write(f"slides/{stem}.html", notebook_links_on_the_site(body))
+            site.write(f"slides/{stem}.html", notebook_links_on_the_site(body, "../notebooks/"))
 
 
-def notebook_links_on_the_site(body):
-    """A notebook's links as the site has them: other notebooks and docs/ pages are HTML pages there."""
+def notebook_links_on_the_site(body, notebooks=""):
+    """A notebook's links as the site has them: other notebooks and docs/ pages are HTML pages
+    there; `notebooks` is the way from the page to the notebooks' pages."""
     body = re.sub(r'href="\.\./docs/([\w-]+)\.md(#[\w-]+)?"', r'href="../\1.html\2"', body)
-    return re.sub(r'href="([\w-]+)\.ipynb(#[\w-]+)?"', r'href="\1.html\2"', body)
+    return re.sub(r'href="([\w-]+)\.ipynb(#[\w-]+)?"', rf'href="{notebooks}\1.html\2"', body)
 
 
 def build_index(site):
     items = "\n".join(
         f'<li><a href="notebooks/{stem}.html">{html.escape(notebook_title(nb))}</a>'
-        f"<p>{markdown_inline(notebook_summary(nb))}</p></li>"
+        f"<p>{notebook_links_on_the_site(markdown_inline(notebook_summary(nb)), 'notebooks/')}</p></li>"
         for stem, nb in site.notebooks
     )
     guides = "\n".join(f'<li><a href="{page[:-3]}.html">{title}</a></li>' for page, title in PAGES)
