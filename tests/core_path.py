@@ -16,12 +16,15 @@ self-paced learners; nothing in the core needs it). What must hold:
   `heat bench --json` offer exactly its choices, in its order, in the notebook it names.
 - The plan fits: for the presented notebooks, narration (core markdown words at 140 words a
   minute, speaker notes included) plus the measured compute time of their core cells is at most
-  60 minutes. The lab's core sections (each `## ` heading of its core carries its estimated
-  minutes in `heat_accel.minutes`: the solution's size and concepts, and a fresh reader's
-  attempt) add up to at most 30.
+  60 minutes, and so is the whole plan: that, with a welcome of 3 minutes, 45 seconds per poll
+  and 2 minutes of questions after each notebook. The lab's core sections (each `## ` heading
+  of its core carries its estimated minutes in `heat_accel.minutes`: the solution's size and
+  concepts, and a fresh reader's attempt) add up to at most 30.
 
 It prints, per notebook, the words and code lines of its core and deeper cells and the compute
-time of the core cells (the instructor guide's plan quotes these), and writes them as JSON.
+time of the core cells, then the minute-by-minute plan (each core section: its narration at 140
+words a minute plus its measured compute), which the instructor guide quotes; and writes it all
+as JSON.
 `--no-run` checks the tags and counts the words without starting a kernel.
 """
 
@@ -32,7 +35,6 @@ import pathlib
 import re
 import subprocess
 import sys
-import time
 
 import nbformat
 from nbclient import NotebookClient
@@ -41,6 +43,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 WORDS_PER_MINUTE = 140
 CORE_MINUTES = 60
 LAB_MINUTES = 30
+# The room's share of the hour, in the plan: the welcome, each poll, questions after each notebook.
+WELCOME_MINUTES, POLL_MINUTES, QUESTIONS_MINUTES = 3, 0.75, 2
 PATHS = ("core", "deeper")
 OPTION = re.compile(r"^- \*\*[A-E]\*\* .*$", re.MULTILINE)
 
@@ -135,7 +139,8 @@ def lengths(notebook):
 
 
 def run_core(notebook, kernel, timeout):
-    """The core cells alone on a fresh kernel: the seconds each took, and the errors they raised."""
+    """The core cells alone on a fresh kernel: the seconds each took (0 for markdown), and the
+    errors they raised."""
     core = nbformat.from_dict(notebook)
     core.cells = [cell for cell in notebook.cells if is_core(cell)]
     client = NotebookClient(
@@ -146,23 +151,59 @@ def run_core(notebook, kernel, timeout):
         record_timing=True,
         resources={"metadata": {"path": str(ROOT / "notebooks")}},
     )
-    started = time.perf_counter()
     client.execute()
-    wall = time.perf_counter() - started
-    compute, errors = 0.0, []
+    seconds, errors = [], []
     for cell in core.cells:
-        if cell.cell_type != "code":
-            continue
         timing = cell.metadata.get("execution", {})
-        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+        took = 0.0
+        if cell.cell_type == "code" and "iopub.execute_input" in timing and "shell.execute_reply" in timing:
             began = datetime.datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
             ended = datetime.datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
-            compute += (ended - began).total_seconds()
+            took = (ended - began).total_seconds()
+        seconds.append(took)
         for output in cell.get("outputs", []):
             if output.output_type == "error" and "compile-error" not in tags(cell):
                 said = f"{output.get('ename', '')} {output.get('evalue', '')[:200]}"
                 errors.append(f"{cell.source.strip()[:50]!r}: {said}")
-    return compute, wall, errors
+    return seconds, errors
+
+
+def sections(notebook, seconds):
+    """The core path of a notebook cut at its headings: each section's title, words and compute."""
+    found = []
+    core = [cell for cell in notebook.cells if is_core(cell)]
+    for cell, took in zip(core, seconds, strict=True):
+        if cell.cell_type == "markdown" and cell.source.startswith(("# ", "## ")) or not found:
+            title = cell.source.splitlines()[0].lstrip("# ").strip() if cell.source.startswith("#") else "(start)"
+            found.append({"section": title, "words": 0, "compute_s": 0.0, "polls": 0})
+        found[-1]["words"] += words(cell)
+        found[-1]["compute_s"] += took
+        found[-1]["polls"] += any(tag.startswith("predict:") for tag in tags(cell))
+    return found
+
+
+def plan_table(report):
+    """The minute-by-minute plan, per section: narration at WORDS_PER_MINUTE, measured compute and
+    the room's polls; the welcome before it and questions after each notebook. Returns the table
+    (Markdown) and the minute the last notebook ends."""
+    lines = [
+        "| minute | notebook | section | words | compute | polls |",
+        "|---|---|---|---|---|---|",
+        f"| 0-{WELCOME_MINUTES} | - | welcome; everyone opens JupyterLab and notebook 1 | | | |",
+    ]
+    at = float(WELCOME_MINUTES)
+    for row in report:
+        for section in row.get("sections", []):
+            minutes = section["words"] / WORDS_PER_MINUTE + section["compute_s"] / 60 + section["polls"] * POLL_MINUTES
+            lines.append(
+                f"| {at:.0f}-{at + minutes:.0f} | {row['notebook'][:2]} | {section['section']} "
+                f"| {section['words']} | {section['compute_s']:.0f} s | {section['polls'] or ''} |"
+            )
+            at += minutes
+        if row.get("sections"):
+            lines.append(f"| {at:.0f}-{at + QUESTIONS_MINUTES:.0f} | {row['notebook'][:2]} | questions | | | |")
+            at += QUESTIONS_MINUTES
+    return "\n".join(lines), at
 
 
 def lab_minutes(notebook):
@@ -192,8 +233,9 @@ def main():
         problems += convention_problems(path.name, notebook)
         row = {"notebook": path.stem, "presented": is_presented(notebook), **lengths(notebook)}
         if row["presented"] and not args.no_run:
-            compute, wall, errors = run_core(notebook, args.kernel, args.timeout)
-            row["core_compute_s"], row["core_wall_s"] = round(compute, 1), round(wall, 1)
+            seconds, errors = run_core(notebook, args.kernel, args.timeout)
+            row["core_compute_s"] = round(sum(seconds), 1)
+            row["sections"] = sections(notebook, seconds)
             problems += [f"{path.name}, run core only: {error}" for error in errors]
         if path.stem.startswith("05-"):
             row["lab_core_minutes"], unmeasured = lab_minutes(notebook)
@@ -224,6 +266,13 @@ def main():
         f"{narration:.1f} min of narration at {WORDS_PER_MINUTE} words a minute"
         + ("" if args.no_run else f" + {compute:.1f} min of compute = {total:.1f} min (at most {CORE_MINUTES})")
     )
+    if not args.no_run:
+        table, ends = plan_table(report)
+        plan["with_the_room_minutes"] = round(ends, 1)
+        print(table)
+        print(f"with the welcome, the polls and questions: {ends:.0f} minutes (at most {CORE_MINUTES})")
+        if ends > CORE_MINUTES:
+            problems.append(f"with the room's share the plan ends at minute {ends:.0f}, after {CORE_MINUTES}")
     if not presented:
         problems.append("no notebook is marked as presented (metadata heat_accel.presented)")
     if total > CORE_MINUTES:
