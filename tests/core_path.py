@@ -12,7 +12,8 @@ self-paced learners; nothing in the core needs it). What must hold:
 - The presented notebooks (metadata `heat_accel.presented`: 01-04) run their core cells alone,
   in order, on a fresh kernel, without an error: the core never leans on a deeper cell.
 - A core prediction (a cell tagged `predict:ID`) offers its answers as a list `- **A** ...`,
-  at least three of them, for a room to vote on. Those that `heat predictions` answers from
+  at least three of them, for a room to vote on, and the cell after it starts a new slide (the
+  answer is not on the poll's slide). Those that `heat predictions` answers from
   `heat bench --json` offer exactly its choices, in its order, in the notebook it names.
 - The plan fits: for the presented notebooks, narration (core markdown words at 140 words a
   minute, speaker notes included) plus the measured compute time of their core cells is at most
@@ -94,8 +95,16 @@ def convention_problems(name, notebook):
         opens_run = not core and previous_core and number > 0
         if opens_run and not (cell.cell_type == "markdown" and cell.source.startswith("#### Deeper:")):
             problems.append(f"{where}: a run of deeper cells should open with a '#### Deeper: ...' heading")
-        if core and any(tag.startswith("predict:") for tag in tags(cell)) and len(OPTION.findall(cell.source)) < 3:
-            problems.append(f"{where}: a prediction should offer at least three answers as '- **A** ...'")
+        if core and any(tag.startswith("predict:") for tag in tags(cell)):
+            if len(OPTION.findall(cell.source)) < 3:
+                problems.append(f"{where}: a prediction should offer at least three answers as '- **A** ...'")
+            shown_next = [
+                slide_type(later)
+                for later in notebook.cells[number + 1 :]
+                if is_core(later) and slide_type(later) != "notes"
+            ]
+            if shown_next and shown_next[0] not in ("slide", "subslide"):
+                problems.append(f"{where}: the cell that answers a poll should start a slide of its own")
         previous_core = core
     return problems
 
