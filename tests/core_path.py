@@ -34,11 +34,13 @@ import datetime
 import json
 import pathlib
 import re
-import subprocess
 import sys
 
 import nbformat
 from nbclient import NotebookClient
+from outcome import report
+
+from notebooks import heat_json
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 WORDS_PER_MINUTE = 140
@@ -111,15 +113,8 @@ def convention_problems(name, notebook):
 
 def predictions_problems(notebooks):
     """The polls `heat predictions` answers must be the notebooks' own, choice for choice."""
-    listed = subprocess.run(
-        ["cargo", "run", "--release", "-q", "-p", "heat-cli", "--", "predictions", "--json"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
     problems = []
-    for poll in json.loads(listed):
+    for poll in heat_json("predictions", "--json"):
         cells = [
             cell
             for name, notebook in notebooks.items()
@@ -191,7 +186,7 @@ def sections(notebook, seconds):
     return found
 
 
-def plan_table(report):
+def plan_table(rows):
     """The minute-by-minute plan, per section: narration at WORDS_PER_MINUTE, measured compute and
     the room's polls; the welcome before it and questions after each notebook. Returns the table
     (Markdown) and the minute the last notebook ends."""
@@ -201,7 +196,7 @@ def plan_table(report):
         f"| 0-{WELCOME_MINUTES} | - | welcome; everyone opens JupyterLab and notebook 1 | | | |",
     ]
     at = float(WELCOME_MINUTES)
-    for row in report:
+    for row in rows:
         for section in row.get("sections", []):
             minutes = section["words"] / WORDS_PER_MINUTE + section["compute_s"] / 60 + section["polls"] * POLL_MINUTES
             lines.append(
@@ -235,7 +230,7 @@ def main():
     parser.add_argument("--json", type=pathlib.Path, default=ROOT / "target" / "core-path.json")
     parser.add_argument("--no-run", action="store_true", help="check the tags and count; start no kernel")
     args = parser.parse_args()
-    problems, report, notebooks = [], [], {}
+    problems, rows, notebooks = [], [], {}
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         notebooks[path.name] = notebook
@@ -249,17 +244,17 @@ def main():
         if path.stem.startswith("05-"):
             row["lab_core_minutes"], unmeasured = lab_minutes(notebook)
             problems += [f"{path.name}: a core section without heat_accel.minutes: {h}" for h in unmeasured]
-        report.append(row)
+        rows.append(row)
     problems += predictions_problems(notebooks)
 
     print(f"{'notebook':34} {'core words':>10} {'deeper':>7} {'core code':>9} {'deeper':>7} {'compute':>8}")
-    for row in report:
+    for row in rows:
         compute = f"{row['core_compute_s']:.0f} s" if "core_compute_s" in row else "-"
         print(
             f"{row['notebook']:34} {row['core']['words']:>10} {row['deeper']['words']:>7} "
             f"{row['core']['code_lines']:>9} {row['deeper']['code_lines']:>7} {compute:>8}"
         )
-    presented = [row for row in report if row["presented"]]
+    presented = [row for row in rows if row["presented"]]
     narration = sum(row["core"]["words"] for row in presented) / WORDS_PER_MINUTE
     compute = sum(row.get("core_compute_s", 0) for row in presented) / 60
     total = narration + compute
@@ -268,7 +263,7 @@ def main():
         "narration_minutes": round(narration, 1),
         "compute_minutes": None if args.no_run else round(compute, 1),
         "core_minutes": None if args.no_run else round(total, 1),
-        "lab_core_minutes": next((row["lab_core_minutes"] for row in report if "lab_core_minutes" in row), None),
+        "lab_core_minutes": next((row["lab_core_minutes"] for row in rows if "lab_core_minutes" in row), None),
     }
     print(
         f"core path of {', '.join(row['notebook'][:2] for row in presented)}: "
@@ -276,7 +271,7 @@ def main():
         + ("" if args.no_run else f" + {compute:.1f} min of compute = {total:.1f} min (at most {CORE_MINUTES})")
     )
     if not args.no_run:
-        table, ends = plan_table(report)
+        table, ends = plan_table(rows)
         plan["with_the_room_minutes"] = round(ends, 1)
         print(table)
         print(f"with the welcome, the polls and questions: {ends:.0f} minutes (at most {CORE_MINUTES})")
@@ -291,11 +286,8 @@ def main():
         if plan["lab_core_minutes"] > LAB_MINUTES:
             problems.append(f"the lab's core takes {plan['lab_core_minutes']} minutes, more than {LAB_MINUTES}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"notebooks": report, "plan": plan}, indent=1) + "\n")
-    for problem in problems:
-        print(f"FAIL  {problem}")
-    print("core path check passed" if not problems else f"core path check: {len(problems)} problem(s)")
-    return 1 if problems else 0
+    args.json.write_text(json.dumps({"notebooks": rows, "plan": plan}, indent=1) + "\n")
+    return report("core path", problems)
 
 
 if __name__ == "__main__":

@@ -52,17 +52,22 @@ WRITTEN_OUT = ["typed_checked", "typed", "vectorized", "convolve"]
 TIMED = WRITTEN_OUT + ["parallel"]
 
 
-@functools.cache
-def stage_names():
-    """The stages, as heatlib lists them (`heat stages --json`; built with opencl, as the kernel's heatlib)."""
-    listed = subprocess.run(
-        ["cargo", "run", "--release", "-q", "-p", "heat-cli", "--", "stages", "--json"],
+def heat_json(*arguments):
+    """What `heat ARGUMENTS` prints as JSON (the release build, with opencl, as the kernel's heatlib)."""
+    printed = subprocess.run(
+        ["cargo", "run", "--release", "-q", "-p", "heat-cli", "--", *arguments],
         cwd=ROOT,
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    return [stage["name"] for stage in json.loads(listed)]
+    return json.loads(printed)
+
+
+@functools.cache
+def stage_names():
+    """The stages, as heatlib lists them (`heat stages --json`)."""
+    return [stage["name"] for stage in heat_json("stages", "--json")]
 
 
 def png_is_picture(data):
