@@ -30,6 +30,7 @@ import urllib.request
 
 import kernel_check  # the doctor: its checks and their anchors
 import nbformat
+from core_path import is_core, is_presented
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
@@ -299,7 +300,7 @@ def presented_notebooks(notebooks):
     """The executed copies of the notebooks of the core path, which the site shows as slides."""
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         notebook = nbformat.read(notebooks / path.name, as_version=4)
-        if notebook.metadata.get("heat_accel", {}).get("presented", False):
+        if is_presented(notebook):
             yield path.stem, notebook
 
 
@@ -308,7 +309,7 @@ def check_slides(driver, base, notebooks, screenshots, problems):
     decks = 0
     for stem, notebook in presented_notebooks(notebooks):
         decks += 1
-        core = [cell for cell in notebook.cells if "core" in cell.metadata.get("tags", [])]
+        core = [cell for cell in notebook.cells if is_core(cell)]
         notes = sum(cell.metadata.get("slideshow", {}).get("slide_type") == "notes" for cell in core)
         driver.set_window_size(*SLIDE_SIZE)
         driver.get(f"{base}slides/{stem}.html")
