@@ -29,6 +29,7 @@ import threading
 import time
 
 from jupyter_client import AsyncKernelManager, BlockingKernelClient
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import start_new_kernel
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -124,8 +125,8 @@ CHECKS = {
         "A kernel started ahead, as JupyterLab keeps one, is handed over when a notebook asks for a kernel, "
         "and draws a heatmap.",
         "the kernel pool is not installed / handed over a new kernel instead of the warm one",
-        "`heat_kernel_pool` is missing from `.venv` (set-up did not finish), or the kernelspec does not "
-        "name the `heat-kernel-pool` provisioner (registered by an older set-up).",
+        "`heat_kernel_pool` is missing from `.venv` (set-up did not finish), or the kernelspec is not "
+        "marked for the pool (`metadata.heat_accel.pooled`: registered by an older set-up).",
         SETUP,
     ),
     "heatlib loads": Check(
@@ -228,8 +229,6 @@ def doctor(args, report):
         check.ok("Jupyter", f"JupyterLab {jupyterlab.__version__}")
     except ImportError:
         check.fail("Jupyter", "JupyterLab is not installed in this Python")
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
     try:
         spec = KernelSpecManager().get_kernel_spec(args.kernel)
         check.ok("kernel registered", f"'{spec.display_name}' runs {spec.env.get('HEAT_EVCXR', spec.argv[0])}")
@@ -315,7 +314,13 @@ async def first_heatmap_from_pool(args, check, report):
     pool = heat_kernel_pool.turn_on(1, logging.getLogger("kernel-pool"))
     cell_running = threading.Event()
     pool.busy = cell_running.is_set
-    manager = AsyncKernelManager(kernel_name=args.kernel)
+    # As the server extension does: the marked kernelspec, given the pool's provisioner.
+    spec_manager = KernelSpecManager()
+    heat_kernel_pool.attach_to(spec_manager)
+    manager = AsyncKernelManager(kernel_name=args.kernel, kernel_spec_manager=spec_manager)
+    if not heat_kernel_pool.is_pooled(manager.kernel_spec.metadata):
+        check.fail("kernel pool", f"the kernelspec '{args.kernel}' is not marked for the pool")
+        return
     key = heat_kernel_pool.pool_key(manager, None)
     pool.refill(key, manager.kernel_spec.argv, heat_kernel_pool.pool_environment(manager.kernel_spec.env))
     warm_pid = pool.warm[key][0].process.pid

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Registers the "Rust (heatlib)" Jupyter kernel inside the virtual environment:
 #   <venv>/share/jupyter/kernels/<name>/kernel.json   runs kernel-setup/start-kernel.sh, which runs evcxr_jupyter;
-#                                                     in JupyterLab, through the kernel pool (kernel-pool/)
+#                                                     a plain kernelspec that any Jupyter client can start;
+#                                                     its mark (metadata.heat_accel.pooled) lets the project's
+#                                                     own JupyterLab hand over a warm one (kernel-pool/)
 #   <venv>/evcxr-config/<name>/init.evcxr.in          what evcxr runs before the first cell (start-kernel.sh
 #                                                     fills in the digest of heatlib's source)
 # Usage: register-kernel.sh EVCXR_JUPYTER VENV NAME
@@ -67,7 +69,7 @@ cat > "$spec/kernel.json" <<SPEC
   "language": "rust",
   "interrupt_mode": "message",
   "env": {"EVCXR_CONFIG_DIR": "$config", "HEAT_EVCXR": "$evcxr"},
-  "metadata": {"kernel_provisioner": {"provisioner_name": "heat-kernel-pool"}}
+  "metadata": {"heat_accel": {"pooled": true}}
 }
 SPEC
 echo "kernel '$name' registered in $spec (evcxr settings in $config/init.evcxr.in)"

@@ -110,6 +110,9 @@ say "the README's first command (as this user, root in CI), then notebooks 01-04
 say "the kernel pool in a JupyterLab server: hand-over, a killed kernel restarted cold, a restart asked for"
 .venv/bin/python tests/kernel_pool.py
 
+say "the kernel in any Jupyter: notebook 01 through nbmake, from an environment without the project's packages"
+.venv/bin/python tests/any_jupyter.py
+
 say "two notebooks opened at once right after JupyterLab starts, 5 rounds: every kernel answers"
 .venv/bin/python tests/two_notebooks_at_once.py --rounds 5
 

@@ -9,17 +9,20 @@ if it has finished starting), and the next one starts. A kernel that died is res
 its own ports, as Jupyter does: a client's connection survives that without reconnecting.
 
 Two parts, both installed by `kernel-setup/setup.sh`:
-- `PooledProvisioner`: the kernelspec names it (`metadata.kernel_provisioner`). It starts a
-  kernel exactly as Jupyter's own `LocalProvisioner` does, except that when a warm kernel for
-  the same kernelspec and working folder is waiting, it returns that kernel's connection info
-  instead (the kernel manager takes the ports and the key from it: jupyter_client's
-  `_reconcile_connection_info`).
-- A Jupyter server extension that turns the pool on and fills it when the server starts, so
-  that even the first notebook opened gets a warm kernel.
+- `PooledProvisioner`: it starts a kernel exactly as Jupyter's own `LocalProvisioner` does,
+  except that when a warm kernel for the same kernelspec and working folder is waiting, it
+  returns that kernel's connection info instead (the kernel manager takes the ports and the key
+  from it: jupyter_client's `_reconcile_connection_info`).
+- A Jupyter server extension that turns the pool on, gives the kernelspecs marked for it
+  (`metadata.heat_accel.pooled`) the provisioner (`attach_to`), and fills the pool when the
+  server starts, so that even the first notebook opened gets a warm kernel.
 
-Anything else that starts this kernelspec (nbclient, a console, the tests) gets a plain cold
-start: the pool works only where it was turned on (`turn_on`: the server extension, and the
-doctor, which times the pool), in a process whose event loop keeps running.
+The kernelspec itself stays a plain one: it does not name the provisioner, because a Jupyter
+client refuses a kernelspec whose provisioner is not installed in its own environment
+(`NoSuchKernel`), and nbmake, papermill, a JupyterLab installed elsewhere or a Hub's server from
+another environment would then not find the kernel at all. Anything but the project's own
+server (and the doctor, which times the pool) starts the kernel cold, as any kernel starts: the
+warm kernel is a bonus where the project's server runs, never a requirement.
 
 It also takes the server's token out of the environment its kernels inherit (start-lab.sh
 hands it over there rather than on a command line, which any user can read).
@@ -56,6 +59,9 @@ from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.paths import jupyter_runtime_dir
 
 PROVISIONER_NAME = "heat-kernel-pool"
+# The kernelspecs the pool serves carry {"heat_accel": {"pooled": true}} in their metadata
+# (kernel-setup/register-kernel.sh).
+MARK = "heat_accel"
 # A warm kernel that has not answered after running this long is given up.
 READY_TIMEOUT_S = 600
 # How often a starting kernel looks whether a learner's kernel is busy.
@@ -426,6 +432,34 @@ def drop_secrets(env: dict[str, str]) -> None:
         env.pop(name, None)
 
 
+def is_pooled(spec_metadata: dict) -> bool:
+    """Whether a kernelspec's metadata marks it for the pool."""
+    mark = spec_metadata.get(MARK)
+    return isinstance(mark, dict) and mark.get("pooled") is True
+
+
+def attach_to(spec_manager: Any) -> None:
+    """Makes `spec_manager` hand out the kernelspecs marked for the pool with `PooledProvisioner`
+    named, as if their kernel.json named it: in this process only, and only for them.
+
+    The server's kernel managers all read their kernelspec through the server's spec manager
+    (jupyter_client's MultiKernelManager hands it to each), so wrapping its `get_kernel_spec`
+    reaches every kernel the server starts. A kernelspec that names a provisioner of its own
+    keeps it."""
+    if getattr(spec_manager, "heat_pool_attached", False):
+        return
+    plain_get_kernel_spec = spec_manager.get_kernel_spec
+
+    def get_kernel_spec(kernel_name: str, *args: Any, **kwargs: Any) -> Any:
+        spec = plain_get_kernel_spec(kernel_name, *args, **kwargs)
+        if is_pooled(spec.metadata) and "kernel_provisioner" not in spec.metadata:
+            spec.metadata = {**spec.metadata, "kernel_provisioner": {"provisioner_name": PROVISIONER_NAME}}
+        return spec
+
+    spec_manager.get_kernel_spec = get_kernel_spec
+    spec_manager.heat_pool_attached = True
+
+
 def turn_on(size: int, log: Any) -> KernelPool | None:
     """Creates the process's pool (once); None when `size` is 0."""
     global POOL
@@ -495,12 +529,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     if pool is None:
         serverapp.log.info("heat-kernel-pool: off (HEAT_KERNEL_POOL=%s)", os.environ.get("HEAT_KERNEL_POOL"))
         return
+    attach_to(serverapp.kernel_spec_manager)
     specs = serverapp.kernel_spec_manager.get_all_specs()
-    pooled = [
-        name
-        for name, entry in specs.items()
-        if entry["spec"].get("metadata", {}).get("kernel_provisioner", {}).get("provisioner_name") == PROVISIONER_NAME
-    ]
+    pooled = [name for name, entry in specs.items() if is_pooled(entry["spec"].get("metadata", {}))]
     root = pool_folder_setting(os.path.realpath(serverapp.root_dir), serverapp.log)
     kernels = serverapp.kernel_manager
     pool.busy = lambda: any(
