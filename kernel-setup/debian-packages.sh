@@ -7,6 +7,8 @@
 #                                                         browser tests (tests/site_check.py, lab_in_browser.py)
 #   bash kernel-setup/debian-packages.sh --with-container also podman, runc and debootstrap, to build and
 #                                                         run the image (tests/container_image.py)
+#   bash kernel-setup/debian-packages.sh --with-hub       also podman, runc, Node.js and npm, for the one-machine
+#                                                         JupyterHub (kernel-setup/hub/hub.sh)
 #   bash kernel-setup/debian-packages.sh --with-lint      also shellcheck, which tests/run.sh runs on the scripts,
 #                                                         and python3-venv, for the pinned ruff it installs
 set -euo pipefail
@@ -16,7 +18,10 @@ for option in "$@"; do
         --with-browser) packages+=(chromium chromium-driver) ;;
         --with-container) packages+=(podman runc debootstrap) ;;
         --with-lint) packages+=(shellcheck python3-venv) ;;
-        *) echo "debian-packages.sh: unknown option '$option' (try --with-browser, --with-container, --with-lint)" >&2; exit 2 ;;
+        # Node.js and npm from Debian, unless the machine has them already (from elsewhere, e.g.
+        # NodeSource, whose nodejs package conflicts with Debian's npm).
+        --with-hub) packages+=(podman runc); command -v npm >/dev/null || packages+=(nodejs npm) ;;
+        *) echo "debian-packages.sh: unknown option '$option' (try --with-browser, --with-container, --with-hub, --with-lint)" >&2; exit 2 ;;
     esac
 done
 missing=()

@@ -212,9 +212,18 @@ def run_all(driver, base, token, name, shots, restart=False):
     choose_rust_kernel(driver, name)
     run_all_cells(driver, name)
 
+    asked = [time.monotonic()]
+
     def every_cell_run():
         if choose_rust_kernel(driver, name):
             run_all_cells(driver, name)
+            asked[0] = time.monotonic()
+        # A click on Run All that JupyterLab, still loading, did not take (seen once under a Hub):
+        # 30 s on, and no cell queued or run, ask again.
+        elif time.monotonic() - asked[0] > 30 and all(p == "[ ]:" for p in driver.execute_script(PROMPTS)):
+            print(f"{name}: Run All Cells started nothing in 30 s; asking again", flush=True)
+            run_all_cells(driver, name)
+            asked[0] = time.monotonic()
         return every_prompt_numbered(driver)
 
     prompts = wait_for(f"{name}: every cell run", every_cell_run, 600, step=2)
@@ -229,7 +238,7 @@ def run_all(driver, base, token, name, shots, restart=False):
     for mime, text in outputs:
         if mime == "application/vnd.jupyter.stderr" and not BENIGN_STDERR.match(text):
             problems.append(f"{name}: an error or warning output: {text[:200]!r}")
-    least, tables = EXPECTED.get(name, (1, []))
+    least, tables = EXPECTED.get(pathlib.Path(name).name, (1, []))  # a Hub's copy is in a folder
     if len(pictures) < least:
         problems.append(f"{name}: {len(pictures)} pictures displayed, expected at least {least}")
     for table in tables:
@@ -248,7 +257,7 @@ def run_all(driver, base, token, name, shots, restart=False):
     # Close it and shut its kernel down, so the next notebook does not share the machine with it.
     driver.execute_script(
         "return fetch(arguments[0] + '/api/sessions?token=' + arguments[1])"
-        ".then(r => r.json()).then(s => Promise.all(s.map(x => fetch(arguments[0] + "
+        ".then(r => r.json()).then(s => Promise.all((Array.isArray(s) ? s : []).map(x => fetch(arguments[0] + "
         "'/api/sessions/' + x.id + '?token=' + arguments[1], {method: 'DELETE'}))))",
         base,
         token,

@@ -22,6 +22,8 @@ INPUTS = [
     "docs/requirements.txt",
     "kernel-setup/container/requirements-hub.txt",
     "tests/requirements-lint.txt",
+    "tests/requirements-runner.txt",
+    "kernel-setup/hub/requirements.txt",
 ]
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;\\]+)\s*(;[^\\]*)?")
 

@@ -4,8 +4,9 @@
 #
 #   bash tests/run.sh           everything: the Rust tests, then the kernel, the Python side,
 #                               the notebooks, the docs site in Chromium, JupyterLab in Chromium
-#                               and the image built and run with podman (what CI runs; as root
-#                               or with sudo, which the image's build needs)
+#                               the image built and run with podman, and a class on the
+#                               one-machine JupyterHub (what CI runs; as root or with sudo,
+#                               which podman needs)
 #   bash tests/run.sh --quick   the Rust side and the linters, in a few minutes: cargo fmt,
 #                               ruff, the shell scripts' check, clippy, cargo test with and
 #                               without the optional features, cargo doc; needs only the Rust
@@ -128,6 +129,13 @@ if [ "$(id -u)" -eq 0 ]; then
     .venv/bin/python tests/container_image.py
 else
     sudo .venv/bin/python tests/container_image.py
+fi
+
+say "a class on the one-machine JupyterHub (that image): two learners log in, run notebook 01, stay apart, lose nothing"
+if [ "$(id -u)" -eq 0 ]; then
+    .venv/bin/python tests/hub_class.py
+else
+    sudo .venv/bin/python tests/hub_class.py
 fi
 
 say "all checks passed in $((SECONDS - started)) s"

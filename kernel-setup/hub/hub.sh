@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# One server for a class: a JupyterHub on this machine, each learner's JupyterLab in the
+# tutorial's image (podman), each learner's work in a volume of their own.
+#
+#   sudo bash kernel-setup/hub/hub.sh --instructor NAME [--learners FILE] [--port 8000]
+#                                     [--ip 127.0.0.1] [--image heat-accel:2026-11]
+#   sudo bash kernel-setup/hub/hub.sh --end-class     removes the learners' volumes and the Hub's state
+#
+#   --instructor NAME  the instructor's account (the Hub's admin); its password is made at the
+#                      first start and kept in the state folder (printed where)
+#   --learners FILE    one learner's name per line: an account each, with a password of its own,
+#                      written to accounts.csv in the state folder for you to hand out. Without
+#                      it, learners sign up at /hub/signup and wait until you authorize them at
+#                      /hub/authorize. Nobody logs in without an account; a wrong name is refused.
+#   --ip, --port       where learners reach the Hub (default 127.0.0.1:8000: this machine only;
+#                      0.0.0.0 for a class on the network, behind HTTPS: docs/instructor-guide.md)
+#   --image            the learners' image, built first from kernel-setup/container/Containerfile
+#
+# The class's settings (limits, notebook copy, login, idle timeout) are those of the Kubernetes
+# path, read from kernel-setup/container/jupyterhub-values.yaml (hub/jupyterhub_config.py).
+# Runs in the foreground; Ctrl-C ends the Hub and stops the learners' servers; their volumes
+# (heat-accel-home-NAME) keep their notebooks until --end-class.
+# State: $HEAT_HUB_STATE, default /var/lib/heat-accel-hub. Needs root (podman's networks and limits).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+instructor="" learners="" ip=127.0.0.1 port=8000 image=heat-accel:2026-11 end_class=false
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --instructor) instructor="${2:?--instructor needs a name}"; shift 2 ;;
+        --learners) learners="$(realpath "${2:?--learners needs a file}")"; shift 2 ;;
+        --ip) ip="${2:?--ip needs an address}"; shift 2 ;;
+        --port) port="${2:?--port needs a number}"; shift 2 ;;
+        --image) image="${2:?--image needs an image name}"; shift 2 ;;
+        --end-class) end_class=true; shift ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+        *) echo "hub.sh: unknown option '$1' (see: bash kernel-setup/hub/hub.sh --help)" >&2; exit 2 ;;
+    esac
+done
+say() { printf '\n==> %s\n' "$*"; }
+if [ "$(id -u)" -ne 0 ]; then
+    echo "hub.sh: run it as root (sudo bash kernel-setup/hub/hub.sh ...): podman's networks and limits need root" >&2
+    exit 1
+fi
+state="${HEAT_HUB_STATE:-/var/lib/heat-accel-hub}"
+network=heat-accel-hub
+export CONTAINERS_CONF="$repo/kernel-setup/container/containers.conf"
+
+if $end_class; then
+    mapfile -t volumes < <(podman volume ls --format '{{.Name}}' | grep '^heat-accel-home-' || true)
+    for volume in "${volumes[@]}"; do
+        podman ps -a -q --filter "volume=$volume" | xargs -r podman rm -f >/dev/null
+        podman volume rm -f "$volume" >/dev/null
+        echo "removed $volume"
+    done
+    rm -rf "$state"
+    echo "the class's volumes (${#volumes[@]}) and the Hub's state ($state) are gone"
+    exit 0
+fi
+if [ -z "$instructor" ]; then
+    echo "hub.sh: name the instructor's account: --instructor NAME (the Hub does not start with nobody in charge)" >&2
+    exit 2
+fi
+if [ -n "$learners" ] && [ ! -r "$learners" ]; then
+    echo "hub.sh: cannot read the learners' list $learners" >&2
+    exit 2
+fi
+
+say "Debian packages: podman, runc, Node.js"
+bash "$repo/kernel-setup/debian-packages.sh" --with-hub
+if ! podman image exists "$image"; then
+    echo "hub.sh: no image '$image'. Build it first (about 15 minutes):" >&2
+    echo "  podman build -f kernel-setup/container/Containerfile -t $image ." >&2
+    exit 1
+fi
+
+say "JupyterHub, its spawner, login and culler (pinned: kernel-setup/hub/requirements.lock)"
+env="$repo/target/hub-env"
+if ! cmp -s "$here/requirements.lock" "$env/installed-from.lock" 2>/dev/null; then
+    rm -rf "$env"
+    python3 -m venv "$env"
+    "$env/bin/pip" install -q --disable-pip-version-check --require-hashes -r "$here/requirements.lock"
+    cp "$here/requirements.lock" "$env/installed-from.lock"
+fi
+say "configurable-http-proxy (pinned: kernel-setup/hub/package-lock.json)"
+if ! cmp -s "$here/package-lock.json" "$here/node_modules/.installed-from.json" 2>/dev/null; then
+    (cd "$here" && npm ci --no-audit --no-fund --ignore-scripts)
+    cp "$here/package-lock.json" "$here/node_modules/.installed-from.json"
+fi
+
+mkdir -p "$state"
+chmod 700 "$state"
+cd "$state"
+# podman's Docker-compatible API, for the spawner; this Hub's own, ended with the Hub.
+socket="$state/podman.sock"
+rm -f "$socket"
+# In a session of its own: Ctrl-C reaches the Hub, which stops the learners' servers through
+# this service, and the service ends after it (stop, below).
+setsid podman system service --time=0 "unix://$socket" &
+podman_service=$!
+# The learners' servers on a network of their own; the Hub's internal API listens on its
+# gateway, so that the servers reach it and nothing outside this machine does. podman makes
+# the network's bridge when a first container joins; the Hub listens before that, so hub.sh
+# makes the bridge (podman then uses it).
+if ! podman network exists "$network"; then
+    podman network create --subnet "${HEAT_HUB_SUBNET:-10.89.77.0/24}" "$network" >/dev/null
+fi
+gateway="$(podman network inspect "$network" --format '{{range .Subnets}}{{.Gateway}}{{end}}')"
+subnet="$(podman network inspect "$network" --format '{{range .Subnets}}{{.Subnet}}{{end}}')"
+bridge="$(podman network inspect "$network" --format '{{.NetworkInterface}}')"
+if ! ip link show "$bridge" >/dev/null 2>&1; then
+    ip link add "$bridge" type bridge
+fi
+ip addr show dev "$bridge" | grep -q "inet $gateway/" || ip addr add "$gateway/${subnet#*/}" dev "$bridge"
+ip link set "$bridge" up
+
+for _ in $(seq 50); do [ -S "$socket" ] && break; sleep 0.2; done
+say "the Hub: http://$ip:$port (learners' servers from $image)"
+export DOCKER_HOST="unix://$socket"
+export HEAT_HUB_IMAGE="$image" HEAT_HUB_INSTRUCTOR="$instructor" HEAT_HUB_STATE="$state"
+export HEAT_HUB_BIND_URL="http://$ip:$port" HEAT_HUB_NETWORK="$network" HEAT_HUB_GATEWAY="$gateway"
+export HEAT_HUB_PROXY="$here/node_modules/.bin/configurable-http-proxy"
+"$env/bin/jupyterhub" -f "$here/jupyterhub_config.py" &
+hub=$!
+stop() {
+    # The Hub stops the learners' servers as it ends; then podman's service goes.
+    if kill -TERM "$hub" 2>/dev/null; then wait "$hub" || true; fi
+    if kill -TERM "$podman_service" 2>/dev/null; then wait "$podman_service" || true; fi
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+# The instructor's account at once (an admin name is authorized at sign-up, so it must not be
+# left for someone else to take), then the learners'.
+local_ip="$ip"
+[ "$ip" = 0.0.0.0 ] && local_ip=127.0.0.1
+accounts=("$env/bin/python" "$repo/kernel-setup/hub_accounts.py" --hub "http://$local_ip:$port" --instructor "$instructor"
+          --state "$state")
+[ -n "$learners" ] && accounts+=(--learners "$learners")
+if ! "${accounts[@]}"; then
+    echo "hub.sh: the accounts could not be made (above); the Hub stops" >&2
+    exit 1
+fi
+echo
+echo "The Hub is at http://$ip:$port; Ctrl-C ends the class (learners' files stay until --end-class)."
+wait "$hub"
