@@ -112,6 +112,14 @@ def api(session, hub, method, path, **kwargs):
     return session.request(method, f"{hub}{path}", headers=headers, timeout=60, allow_redirects=False, **kwargs)
 
 
+def learner_session(hub, name, password):
+    """Logged in as `name`, with the Hub's _xsrf cookie of the logged-in session (the Hub sets it
+    on the first page after the login, as a browser sees it)."""
+    session = log_in(hub, name, password)
+    session.get(f"{hub}/hub/home", timeout=60)
+    return session
+
+
 def server_ready(session, hub, name):
     answer = api(session, hub, "GET", f"/hub/api/users/{name}")
     return answer.status_code == 200 and answer.json().get("servers", {}).get("", {}).get("ready")
@@ -180,7 +188,7 @@ def learner_runs_notebook(hub, name, password, figures, problems):
 
 def learners_are_apart(hub, accounts, problems):
     first, second = list(accounts)
-    session = log_in(hub, first, accounts[first])
+    session = learner_session(hub, first, accounts[first])
     for path in (
         f"/user/{second}/api/contents/heat-accel-notebooks",
         f"/user/{second}/files/heat-accel-notebooks/01-compiled-interpreted-jit.ipynb",
@@ -204,7 +212,7 @@ def learners_are_apart(hub, accounts, problems):
 
 
 def save_a_notebook(hub, name, password):
-    session = log_in(hub, name, password)
+    session = learner_session(hub, name, password)
     content = {"cells": [], "metadata": {"heat": name}, "nbformat": 4, "nbformat_minor": 5}
     path = f"/user/{name}/api/contents/heat-accel-notebooks/kept.ipynb"
     # The server's first answer may be the OAuth round trip; follow it with the session.
@@ -214,14 +222,14 @@ def save_a_notebook(hub, name, password):
 
 
 def notebook_kept(hub, name, password):
-    session = log_in(hub, name, password)
+    session = learner_session(hub, name, password)
     session.get(f"{hub}/user/{name}/lab", timeout=60)
     answer = api(session, hub, "GET", f"/user/{name}/api/contents/heat-accel-notebooks/kept.ipynb")
     return answer.status_code == 200 and answer.json()["content"]["metadata"].get("heat") == name
 
 
 def start_server(hub, name, password):
-    session = log_in(hub, name, password)
+    session = learner_session(hub, name, password)
     api(session, hub, "POST", f"/hub/api/users/{name}/server")
     wait_for(f"{name}'s server started again", lambda: server_ready(session, hub, name), 300, step=1)
 
