@@ -274,9 +274,20 @@ def doctor(args, report):
         _, _, text = execute(client, SPEED_CELL, args.timeout)
         kernel_s = float(re.search(r"typed median (\S+)", text).group(1))
         bench_s = bench_typed_median()
+        retried = ""
+        if kernel_s / bench_s > 1.2:
+            # Once more before failing: a kernel that has just started can share the cores with the
+            # removal of an ended kernel's folder (start-kernel.sh), seen as 1.5x on a first doctor
+            # run after set-up. A debug build stays 45x slower however often it is timed.
+            _, _, text = execute(client, SPEED_CELL, args.timeout)
+            kernel_s = min(kernel_s, float(re.search(r"typed median (\S+)", text).group(1)))
+            retried = " (the faster of two timings)"
         report.update(kernel_typed_s=kernel_s, bench_typed_s=bench_s)
         ratio = kernel_s / bench_s
-        detail = f"typed, large problem: {kernel_s * 1e3:.1f} ms in the kernel, {bench_s * 1e3:.1f} ms under heat bench"
+        detail = (
+            f"typed, large problem: {kernel_s * 1e3:.1f} ms in the kernel{retried}, "
+            f"{bench_s * 1e3:.1f} ms under heat bench"
+        )
         if ratio <= 1.2:
             check.ok("kernel speed", detail)
         else:
