@@ -64,6 +64,8 @@ class Hub:
             "--image",
             args.image,
         ]
+        # This start's own lines: a Hub started again on the same log must not see the first's.
+        self.log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.log = open(self.log_path, "a")  # noqa: SIM115  (closed in stop)
         self.process = subprocess.Popen(
             command,
@@ -81,7 +83,7 @@ class Hub:
     def started(self):
         if self.process.poll() is not None:
             raise SystemExit(f"hub_class: hub.sh ended (exit {self.process.returncode}); its log:\n{self.tail()}")
-        return "The Hub is at" in self.log_path.read_text()
+        return b"The Hub is at" in self.log_path.read_bytes()[self.log_from :]
 
     def tail(self):
         return "\n".join(self.log_path.read_text().splitlines()[-40:])
