@@ -33,6 +33,8 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import start_new_kernel
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The kernel's typed stage may be this much slower than `heat bench`'s (release) before the doctor fails.
+KERNEL_SPEED_BOUND = 1.2
 
 
 class CellFailed(Exception):
@@ -271,18 +273,21 @@ def doctor(args, report):
             )
         else:
             check.fail("heatmap inline", f"outputs were {[list(b) for b in bundles]}")
-        _, _, text = execute(client, SPEED_CELL, args.timeout)
-        kernel_s = float(re.search(r"typed median (\S+)", text).group(1))
+
+        def kernel_typed_median():
+            _, _, text = execute(client, SPEED_CELL, args.timeout)
+            return float(re.search(r"typed median (\S+)", text).group(1))
+
+        kernel_s = kernel_typed_median()
         bench_s = bench_typed_median()
         retried = ""
-        if kernel_s / bench_s > 1.2:
+        if kernel_s / bench_s > KERNEL_SPEED_BOUND:
             # Once more, after a pause, before failing: a kernel that has just started can share the
             # cores with work that ends soon (the removal of an ended kernel's folder by
             # start-kernel.sh; evcxr's analyzer), seen as 1.4-1.5x on a first doctor run after
             # set-up. A debug build stays 45x slower however often it is timed.
             time.sleep(15)
-            _, _, text = execute(client, SPEED_CELL, args.timeout)
-            kernel_s = min(kernel_s, float(re.search(r"typed median (\S+)", text).group(1)))
+            kernel_s = min(kernel_s, kernel_typed_median())
             retried = " (the faster of two timings)"
         report.update(kernel_typed_s=kernel_s, bench_typed_s=bench_s)
         ratio = kernel_s / bench_s
@@ -290,7 +295,7 @@ def doctor(args, report):
             f"typed, large problem: {kernel_s * 1e3:.1f} ms in the kernel{retried}, "
             f"{bench_s * 1e3:.1f} ms under heat bench"
         )
-        if ratio <= 1.2:
+        if ratio <= KERNEL_SPEED_BOUND:
             check.ok("kernel speed", detail)
         else:
             check.fail("kernel speed", f"{detail} ({ratio:.1f}x slower)")

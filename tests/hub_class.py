@@ -33,6 +33,7 @@ import time
 from urllib.parse import urljoin
 
 import requests
+from container_image import ENV, IMAGE
 from hub_accounts import Refused, log_in, post_form
 from lab_in_browser import run_all, wait_for
 from outcome import report
@@ -43,7 +44,6 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "target" / "hub-class"
 NOTEBOOK = "heat-accel-notebooks/01-compiled-interpreted-jit.ipynb"
 LEARNERS = ["ada", "grace"]
-ENV = {**os.environ, "CONTAINERS_CONF": str(ROOT / "kernel-setup" / "container" / "containers.conf")}
 
 
 class Hub:
@@ -213,19 +213,24 @@ def learners_are_apart(hub, accounts, problems):
             problems.append(f"{name}'s server mounts {mounts}, not only heat-accel-home-{name}")
 
 
-def save_a_notebook(hub, name, password):
+def server_session(hub, name, password):
+    """A learner's session that their own server knows too: its first answer is the OAuth round
+    trip with the Hub, followed here as a browser follows it."""
     session = learner_session(hub, name, password)
+    session.get(f"{hub}/user/{name}/lab", timeout=60)
+    return session
+
+
+def save_a_notebook(hub, name, password):
+    session = server_session(hub, name, password)
     content = {"cells": [], "metadata": {"heat": name}, "nbformat": 4, "nbformat_minor": 5}
     path = f"/user/{name}/api/contents/heat-accel-notebooks/kept.ipynb"
-    # The server's first answer may be the OAuth round trip; follow it with the session.
-    session.get(f"{hub}/user/{name}/lab", timeout=60)
     answer = api(session, hub, "PUT", path, json={"type": "notebook", "content": content})
     return session, answer.status_code
 
 
 def notebook_kept(hub, name, password):
-    session = learner_session(hub, name, password)
-    session.get(f"{hub}/user/{name}/lab", timeout=60)
+    session = server_session(hub, name, password)
     answer = api(session, hub, "GET", f"/user/{name}/api/contents/heat-accel-notebooks/kept.ipynb")
     return answer.status_code == 200 and answer.json()["content"]["metadata"].get("heat") == name
 
@@ -253,7 +258,7 @@ def nothing_lost(hub, accounts, problems):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--image", default="localhost/heat-accel:test")
+    parser.add_argument("--image", default=IMAGE)
     parser.add_argument("--port", type=int, default=18000)
     args = parser.parse_args()
     if os.geteuid() != 0:
