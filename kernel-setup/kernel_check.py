@@ -5,9 +5,10 @@
     python kernel_check.py --json F        also write the figures to F
 
 The checks: Jupyter installed; the kernel registered; it starts; heatlib loads; a
-heatmap shows inline; the typed stage runs in the kernel within 20% of its speed
-under `heat bench`; OpenCL devices are found; JupyterLab's kernel pool hands over a
-kernel started ahead. Each failure says how to fix it, and the exit status is non-zero.
+heatmap shows inline; the typed stage runs in the kernel at the speed of the release
+build (`heat bench`; past 2x the kernel is building unoptimised code); OpenCL devices
+are found; JupyterLab's kernel pool hands over a kernel started ahead. Each failure
+says how to fix it, and the exit status is non-zero.
 
 It times a fresh kernel's first heatmap both ways, part by part: started cold (what
 nbclient, a console or a pool that is off gets) and taken from the kernel pool (what a
@@ -33,8 +34,12 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import start_new_kernel
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# The kernel's typed stage may be this much slower than `heat bench`'s (release) before the doctor fails.
-KERNEL_SPEED_BOUND = 1.2
+# The kernel's typed stage should run within KERNEL_SPEED_AIM of `heat bench`'s (release build); the
+# doctor fails only past KERNEL_SPEED_BOUND. What it guards against is a kernel building unoptimised
+# code (about 45x slower); between the two lies what a shared or noisy machine gives (1.26x twice in
+# a row on a 2-core CI machine whose heat bench was steady), which it reports without failing.
+KERNEL_SPEED_AIM = 1.2
+KERNEL_SPEED_BOUND = 2.0
 
 
 class CellFailed(Exception):
@@ -144,7 +149,8 @@ CHECKS = {
         "rebuild the kernel set-up: " + SETUP,
     ),
     "kernel speed": Check(
-        "The typed stage on the large problem runs within 20% of its speed under `heat bench` (release build).",
+        "The typed stage on the large problem runs near its speed under `heat bench` (release build): "
+        "within 20% on a quiet machine; the doctor fails past 2x.",
         "typed, large problem: ... ms in the kernel, ... ms under heat bench (N x slower)",
         "The kernel builds debug code: evcxr's default is `:opt 0`, and even `:opt 2` keeps debug assertions "
         "and overflow checks on, about 45x slower on the stencil loop.",
@@ -281,7 +287,7 @@ def doctor(args, report):
         kernel_s = kernel_typed_median()
         bench_s = bench_typed_median()
         retried = ""
-        if kernel_s / bench_s > KERNEL_SPEED_BOUND:
+        if kernel_s / bench_s > KERNEL_SPEED_AIM:
             # Once more, after a pause, before failing: a kernel that has just started can share the
             # cores with work that ends soon (the removal of an ended kernel's folder by
             # start-kernel.sh; evcxr's analyzer), seen as 1.4-1.5x on a first doctor run after
@@ -295,8 +301,14 @@ def doctor(args, report):
             f"typed, large problem: {kernel_s * 1e3:.1f} ms in the kernel{retried}, "
             f"{bench_s * 1e3:.1f} ms under heat bench"
         )
-        if ratio <= KERNEL_SPEED_BOUND:
+        if ratio <= KERNEL_SPEED_AIM:
             check.ok("kernel speed", detail)
+        elif ratio <= KERNEL_SPEED_BOUND:
+            check.ok(
+                "kernel speed",
+                f"{detail} ({ratio:.2f}x slower: optimised code, but the machine was busy or shared "
+                f"while the kernel timed it; an unoptimised build is about 45x slower)",
+            )
         else:
             check.fail("kernel speed", f"{detail} ({ratio:.1f}x slower)")
         _, _, text = execute(client, OPENCL_CELL, args.timeout)
