@@ -49,9 +49,9 @@ LEARNERS = ["ada", "grace"]
 class Hub:
     """hub.sh running in a process group of its own, its output in a log."""
 
-    def __init__(self, args, state, learners_file):
-        self.url = f"http://127.0.0.1:{args.port}"
-        self.log_path = OUT / "hub.log"
+    def __init__(self, image, port, state, learners_file, log_path=OUT / "hub.log"):
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
         command = [
             "bash",
             str(ROOT / "kernel-setup" / "hub" / "hub.sh"),
@@ -60,9 +60,9 @@ class Hub:
             "--learners",
             str(learners_file),
             "--port",
-            str(args.port),
+            str(port),
             "--image",
-            args.image,
+            image,
         ]
         # This start's own lines: a Hub started again on the same log must not see the first's.
         self.log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -273,7 +273,7 @@ def main():
         learners_file = pathlib.Path(folder) / "learners.txt"
         learners_file.write_text("# the class\n" + "\n".join(LEARNERS) + "\n")
         started = time.perf_counter()
-        hub = Hub(args, state, learners_file)
+        hub = Hub(args.image, args.port, state, learners_file)
         figures["hub up"] = time.perf_counter() - started
         try:
             with open(state / "accounts.csv", newline="") as rows:
@@ -295,7 +295,7 @@ def main():
         if status not in (0, 130):
             problems.append(f"hub.sh ended with exit status {status}: {hub.tail()}")
         # The Hub again, on the same state: the accounts and the saved notebook are still there.
-        hub = Hub(args, state, learners_file)
+        hub = Hub(args.image, args.port, state, learners_file)
         try:
             name, password = next(iter(accounts.items()))
             start_server(hub.url, name, password)

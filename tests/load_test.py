@@ -2,6 +2,8 @@
 
     .venv/bin/python tests/load_test.py [--learners 1,2,4,8] [--notebook notebooks/03-heat-flow.ipynb]
                                         [--json target/load-test.json] [--limit 1800]
+    sudo .venv/bin/python tests/load_test.py --hub [...]    the same through the one-machine Hub
+                                                            (tests/hub_load.py says what it measures)
 
 For each N, N "Rust (heatlib)" kernels start at the same moment, each runs every code cell of
 the notebook in order, over the Jupyter protocol and on loopback only (no browser: what
@@ -141,45 +143,85 @@ def spread(results, key):
     return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
 
 
+LOOSE_COLUMNS = [
+    ("kernel ready s", "ready_s"),
+    ("first heatmap s", "first_heatmap_s"),
+    ("notebook done s", "done_s"),
+    ("peak MB compiling", "compiling_peak_mb"),
+    ("peak MB", "peak_mb"),
+    ("idle MB", "idle_mb"),
+]
+HUB_COLUMNS = [
+    ("login to server ready s", "login_to_server_s"),
+    ("server ready to kernel ready s", "server_to_kernel_s"),
+    ("first heatmap s", "first_heatmap_s"),
+    ("notebook done s", "done_s"),
+    ("server peak MB", "peak_mb"),
+    ("server idle MB", "idle_mb"),
+]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--learners", default="1,2,4,8", help="the N to try, comma-separated")
     parser.add_argument("--notebook", default=str(ROOT / "notebooks" / "03-heat-flow.ipynb"))
-    parser.add_argument("--json", default=str(ROOT / "target" / "load-test.json"))
+    parser.add_argument("--json", help="where the figures go (default target/load-test.json, -hub.json)")
     parser.add_argument("--limit", type=float, default=1800, help="seconds each N may take")
+    parser.add_argument("--hub", action="store_true", help="through the one-machine Hub (tests/hub_load.py)")
+    parser.add_argument("--image", default="localhost/heat-accel:test", help="with --hub: the learners' image")
+    parser.add_argument("--port", type=int, default=18000, help="with --hub: the Hub's port")
     args = parser.parse_args()
     try:
         counts = [int(n) for n in args.learners.split(",")]
     except ValueError:
         raise SystemExit(f"load_test: --learners takes numbers separated by commas, not {args.learners!r}") from None
+    if args.hub and os.geteuid() != 0:
+        raise SystemExit("load_test: --hub needs root, for podman: sudo .venv/bin/python tests/load_test.py --hub")
     cells = code_cells(args.notebook)
     machine = f"{platform.node()}, {os.cpu_count()} cores, {os.sysconf('SC_PHYS_PAGES') * PAGE / 2**30:.0f} GiB"
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
+    machine += f", {cpu}"
     print(f"{pathlib.Path(args.notebook).name}: {len(cells)} code cells; {machine}; {time.strftime('%Y-%m-%d %H:%M')}")
-    header = (
-        "| learners | kernel ready s | first heatmap s | notebook done s | peak MB compiling | peak MB "
-        "| idle MB | failures | refused for memory |"
-    )
-    rows, report = [header, "|" + "---|" * 9], []
-    for count in counts:
-        results = learners_at_once(count, cells, args.limit)
+    columns = HUB_COLUMNS if args.hub else LOOSE_COLUMNS
+    header = "| learners | " + " | ".join(title for title, _ in columns) + " | failures | refused for memory |"
+    rows, report = [header, "|" + "---|" * (len(columns) + 3)], []
+
+    def measure(count, results):
         failed = [r["failed"] for r in results if "failed" in r]
         report.append({"learners": count, "results": results})
-        rows.append(
-            f"| {count} | {spread(results, 'ready_s')} | {spread(results, 'first_heatmap_s')} "
-            f"| {spread(results, 'done_s')} | {spread(results, 'compiling_peak_mb')} "
-            f"| {spread(results, 'peak_mb')} | {spread(results, 'idle_mb')} | {len(failed)} "
-            f"| {sum('refused' in r for r in results)} |"
-        )
+        figures = " | ".join(spread(results, key) for _, key in columns)
+        rows.append(f"| {count} | {figures} | {len(failed)} | {sum('refused' in r for r in results)} |")
         print(rows[-1], flush=True)
+        if args.hub:
+            print(f"  warm kernel from the pool: {sum(r.get('warm', False) for r in results)} of {count}")
         for result in results:
             for outcome in ("failed", "refused"):
                 if outcome in result:
                     print(f"  {outcome}: {result[outcome]}", flush=True)
+
+    if args.hub:
+        from hub_load import through_the_hub
+
+        log = ROOT / "target" / "load-test-hub.log"
+        through_the_hub(
+            counts, pathlib.Path(args.notebook).name, cells, args.limit, args.image, args.port, log, measure
+        )
+    else:
+        for count in counts:
+            measure(count, learners_at_once(count, cells, args.limit))
     print("\nmedian (min-max) over the learners of each row\n" + "\n".join(rows))
-    pathlib.Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    pathlib.Path(args.json).write_text(
+    out = pathlib.Path(args.json or ROOT / "target" / ("load-test-hub.json" if args.hub else "load-test.json"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
         json.dumps(
-            {"machine": machine, "notebook": args.notebook, "date": time.strftime("%Y-%m-%d"), "runs": report}, indent=1
+            {
+                "machine": machine,
+                "notebook": args.notebook,
+                "hub": args.hub,
+                "date": time.strftime("%Y-%m-%d"),
+                "runs": report,
+            },
+            indent=1,
         )
     )
     return 1 if any("failed" in r for run in report for r in run["results"]) else 0

@@ -1,0 +1,237 @@
+"""The load test through the one-machine Hub: N learners log in, get their servers, run notebook 3.
+
+    sudo .venv/bin/python tests/load_test.py --hub [--learners 1,2,4,8] [--image localhost/heat-accel:test]
+
+What tests/load_test.py measures on loose kernels, measured the way a class meets it: each learner
+logs in through the Hub's proxy (a password login, as the login page posts it), asks for their
+server (as the spawn page does), and once it is ready opens the notebook as JupyterLab opens it: a
+session through the proxy (POST /user/NAME/api/sessions), whose kernel the server's pool hands
+over, then the kernel's websocket through the proxy, every code cell sent in order. All N learners
+start at the same moment. Recorded per learner:
+- login to server ready: the login, the spawn from the image, the notebooks copied into the home;
+- server ready to kernel ready: the session made and the kernel answering (the pool's warm kernel
+  when it had one: `warm` says so, from the server's log);
+- first heatmap and notebook done, from the kernel ready;
+- memory of the whole server (its container's cgroup: anonymous and shared memory, not the page cache):
+  the peak over the run, and idle at the end with the pool's next kernel started ahead;
+- failures (a kernel died, a cell failed, the time limit) and refusals for memory.
+Between rounds every learner's server is stopped, so each round starts from login.
+"""
+
+import csv
+import json
+import pathlib
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+import websocket
+from container_image import ENV
+from hub_class import Hub, api, learner_session, server_ready, server_session
+from lab_in_browser import wait_for
+
+NOTEBOOK_FOLDER = "heat-accel-notebooks"
+REFUSED_FOR_MEMORY = " is available; "
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+HUB_SH = ROOT / "kernel-setup" / "hub" / "hub.sh"
+# A failed learner's server log goes here, as NAME.log.
+SERVER_LOGS = ROOT / "target" / "load-test-hub"
+
+
+def podman(*arguments):
+    return subprocess.run(["podman", *arguments], env=ENV, capture_output=True, text=True).stdout.strip()
+
+
+class ServerMemory:
+    """The memory a learner's container holds, from its cgroup (v1 or v2): what it cannot give back
+    (anonymous memory: the kernels' arrays, the compiler's; and shared memory), apart from the page
+    cache the machine drops under pressure (`podman stats` counts part of that too)."""
+
+    def __init__(self, container):
+        path = podman("inspect", container, "--format", "{{.State.CgroupPath}}").lstrip("/")
+        unified = pathlib.Path("/sys/fs/cgroup") / path
+        self.v2 = (unified / "memory.stat").exists()
+        self.stat = (unified if self.v2 else pathlib.Path("/sys/fs/cgroup/memory") / path) / "memory.stat"
+
+    def held(self):
+        """Bytes held, anonymous and shared (0 once the container is gone)."""
+        try:
+            stat = dict(line.split() for line in self.stat.read_text().splitlines())
+            keys = ("anon", "shmem") if self.v2 else ("total_rss", "total_shmem")
+            return sum(int(stat[key]) for key in keys)
+        except (OSError, KeyError, ValueError):
+            return 0
+
+
+class Kernel:
+    """A kernel's websocket through the Hub's proxy, as JupyterLab holds it."""
+
+    def __init__(self, hub, name, session, kernel_id, seconds):
+        cookies = "; ".join(f"{c.name}={c.value}" for c in session.cookies if f"/user/{name}/".startswith(c.path))
+        url = hub.replace("http", "ws", 1) + f"/user/{name}/api/kernels/{kernel_id}/channels"
+        self.session_id = uuid.uuid4().hex
+        self.socket = websocket.create_connection(
+            # The server answers the websocket's handshake once the kernel is up: a kernel still
+            # starting (several learners per core) holds it for longer than a minute.
+            f"{url}?session_id={self.session_id}",
+            header=[f"Cookie: {cookies}"],
+            timeout=seconds,
+        )
+
+    def send(self, msg_type, content):
+        msg_id = uuid.uuid4().hex
+        header = {"msg_id": msg_id, "msg_type": msg_type, "session": self.session_id, "username": "", "version": "5.3"}
+        message = {"header": header, "parent_header": {}, "metadata": {}, "content": content, "channel": "shell"}
+        self.socket.send(json.dumps(message))
+        return msg_id
+
+    def messages_for(self, msg_id, deadline):
+        """Every message answering `msg_id`, until its reply and the kernel idle again."""
+        replied = idle = False
+        while not (replied and idle):
+            self.socket.settimeout(max(1.0, deadline - time.monotonic()))
+            if time.monotonic() > deadline:
+                raise TimeoutError("the limit passed while a cell ran")
+            message = json.loads(self.socket.recv())
+            if message.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = message["header"]["msg_type"]
+            replied |= message["channel"] == "shell"
+            idle |= kind == "status" and message["content"].get("execution_state") == "idle"
+            yield kind, message["content"]
+
+    def answers(self, deadline):
+        """Waits for the kernel to answer kernel_info (it may still be starting)."""
+        while True:
+            msg_id = self.send("kernel_info_request", {})
+            try:
+                for _ in self.messages_for(msg_id, min(deadline, time.monotonic() + 10)):
+                    pass
+                return
+            except (TimeoutError, websocket.WebSocketTimeoutException):
+                if time.monotonic() > deadline:
+                    raise
+
+    def run(self, code, deadline):
+        """Runs a cell; True when it showed a picture. A failed cell raises with its error."""
+        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {}}
+        content.update(allow_stdin=False, stop_on_error=True)
+        picture = False
+        for kind, answer in self.messages_for(self.send("execute_request", content), deadline):
+            if kind in ("display_data", "execute_result") and "image/png" in answer.get("data", {}):
+                picture = True
+            if kind == "error" or (kind == "execute_reply" and answer.get("status") == "error"):
+                raise RuntimeError(f"{answer.get('ename')}: {answer.get('evalue')}")
+        return picture
+
+
+class HubLearner:
+    def __init__(self, hub, name, password, notebook, cells, limit):
+        self.hub, self.name, self.password = hub, name, password
+        self.notebook, self.cells, self.limit = notebook, cells, limit
+        self.result, self.memory, self.peak = {}, None, 0
+
+    def sample(self):
+        if self.memory is not None:
+            self.peak = max(self.peak, self.memory.held())
+
+    def run(self, start):
+        deadline = time.monotonic() + self.limit
+        kernel = None
+        try:
+            session = learner_session(self.hub, self.name, self.password)
+            asked = api(session, self.hub, "POST", f"/hub/api/users/{self.name}/server")
+            if asked.status_code not in (201, 202):
+                raise RuntimeError(f"the Hub did not start the server: {asked.status_code} {asked.text[:200]}")
+            wait_for(f"{self.name}'s server", lambda: server_ready(session, self.hub, self.name), self.limit, step=0.5)
+            ready = time.perf_counter()
+            self.result["login_to_server_s"] = ready - start
+            self.memory = ServerMemory(f"jupyter-{self.name}")
+            session = server_session(self.hub, self.name, self.password)
+            made = api(
+                session,
+                self.hub,
+                "POST",
+                f"/user/{self.name}/api/sessions",
+                json={
+                    "path": f"{NOTEBOOK_FOLDER}/{self.notebook}",
+                    "name": self.notebook,
+                    "type": "notebook",
+                    "kernel": {"name": "rust-heatlib"},
+                },
+            )
+            if made.status_code != 201:
+                raise RuntimeError(f"no session: {made.status_code} {made.text[:200]}")
+            kernel = Kernel(self.hub, self.name, session, made.json()["kernel"]["id"], deadline - time.monotonic())
+            kernel.answers(deadline)
+            kernel_ready = time.perf_counter()
+            self.result["server_to_kernel_s"] = kernel_ready - ready
+            for number, code in enumerate(self.cells, 1):
+                self.result["cell"] = number
+                if kernel.run(code, deadline) and "first_heatmap_s" not in self.result:
+                    self.result["first_heatmap_s"] = time.perf_counter() - kernel_ready
+            self.result["done_s"] = time.perf_counter() - kernel_ready
+            time.sleep(5)  # the pool's next kernel has started ahead by now; let the server settle
+            self.result["idle_mb"] = self.memory.held() / 1e6
+        except Exception as error:  # a kernel that died, a cell that failed, the time limit
+            where = f"code cell {self.result['cell']}: " if "cell" in self.result else ""
+            said = f"{where}{type(error).__name__}: {str(error)[-300:]}"
+            self.result["refused" if REFUSED_FOR_MEMORY in str(error) else "failed"] = said
+        finally:
+            self.result["peak_mb"] = self.peak / 1e6
+            logs = subprocess.run(["podman", "logs", f"jupyter-{self.name}"], env=ENV, capture_output=True, text=True)
+            self.result["warm"] = "heat-kernel-pool: took a warm kernel" in logs.stdout + logs.stderr
+            if "failed" in self.result:
+                SERVER_LOGS.mkdir(parents=True, exist_ok=True)
+                (SERVER_LOGS / f"{self.name}.log").write_text(logs.stdout + logs.stderr)
+            if kernel is not None:
+                kernel.socket.close()
+
+
+def stop_servers(hub, accounts):
+    for name, password in accounts.items():
+        session = learner_session(hub, name, password)
+        api(session, hub, "DELETE", f"/hub/api/users/{name}/server")
+    wait_for("every learner's server stopped", lambda: not podman("ps", "-q", "--filter", "name=jupyter-"), 300)
+
+
+def round_of(hub, accounts, count, notebook, cells, limit):
+    names = list(accounts)[:count]
+    learners = [HubLearner(hub, name, accounts[name], notebook, cells, limit) for name in names]
+    start = time.perf_counter()
+    threads = [threading.Thread(target=learner.run, args=(start,)) for learner in learners]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        for learner in learners:
+            learner.sample()
+        time.sleep(0.5)
+    stop_servers(hub, {name: accounts[name] for name in names})
+    return [learner.result for learner in learners]
+
+
+def through_the_hub(counts, notebook, cells, limit, image, port, log, measure):
+    """Runs each round on one Hub started for the largest class; `measure(count, results)` reports."""
+    with tempfile.TemporaryDirectory() as folder:
+        state = pathlib.Path(folder) / "state"
+        learners_file = pathlib.Path(folder) / "learners.txt"
+        learners_file.write_text("".join(f"learner{n:02}\n" for n in range(1, max(counts) + 1)))
+        hub = Hub(image, port, state, learners_file, log)
+        try:
+            with open(state / "accounts.csv", newline="") as rows:
+                accounts = dict(csv.reader(rows))
+            for count in counts:
+                measure(count, round_of(hub.url, accounts, count, notebook, cells, limit))
+        finally:
+            hub.stop()
+            subprocess.run(
+                [
+                    "bash",
+                    str(pathlib.Path(__file__).resolve().parent.parent / "kernel-setup/hub/hub.sh"),
+                    "--end-class",
+                ],
+                env={**ENV, "HEAT_HUB_STATE": str(state)},
+                capture_output=True,
+            )
