@@ -29,7 +29,7 @@ import uuid
 
 import websocket
 from container_image import ENV
-from hub_class import Hub, api, learner_session, server_ready, server_session
+from hub_class import Hub, api, learner_session, podman, server_ready, server_session
 from lab_in_browser import wait_for
 
 NOTEBOOK_FOLDER = "heat-accel-notebooks"
@@ -38,10 +38,6 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 HUB_SH = ROOT / "kernel-setup" / "hub" / "hub.sh"
 # A failed learner's server log goes here, as NAME.log.
 SERVER_LOGS = ROOT / "target" / "load-test-hub"
-
-
-def podman(*arguments):
-    return subprocess.run(["podman", *arguments], env=ENV, capture_output=True, text=True).stdout.strip()
 
 
 class ServerMemory:
