@@ -133,6 +133,22 @@ class HubLearner:
         if self.memory is not None:
             self.peak = max(self.peak, self.memory.held())
 
+    def connect(self, session, kernel_id, deadline):
+        """The kernel's websocket, once the kernel answers. The server drops the handshake when the
+        kernel has not answered within its kernel_info_timeout (60 s), as happens to a kernel still
+        starting with several learners per core; JupyterLab then connects again, and so does this."""
+        self.result["reconnects"] = 0
+        while True:
+            try:
+                kernel = Kernel(self.hub, self.name, session, kernel_id, deadline - time.monotonic())
+                kernel.answers(deadline)
+                return kernel
+            except (websocket.WebSocketException, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise
+                self.result["reconnects"] += 1
+                time.sleep(1)
+
     def run(self, start):
         deadline = time.monotonic() + self.limit
         kernel = None
@@ -160,8 +176,7 @@ class HubLearner:
             )
             if made.status_code != 201:
                 raise RuntimeError(f"no session: {made.status_code} {made.text[:200]}")
-            kernel = Kernel(self.hub, self.name, session, made.json()["kernel"]["id"], deadline - time.monotonic())
-            kernel.answers(deadline)
+            kernel = self.connect(session, made.json()["kernel"]["id"], deadline)
             kernel_ready = time.perf_counter()
             self.result["server_to_kernel_s"] = kernel_ready - ready
             for number, code in enumerate(self.cells, 1):

@@ -193,7 +193,9 @@ def main():
         rows.append(f"| {count} | {figures} | {len(failed)} | {sum('refused' in r for r in results)} |")
         print(rows[-1], flush=True)
         if args.hub:
-            print(f"  warm kernel from the pool: {sum(r.get('warm', False) for r in results)} of {count}")
+            warm = sum(r.get("warm", False) for r in results)
+            reconnects = sum(r.get("reconnects", 0) for r in results)
+            print(f"  warm kernel from the pool: {warm} of {count}; websocket connected again {reconnects} times")
         for result in results:
             for outcome in ("failed", "refused"):
                 if outcome in result:
