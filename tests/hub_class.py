@@ -104,6 +104,29 @@ def podman(*arguments):
     return subprocess.run(["podman", *arguments], env=ENV, capture_output=True, text=True).stdout.strip()
 
 
+def learners_containers(names):
+    """The IDs of these learners' server containers (DockerSpawner names them jupyter-NAME)."""
+    return podman("ps", "-a", "-q", "--filter", f"name=^jupyter-({'|'.join(names)})$").split()
+
+
+def learners_volumes(names):
+    """These learners' home volumes (heat-accel-home-NAME) that exist."""
+    homes = {f"heat-accel-home-{name}" for name in names}
+    return sorted(homes & set(podman("volume", "ls", "--format", "{{.Name}}").split()))
+
+
+def clear_leftovers(names):
+    """Removes what a run killed before its end (a machine restarted mid-test) left of these
+    learners, so that this run starts from nothing and judges only what it made itself."""
+    containers, volumes = learners_containers(names), learners_volumes(names)
+    if containers:
+        podman("rm", "-f", *containers)
+    if volumes:
+        podman("volume", "rm", "-f", *volumes)
+    if containers or volumes:
+        print(f"removed what an interrupted run left: {len(containers)} containers, volumes {volumes}", flush=True)
+
+
 def api(session, hub, method, path, **kwargs):
     """A request to the Hub's or a server's API with the session's login cookie, as JupyterLab
     makes it (the _xsrf cookie echoed in a header)."""
@@ -267,6 +290,7 @@ def main():
         return report("hub_class", [f"no image {args.image}: tests/container_image.py builds it"])
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "hub.log").write_text("")
+    clear_leftovers(LEARNERS)
     problems, figures = [], {}
     with tempfile.TemporaryDirectory() as folder:
         state = pathlib.Path(folder) / "state"
@@ -289,9 +313,9 @@ def main():
             nothing_lost(hub.url, accounts, problems)
         finally:
             status = hub.stop()
-        left = podman("ps", "-a", "-q", "--filter", "name=jupyter-")
+        left = learners_containers(LEARNERS)
         if left:
-            problems.append(f"learners' containers left after the Hub ended: {left.split()}")
+            problems.append(f"learners' containers left after the Hub ended: {left}")
         if status not in (0, 130):
             problems.append(f"hub.sh ended with exit status {status}: {hub.tail()}")
         # The Hub again, on the same state: the accounts and the saved notebook are still there.
@@ -311,7 +335,7 @@ def main():
             capture_output=True,
             text=True,
         )
-        if podman("volume", "ls", "-q", "--filter", "name=heat-accel-home-"):
+        if learners_volumes(LEARNERS):
             problems.append(f"--end-class left the learners' volumes: {ended.stdout}{ended.stderr}")
     (OUT / "hub-class.json").write_text(json.dumps(figures, indent=1))
     print(", ".join(f"{what} {seconds:.0f} s" for what, seconds in figures.items()), flush=True)

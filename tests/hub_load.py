@@ -29,7 +29,16 @@ import uuid
 
 import websocket
 from container_image import ENV
-from hub_class import Hub, api, learner_session, podman, server_ready, server_session
+from hub_class import (
+    Hub,
+    api,
+    clear_leftovers,
+    learner_session,
+    learners_containers,
+    podman,
+    server_ready,
+    server_session,
+)
 from lab_in_browser import wait_for
 
 NOTEBOOK_FOLDER = "heat-accel-notebooks"
@@ -205,7 +214,7 @@ def stop_servers(hub, accounts):
     for name, password in accounts.items():
         session = learner_session(hub, name, password)
         api(session, hub, "DELETE", f"/hub/api/users/{name}/server")
-    wait_for("every learner's server stopped", lambda: not podman("ps", "-q", "--filter", "name=jupyter-"), 300)
+    wait_for("every learner's server stopped", lambda: not learners_containers(accounts), 300)
 
 
 def round_of(hub, accounts, count, notebook, cells, limit):
@@ -228,7 +237,9 @@ def through_the_hub(counts, notebook, cells, limit, image, port, log, measure):
     with tempfile.TemporaryDirectory() as folder:
         state = pathlib.Path(folder) / "state"
         learners_file = pathlib.Path(folder) / "learners.txt"
-        learners_file.write_text("".join(f"learner{n:02}\n" for n in range(1, max(counts) + 1)))
+        names = [f"learner{n:02}" for n in range(1, max(counts) + 1)]
+        learners_file.write_text("".join(f"{name}\n" for name in names))
+        clear_leftovers(names)
         hub = Hub(image, port, state, learners_file, log)
         try:
             with open(state / "accounts.csv", newline="") as rows:

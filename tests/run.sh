@@ -22,8 +22,9 @@ case "${1:-}" in
     *) echo "tests/run.sh: unknown option '$1' (the only option is --quick)" >&2; exit 2 ;;
 esac
 
-say() { printf '\n==> %s\n' "$*"; }
 started=$SECONDS
+# Each heading says when it began, so a slow CI run shows which part took the time.
+say() { printf '\n==> %s  [at %d s]\n' "$*" "$((SECONDS - started))"; }
 
 if ! command -v cargo >/dev/null; then
     echo "tests/run.sh: cargo is not installed. Install the Rust toolchain (https://rustup.rs) and run this again." >&2
