@@ -15,6 +15,8 @@ tests/container_image.py built. Then, through the Hub's proxy only:
    Hub's API: 403 or 404. Each server mounts its learner's volume and no other.
 4. Nothing is lost: a notebook a learner saved survives their server being stopped (as the idle
    culler stops it) and started again, and the Hub being stopped and started again.
+   Inside the server, a run past the learner's memory limit is refused with heatlib's message;
+   the server killed anyway (as the OOM killer would) is started again, the notebook intact.
 5. Ctrl-C ends the Hub and its learners' servers; --end-class removes the learners' volumes.
 Figures (login to server ready, notebook run) go to target/hub-class/hub-class.json.
 Needs root (podman); the image must exist (tests/run.sh builds it first).
@@ -279,6 +281,38 @@ def nothing_lost(hub, accounts, problems):
         print(f"{name}'s saved notebook survived their server stopped and started again", flush=True)
 
 
+def past_the_memory_limit(hub, accounts, problems):
+    """Inside a learner's server, a run too big for their memory limit is refused with heatlib's
+    message; a server killed anyway (as the kernel's OOM killer kills one) is noticed by the Hub
+    and started again at the learner's next request, their saved notebook intact."""
+    name, password = next(iter(accounts.items()))
+    # 2 levels of 30000 x 30000 nodes are 14.4 GB, past the 5 GB limit: refused before allocating.
+    run = ["heat", "run", "--nt", "2", "--nx", "30000", "--out", "/tmp/big.npy"]
+    too_big = subprocess.run(
+        ["podman", "exec", f"jupyter-{name}", *run], env=ENV, capture_output=True, text=True, timeout=300
+    )
+    if too_big.returncode != 1 or "is available" not in too_big.stderr:
+        problems.append(
+            f"in {name}'s server a run past the memory limit was not refused with heatlib's message "
+            f"(exit {too_big.returncode}): {too_big.stderr.strip()[-300:]}"
+        )
+    else:
+        print(f"{name}, a run past the limit: {too_big.stderr.strip()}", flush=True)
+    session = learner_session(hub, name, password)
+    podman("kill", f"jupyter-{name}")
+    # The Hub polls its servers (every 30 s), so it sees the killed one within a minute.
+    try:
+        wait_for(f"the Hub sees {name}'s killed server", lambda: not server_ready(session, hub, name), 120, step=2)
+    except TimeoutError as error:
+        problems.append(str(error))
+        return
+    start_server(hub, name, password)
+    if not notebook_kept(hub, name, password):
+        problems.append(f"{name}'s saved notebook is gone after their server was killed and started again")
+    else:
+        print(f"{name}'s saved notebook survived their server killed and started again", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--image", default=IMAGE)
@@ -311,6 +345,7 @@ def main():
                 learner_runs_notebook(hub.url, name, password, figures, problems)
             learners_are_apart(hub.url, accounts, problems)
             nothing_lost(hub.url, accounts, problems)
+            past_the_memory_limit(hub.url, accounts, problems)
         finally:
             status = hub.stop()
         left = learners_containers(LEARNERS)

@@ -16,6 +16,8 @@ start at the same moment. Recorded per learner:
   the peak over the run, and idle at the end with the pool's next kernel started ahead;
 - failures (a kernel died, a cell failed, the time limit) and refusals for memory.
 Between rounds every learner's server is stopped, so each round starts from login.
+With --runaway, one more learner's server spins on all the cores its limit gives it (a runaway
+cell) through every round: how much a neighbour slows the class.
 """
 
 import csv
@@ -38,6 +40,7 @@ from hub_class import (
     podman,
     server_ready,
     server_session,
+    start_server,
 )
 from lab_in_browser import wait_for
 
@@ -232,20 +235,34 @@ def round_of(hub, accounts, count, notebook, cells, limit):
     return [learner.result for learner in learners]
 
 
-def through_the_hub(counts, notebook, cells, limit, image, port, log, measure):
-    """Runs each round on one Hub started for the largest class; `measure(count, results)` reports."""
+def runaway_neighbour(hub, name, password):
+    """A learner's server whose every core is busy for good, as a runaway cell keeps it: two
+    endless processes, as many as the server's CPU limit allows to run at once."""
+    start_server(hub, name, password)
+    podman("exec", "-d", f"jupyter-{name}", "bash", "-c", "yes > /dev/null & yes > /dev/null & wait")
+
+
+def through_the_hub(counts, notebook, cells, limit, image, port, log, measure, runaway=False):
+    """Runs each round on one Hub started for the largest class; `measure(label, results)` reports.
+    With `runaway`, a further learner's server keeps its cores busy through every round."""
     with tempfile.TemporaryDirectory() as folder:
         state = pathlib.Path(folder) / "state"
         learners_file = pathlib.Path(folder) / "learners.txt"
-        names = [f"learner{n:02}" for n in range(1, max(counts) + 1)]
+        names = [f"learner{n:02}" for n in range(1, max(counts) + 1)] + (["neighbour"] if runaway else [])
         learners_file.write_text("".join(f"{name}\n" for name in names))
         clear_leftovers(names)
         hub = Hub(image, port, state, learners_file, log)
         try:
             with open(state / "accounts.csv", newline="") as rows:
                 accounts = dict(csv.reader(rows))
+            neighbour = {"neighbour": accounts.pop("neighbour")} if runaway else {}
             for count in counts:
-                measure(count, round_of(hub.url, accounts, count, notebook, cells, limit))
+                if runaway:
+                    runaway_neighbour(hub.url, *next(iter(neighbour.items())))
+                results = round_of(hub.url, accounts, count, notebook, cells, limit)
+                if runaway:
+                    stop_servers(hub.url, neighbour)
+                measure(f"{count} beside a runaway" if runaway else count, results)
         finally:
             hub.stop()
             subprocess.run(

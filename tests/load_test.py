@@ -4,6 +4,8 @@
                                         [--json target/load-test.json] [--limit 1800]
     sudo .venv/bin/python tests/load_test.py --hub [...]    the same through the one-machine Hub
                                                             (tests/hub_load.py says what it measures)
+    sudo .venv/bin/python tests/load_test.py --hub --runaway [...]   beside a server whose cores
+                                                            a runaway cell keeps busy
 
 For each N, N "Rust (heatlib)" kernels start at the same moment, each runs every code cell of
 the notebook in order, over the Jupyter protocol and on loopback only (no browser: what
@@ -170,11 +172,16 @@ def main():
     parser.add_argument("--hub", action="store_true", help="through the one-machine Hub (tests/hub_load.py)")
     parser.add_argument("--image", default="localhost/heat-accel:test", help="with --hub: the learners' image")
     parser.add_argument("--port", type=int, default=18000, help="with --hub: the Hub's port")
+    parser.add_argument(
+        "--runaway", action="store_true", help="with --hub: beside one more server that keeps its cores busy"
+    )
     args = parser.parse_args()
     try:
         counts = [int(n) for n in args.learners.split(",")]
     except ValueError:
         raise SystemExit(f"load_test: --learners takes numbers separated by commas, not {args.learners!r}") from None
+    if args.runaway and not args.hub:
+        raise SystemExit("load_test: --runaway goes with --hub (a neighbour is a learner's server)")
     if args.hub and os.geteuid() != 0:
         raise SystemExit("load_test: --hub needs root, for podman: sudo .venv/bin/python tests/load_test.py --hub")
     cells = code_cells(args.notebook)
@@ -206,7 +213,15 @@ def main():
 
         log = ROOT / "target" / "load-test-hub.log"
         through_the_hub(
-            counts, pathlib.Path(args.notebook).name, cells, args.limit, args.image, args.port, log, measure
+            counts,
+            pathlib.Path(args.notebook).name,
+            cells,
+            args.limit,
+            args.image,
+            args.port,
+            log,
+            measure,
+            runaway=args.runaway,
         )
     else:
         for count in counts:
