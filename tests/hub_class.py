@@ -51,7 +51,7 @@ LEARNERS = ["ada", "grace"]
 class Hub:
     """hub.sh running in a process group of its own, its output in a log."""
 
-    def __init__(self, image, port, state, learners_file, log_path=OUT / "hub.log"):
+    def __init__(self, image, port, state, learners_file, log_path=OUT / "hub.log", hub_options=()):
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         command = [
@@ -65,6 +65,7 @@ class Hub:
             str(port),
             "--image",
             image,
+            *hub_options,
         ]
         # This start's own lines: a Hub started again on the same log must not see the first's.
         self.log_from = self.log_path.stat().st_size if self.log_path.exists() else 0

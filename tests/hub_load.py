@@ -242,7 +242,7 @@ def runaway_neighbour(hub, name, password):
     podman("exec", "-d", f"jupyter-{name}", "bash", "-c", "yes > /dev/null & yes > /dev/null & wait")
 
 
-def through_the_hub(counts, notebook, cells, limit, image, port, log, measure, runaway=False):
+def through_the_hub(counts, notebook, cells, limit, image, port, log, measure, runaway=False, hub_options=()):
     """Runs each round on one Hub started for the largest class; `measure(label, results)` reports.
     With `runaway`, a further learner's server keeps its cores busy through every round."""
     with tempfile.TemporaryDirectory() as folder:
@@ -251,7 +251,7 @@ def through_the_hub(counts, notebook, cells, limit, image, port, log, measure, r
         names = [f"learner{n:02}" for n in range(1, max(counts) + 1)] + (["neighbour"] if runaway else [])
         learners_file.write_text("".join(f"{name}\n" for name in names))
         clear_leftovers(names)
-        hub = Hub(image, port, state, learners_file, log)
+        hub = Hub(image, port, state, learners_file, log, hub_options)
         try:
             with open(state / "accounts.csv", newline="") as rows:
                 accounts = dict(csv.reader(rows))

@@ -173,6 +173,9 @@ def main():
     parser.add_argument("--image", default="localhost/heat-accel:test", help="with --hub: the learners' image")
     parser.add_argument("--port", type=int, default=18000, help="with --hub: the Hub's port")
     parser.add_argument(
+        "--no-kernel-pool", action="store_true", help="with --hub: servers without a kernel started ahead"
+    )
+    parser.add_argument(
         "--runaway", action="store_true", help="with --hub: beside one more server that keeps its cores busy"
     )
     args = parser.parse_args()
@@ -180,8 +183,8 @@ def main():
         counts = [int(n) for n in args.learners.split(",")]
     except ValueError:
         raise SystemExit(f"load_test: --learners takes numbers separated by commas, not {args.learners!r}") from None
-    if args.runaway and not args.hub:
-        raise SystemExit("load_test: --runaway goes with --hub (a neighbour is a learner's server)")
+    if (args.runaway or args.no_kernel_pool) and not args.hub:
+        raise SystemExit("load_test: --runaway and --no-kernel-pool go with --hub (they are the Hub's servers)")
     if args.hub and os.geteuid() != 0:
         raise SystemExit("load_test: --hub needs root, for podman: sudo .venv/bin/python tests/load_test.py --hub")
     cells = code_cells(args.notebook)
@@ -222,6 +225,7 @@ def main():
             log,
             measure,
             runaway=args.runaway,
+            hub_options=["--no-kernel-pool"] if args.no_kernel_pool else [],
         )
     else:
         for count in counts:
@@ -235,6 +239,7 @@ def main():
                 "machine": machine,
                 "notebook": args.notebook,
                 "hub": args.hub,
+                "kernel_pool": not args.no_kernel_pool,
                 "date": time.strftime("%Y-%m-%d"),
                 "runs": report,
             },

@@ -15,6 +15,9 @@
 #   --ip, --port       where learners reach the Hub (default 127.0.0.1:8000: this machine only;
 #                      0.0.0.0 for a class on the network, behind HTTPS: docs/instructor-guide.md)
 #   --image            the learners' image, built first from kernel-setup/container/Containerfile
+#   --no-kernel-pool   no kernel started ahead in each server (HEAT_KERNEL_POOL=0): for a class
+#                      that logs in together on a machine with fewer cores or less memory than
+#                      learners need with it (docs/instructor-guide.md, "The same through the Hub")
 #
 # The class's settings (limits, notebook copy, login, idle timeout) are those of the Kubernetes
 # path, read from kernel-setup/container/jupyterhub-values.yaml (hub/jupyterhub_config.py).
@@ -24,7 +27,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-instructor="" learners="" ip=127.0.0.1 port=8000 image=heat-accel:2026-11 end_class=false
+instructor="" learners="" ip=127.0.0.1 port=8000 image=heat-accel:2026-11 end_class=false kernel_pool=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --instructor) instructor="${2:?--instructor needs a name}"; shift 2 ;;
@@ -33,6 +36,7 @@ while [ $# -gt 0 ]; do
         --port) port="${2:?--port needs a number}"; shift 2 ;;
         --image) image="${2:?--image needs an image name}"; shift 2 ;;
         --end-class) end_class=true; shift ;;
+        --no-kernel-pool) kernel_pool=0; shift ;;
         -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         *) echo "hub.sh: unknown option '$1' (see: bash kernel-setup/hub/hub.sh --help)" >&2; exit 2 ;;
     esac
@@ -119,7 +123,7 @@ say "the Hub: http://$ip:$port (learners' servers from $image)"
 export DOCKER_HOST="unix://$socket"
 export HEAT_HUB_IMAGE="$image" HEAT_HUB_INSTRUCTOR="$instructor" HEAT_HUB_STATE="$state"
 export HEAT_HUB_BIND_URL="http://$ip:$port" HEAT_HUB_NETWORK="$network" HEAT_HUB_GATEWAY="$gateway"
-export HEAT_HUB_PROXY="$here/node_modules/.bin/configurable-http-proxy"
+export HEAT_HUB_PROXY="$here/node_modules/.bin/configurable-http-proxy" HEAT_HUB_KERNEL_POOL="$kernel_pool"
 "$env/bin/jupyterhub" -f "$here/jupyterhub_config.py" &
 hub=$!
 stop() {

@@ -57,6 +57,8 @@ c.DockerSpawner.cpu_limit = float(singleuser["cpu"]["limit"])
 c.DockerSpawner.mem_limit = singleuser["memory"]["limit"]
 c.DockerSpawner.extra_host_config = {"memswap_limit": singleuser["memory"]["limit"]}
 c.DockerSpawner.environment = dict(singleuser.get("extraEnv", {}))
+if os.environ.get("HEAT_HUB_KERNEL_POOL") == "0":  # hub.sh --no-kernel-pool
+    c.DockerSpawner.environment["HEAT_KERNEL_POOL"] = "0"
 # The notebooks copied into the learner's home after the server starts (Kubernetes: postStart).
 c.DockerSpawner.post_start_cmd = shlex.join(singleuser["lifecycleHooks"]["postStart"]["exec"]["command"])
 # The learner's home is a podman volume of their own: it outlives their server (stopped by the
