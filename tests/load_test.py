@@ -205,7 +205,7 @@ def main():
         if args.hub:
             warm = sum(r.get("warm", False) for r in results)
             reconnects = sum(r.get("reconnects", 0) for r in results)
-            print(f"  warm kernel from the pool: {warm} of {count}; websocket connected again {reconnects} times")
+            print(f"  warm kernel from the pool: {warm} of {len(results)}; websocket reconnects: {reconnects}")
         for result in results:
             for outcome in ("failed", "refused"):
                 if outcome in result:
