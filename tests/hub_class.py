@@ -109,6 +109,8 @@ def podman(*arguments):
 
 def learners_containers(names):
     """The IDs of these learners' server containers (DockerSpawner names them jupyter-NAME)."""
+    if not names:
+        return []
     return podman("ps", "-a", "-q", "--filter", f"name=^jupyter-({'|'.join(names)})$").split()
 
 
@@ -274,7 +276,7 @@ def nothing_lost(hub, accounts, problems):
         problems.append(f"{name} could not save a notebook through the Hub: {saved}")
         return
     api(session, hub, "DELETE", f"/hub/api/users/{name}/server")
-    wait_for(f"{name}'s server stopped", lambda: not podman("ps", "-q", "--filter", f"name=jupyter-{name}$"), 120)
+    wait_for(f"{name}'s server stopped", lambda: not learners_containers([name]), 120)
     start_server(hub, name, password)
     if not notebook_kept(hub, name, password):
         problems.append(f"{name}'s saved notebook is gone after their server was stopped and started again")

@@ -257,11 +257,10 @@ def through_the_hub(counts, notebook, cells, limit, image, port, log, measure, r
                 accounts = dict(csv.reader(rows))
             neighbour = {"neighbour": accounts.pop("neighbour")} if runaway else {}
             for count in counts:
-                if runaway:
-                    runaway_neighbour(hub.url, *next(iter(neighbour.items())))
+                for name, password in neighbour.items():
+                    runaway_neighbour(hub.url, name, password)
                 results = round_of(hub.url, accounts, count, notebook, cells, limit)
-                if runaway:
-                    stop_servers(hub.url, neighbour)
+                stop_servers(hub.url, neighbour)
                 measure(f"{count} beside a runaway" if runaway else count, results)
         finally:
             hub.stop()

@@ -239,7 +239,7 @@ def main():
                 "machine": machine,
                 "notebook": args.notebook,
                 "hub": args.hub,
-                "kernel_pool": not args.no_kernel_pool,
+                "kernel_pool": args.hub and not args.no_kernel_pool,
                 "date": time.strftime("%Y-%m-%d"),
                 "runs": report,
             },
