@@ -8,7 +8,12 @@
 #   HEAT_BASE_WITH_EVCXR=1 ...   also copies this machine's evcxr_jupyter, and cargo's record of
 #                                installing it, so that the image's set-up finds it installed
 #                                instead of building it again (6 minutes on 2 cores; CI does this)
-# Needs root (debootstrap), podman, debootstrap and rustup. About a minute.
+#   HEAT_BASE_REBUILD=1 ...      builds it again even if an image made by the same recipe exists
+# Needs root (debootstrap), podman, debootstrap and rustup. About a minute and a half.
+#
+# An image built by the same recipe (this script, the toolchain, evcxr, the machine's own
+# certificates) less than a week ago is kept: a base built again gets a new id, and podman's
+# cache of the image's layers above it (the Python packages, the Debian ones) would go with it.
 set -euo pipefail
 image="${1:-localhost/heat-accel-base:bookworm}"
 [ "$(id -u)" -eq 0 ] || { echo "base-from-debian.sh: debootstrap needs root (sudo bash $0)" >&2; exit 1; }
@@ -19,6 +24,25 @@ done
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$(cd "$(dirname "$0")" && pwd)/containers.conf}"
 toolchain="$(rustup show active-toolchain | cut -d' ' -f1)"
 toolchain_dir="$(rustc --print sysroot)"
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+
+recipe="$(
+    {
+        cat "$0"
+        echo "$toolchain"
+        rustc -vV
+        [ "${HEAT_BASE_WITH_EVCXR:-}" = 1 ] && cat "$cargo_home/bin/evcxr_jupyter"
+        cat /usr/local/share/ca-certificates/*.crt 2>/dev/null
+    } | sha256sum | cut -c1-16
+)"
+if [ "${HEAT_BASE_REBUILD:-}" != 1 ]; then
+    kept="$(podman image inspect "$image" --format '{{ index .Labels "heat-accel.recipe" }} {{ .Created.Unix }}' 2>/dev/null || true)"
+    if [ "${kept% *}" = "$recipe" ] && [ $(($(date +%s) - ${kept#* })) -lt $((7 * 24 * 3600)) ]; then
+        echo "kept: $image, built by this recipe ($recipe) less than a week ago (HEAT_BASE_REBUILD=1 builds it again)"
+        exit 0
+    fi
+fi
+
 rootfs="$(mktemp -d "${TMPDIR:-/tmp}/heat-accel-base.XXXXXX")"
 trap 'rm -rf "$rootfs"' EXIT
 
@@ -47,7 +71,6 @@ for proxy in cargo rustc rustdoc rustfmt cargo-fmt cargo-clippy clippy-driver; d
     ln -s rustup "$rootfs/usr/local/cargo/bin/$proxy"
 done
 if [ "${HEAT_BASE_WITH_EVCXR:-}" = 1 ]; then
-    cargo_home="${CARGO_HOME:-$HOME/.cargo}"
     echo "copying $cargo_home/bin/evcxr_jupyter and cargo's record of it"
     cp "$cargo_home/bin/evcxr_jupyter" "$rootfs/usr/local/cargo/bin/"
     cp "$cargo_home/.crates.toml" "$cargo_home/.crates2.json" "$rootfs/usr/local/cargo/"
@@ -59,5 +82,6 @@ tar -C "$rootfs" -cf - . | podman import \
     --change 'ENV CARGO_HOME=/usr/local/cargo' \
     --change 'ENV PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt' \
-    --change 'CMD ["bash"]' - "$image" >/dev/null
+    --change 'CMD ["bash"]' \
+    --change "LABEL heat-accel.recipe=$recipe" - "$image" >/dev/null
 podman run --rm "$image" cargo --version
