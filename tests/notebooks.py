@@ -189,7 +189,7 @@ def check_python_notebook(notebook):
     return problems
 
 
-def check(notebook, name, expected_stages):
+def check(notebook, name):
     problems, images, tables = [], 0, 0
     side_by_side = []
     for number, cell in enumerate(notebook.cells, 1):
@@ -230,7 +230,7 @@ def check(notebook, name, expected_stages):
                     if difference is None or not difference <= 1e-12:
                         problems.append(f"cell {number}: {row} differs from the reference by {difference}")
                 if "every stage" in tags(cell):
-                    missing = set(expected_stages) - {row for row, _ in rows}
+                    missing = set(stage_names()) - {row for row, _ in rows}
                     if missing:
                         problems.append(f"cell {number}: the comparison table lacks {sorted(missing)}")
     if is_python(notebook):
@@ -292,7 +292,7 @@ def run(notebook, name, args, out):
     client.execute()
     seconds = time.perf_counter() - start
     nbformat.write(notebook, out / name)
-    problems, images, tables = check(notebook, name, stage_names())
+    problems, images, tables = check(notebook, name)
     print(f"{name}: executed in {seconds:.0f} s, {images} pictures, {tables} comparison tables", flush=True)
     return problems
 
