@@ -13,6 +13,7 @@
 #   kernel-setup/container/requirements-hub.txt   kernel-setup/container/requirements-hub.lock
 #   tests/requirements-lint.txt               tests/requirements-lint.lock
 #   tests/requirements-runner.txt             tests/requirements-runner.lock
+#   tests/requirements-test.txt               tests/requirements-test.lock
 #   kernel-setup/hub/requirements.txt         kernel-setup/hub/requirements.lock
 # All are resolved together first, so a package two of them share has one version in every lock.
 # Needs the network (PyPI); uses uv, pinned, installed into target/lock-tools.
@@ -21,7 +22,7 @@ cd "$(dirname "$0")/.."
 UV_VERSION=0.13.9
 inputs=(kernel-setup/requirements.txt python/requirements.txt python/requirements-jax.txt
         docs/requirements.txt kernel-setup/container/requirements-hub.txt tests/requirements-lint.txt
-        tests/requirements-runner.txt kernel-setup/hub/requirements.txt)
+        tests/requirements-runner.txt tests/requirements-test.txt kernel-setup/hub/requirements.txt)
 tools=target/lock-tools
 if [ ! -x "$tools/bin/uv" ] || [ "$("$tools/bin/uv" --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
     python3 -m venv "$tools"

@@ -1,0 +1,59 @@
+"""Fixtures and options shared by the Python tests (pytest.ini says how to run them).
+
+Fixtures: `root` (the repository), `heat` (the `heat` command, built in release once per run),
+`rust_kernels` (`with rust_kernels() as client:` starts a "Rust (heatlib)" kernel and shuts it
+down after).
+Options: `--together`, `--rounds` (kernels started at once, and how often:
+test_kernel_robustness.py), `--chart` (the Zero to JupyterHub chart's folder: test_hub_values.py).
+"""
+
+import contextlib
+import pathlib
+import subprocess
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+KERNEL = "rust-heatlib"
+# A kernel's start and its first cell build heatlib on a cold cache: minutes on 2 cores.
+KERNEL_TIMEOUT_S = 600
+
+
+def pytest_addoption(parser):
+    parser.addoption("--together", type=int, default=4, help="kernels started at the same moment (default 4)")
+    parser.addoption("--rounds", type=int, default=2, help="how often they are started together (default 2)")
+    parser.addoption(
+        "--chart",
+        type=pathlib.Path,
+        help="the Zero to JupyterHub chart's folder (values.yaml, values.schema.yaml) to validate the settings with",
+    )
+
+
+@pytest.fixture(scope="session")
+def root():
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def heat():
+    """The `heat` command of this checkout, built optimised (as heatlib's reference and benches are)."""
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "heat-cli"], cwd=ROOT, check=True)
+    return ROOT / "target" / "release" / "heat"
+
+
+@contextlib.contextmanager
+def started_rust_kernel():
+    """The client of a fresh "Rust (heatlib)" kernel that has answered kernel_info; the kernel
+    is shut down on leaving."""
+    manager, client = start_new_kernel(kernel_name=KERNEL, startup_timeout=KERNEL_TIMEOUT_S)
+    try:
+        yield client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="session")
+def rust_kernels():
+    return started_rust_kernel
