@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the tutorial's static site into target/site/ from a fresh checkout:
 #   the kernel set-up (skipped where done), the notebooks executed through the kernel
-#   (reusing tests/notebooks.py's run when its copies are newer than the notebooks),
+#   (reusing tests/test_notebooks.py's run when its copies are newer than the notebooks),
 #   every stage timed by `heat bench`, then the pages and the slides (docs/site/build.py).
 #
 #   bash docs/build-site.sh              build (reusing an up-to-date notebook run)
@@ -36,7 +36,7 @@ for notebook in notebooks/*.ipynb; do
     [ "$executed" -nt "$notebook" ] || stale=true
 done
 if $execute || $stale; then
-    .venv/bin/python tests/notebooks.py
+    .venv/bin/python -m pytest tests/test_notebooks.py
 else
     echo "reusing target/notebooks/ (newer than every notebook; --execute runs them again)"
 fi

@@ -56,6 +56,9 @@ fi
 # Every package from the locks, each file checked against its hash (kernel-setup/lock-python.sh).
 pip_locked() { "$venv/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$1"; }
 pip_locked "$repo/kernel-setup/requirements.lock"
+# The tests' own tools (pytest, Pillow): an instructor's rehearsal run of the notebooks
+# (tests/test_notebooks.py) and the other Python tests (tests/pytest.ini) work right after set-up.
+pip_locked "$repo/tests/requirements-test.lock"
 # The kernel pool: JupyterLab keeps a kernel started ahead, so a notebook opens on a ready
 # kernel (kernel-setup/kernel-pool/heat_kernel_pool.py says why and how).
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \

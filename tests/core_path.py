@@ -37,10 +37,9 @@ import re
 import sys
 
 import nbformat
+from heat_cli import heat_json
 from nbclient import NotebookClient
 from outcome import report
-
-from notebooks import heat_json
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 WORDS_PER_MINUTE = 140

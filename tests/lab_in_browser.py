@@ -36,6 +36,7 @@ import tempfile
 import time
 import urllib.request
 
+from lab_server import stop_with_ctrl_c
 from outcome import report
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -272,30 +273,6 @@ def run_all(driver, base, token, name, shots, restart=False, must_say=None):
         base,
         token,
     )
-    return problems
-
-
-def stop_with_ctrl_c(process):
-    """Stops JupyterLab, started in a process group of its own, as a learner does: Ctrl-C twice
-    (it asks to confirm the first). Returns what went wrong: a server still running 30 s later
-    (it is then killed), or kernels of the pool (connection files heat-pool-*) left running."""
-    for _ in range(2):
-        try:
-            os.killpg(process.pid, signal.SIGINT)
-        except ProcessLookupError:
-            break
-        time.sleep(1)
-    problems = []
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        problems.append("JupyterLab did not stop within 30 s of Ctrl-C")
-    left = subprocess.run(
-        ["pgrep", "-f", "evcxr_jupyter --control_file .*heat-pool-"], capture_output=True, text=True
-    ).stdout.split()
-    if left:
-        problems.append(f"kernels of the pool outlived JupyterLab: processes {left}")
     return problems
 
 

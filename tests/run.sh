@@ -88,13 +88,8 @@ say "the Rust Jupyter kernel: set up (installs evcxr_jupyter the first time, ~6 
 bash kernel-setup/setup.sh --setup-only
 .venv/bin/python kernel-setup/kernel_check.py --kernel rust-heatlib --json target/kernel-check.json
 
-# pytest and Pillow, pinned with hashes, into .venv (learners' set-up leaves them out).
-say "the Python tests (pytest: tests/test_*.py): the locks, the Hub's settings, the cache overlay, the kernel under a learner's mistakes and 4 kernels started together twice, every heatpy version against heatlib's reference, the kernel in a stranger's Jupyter (nbmake)"
-.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r tests/requirements-test.lock
+say "the Python tests (pytest: tests/test_*.py): the locks, the Hub's settings, the cache overlay, the kernel pool in a JupyterLab server (hand-over, a killed kernel restarted cold, a restart asked for), the kernel under a learner's mistakes and 4 kernels started together twice, every notebook executed through the kernel (copies in target/notebooks/) and the lab with its solutions, every heatpy version against heatlib's reference, the kernel in a stranger's Jupyter (nbmake)"
 .venv/bin/python -m pytest tests
-
-say "the notebooks, executed through the kernel"
-.venv/bin/python tests/notebooks.py
 
 say "the webinar's core path alone (the cells tagged core of 01-04), timed: does the plan fit its 60 minutes?"
 .venv/bin/python tests/core_path.py --json target/core-path.json
@@ -103,14 +98,11 @@ say "the docs site and the slides, built from that notebook run, then opened in 
 bash docs/build-site.sh
 .venv/bin/python tests/site_check.py
 
-# Notebooks 01 (with Restart Kernel and Run All) and 03 in the browser; tests/notebooks.py has
+# Notebooks 01 (with Restart Kernel and Run All) and 03 in the browser; tests/test_notebooks.py has
 # run all of them through the kernel with every output checked, so 02 and 04 add only minutes.
-# With no OpenCL driver, as on many learners' laptops (notebooks.py ran them with PoCL's).
+# With no OpenCL driver, as on many learners' laptops (test_notebooks.py ran them with PoCL's).
 say "the README's first command (as this user, root in CI), then notebooks 01 and 03 through JupyterLab in Chromium, with no OpenCL driver"
 .venv/bin/python tests/lab_in_browser.py --without-opencl 01-compiled-interpreted-jit.ipynb 03-heat-flow.ipynb
-
-say "the kernel pool in a JupyterLab server: hand-over, a killed kernel restarted cold, a restart asked for"
-.venv/bin/python tests/kernel_pool.py
 
 # Two rounds here (40 s each); 20 by hand before a release.
 say "two notebooks opened at once right after JupyterLab starts, twice: every kernel answers"

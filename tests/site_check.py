@@ -31,10 +31,9 @@ import urllib.request
 import kernel_check  # the doctor: its checks and their anchors
 import nbformat
 from core_path import is_core, is_presented
+from heat_cli import stage_names
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-
-from notebooks import stage_names
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"

@@ -21,7 +21,7 @@ from queue import Empty
 
 from jupyter_client import BlockingKernelClient
 from kernel_check import CellFailed, execute
-from kernel_pool import ROOT, Server, connection_of
+from lab_server import ROOT, Server, connection_of
 from outcome import report
 
 LIMIT_S = 180

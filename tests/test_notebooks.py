@@ -1,6 +1,6 @@
 """Executes every notebook in notebooks/ through the real Rust kernel and checks what it shows.
 
-    .venv/bin/python tests/notebooks.py [--kernel rust-heatlib] [--timeout 600] [NOTEBOOK ...]
+    .venv/bin/python -m pytest tests/test_notebooks.py [-k 03-heat-flow]
 
 Each notebook runs headless on a fresh kernel (nbclient over the Jupyter protocol), with a
 per-cell timeout. What must hold:
@@ -28,44 +28,29 @@ per-cell timeout. What must hold:
 The executed copies go to target/notebooks/ (the committed notebooks stay without outputs).
 """
 
-import argparse
 import base64
-import functools
 import io
 import json
 import pathlib
 import re
-import subprocess
-import sys
 import time
 
 import nbformat
+import pytest
+from heat_cli import stage_names
 from nbclient import NotebookClient
 from PIL import Image
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+LAB = ROOT / "notebooks" / "05-exercises.ipynb"
 SOLUTIONS = ROOT / "tests" / "lab-solutions"
+# The executed copies: the docs site is built from them (docs/build-site.sh).
+OUT = ROOT / "target" / "notebooks"
+CELL_TIMEOUT_S = 600
 # The CPU stages notebook 03 must write out and time; the interpreter and OpenCL show their source.
 WRITTEN_OUT = ["typed_checked", "typed", "vectorized", "convolve"]
 TIMED = WRITTEN_OUT + ["parallel"]
-
-
-def heat_json(*arguments):
-    """What `heat ARGUMENTS` prints as JSON (the release build, with opencl, as the kernel's heatlib)."""
-    printed = subprocess.run(
-        ["cargo", "run", "--release", "-q", "-p", "heat-cli", "--", *arguments],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(printed)
-
-
-@functools.cache
-def stage_names():
-    """The stages, as heatlib lists them (`heat stages --json`)."""
-    return [stage["name"] for stage in heat_json("stages", "--json")]
 
 
 def png_is_picture(data):
@@ -140,13 +125,10 @@ def with_solutions(exercises):
         for tag in tags(cell):
             if tag.startswith("exercise:"):
                 name = tag.split(":", 1)[1]
-                if name not in known:
-                    raise SystemExit(f"exercise '{name}' has no solution in {SOLUTIONS}/{name}.rs")
+                assert name in known, f"exercise '{name}' has no solution in {SOLUTIONS}/{name}.rs"
                 cell.source = known[name]
                 used.add(name)
-    unused = set(known) - used
-    if unused:
-        raise SystemExit(f"solutions without an exercise cell: {sorted(unused)}")
+    assert used == set(known), f"solutions without an exercise cell: {sorted(set(known) - used)}"
     return copy
 
 
@@ -271,29 +253,26 @@ def check_stage_cells(notebook):
     return problems
 
 
-def run(notebook, name, args, out):
+def executed(notebook, name, capsys):
+    """Runs `notebook` on a fresh kernel, writes the executed copy to OUT, and returns what
+    `check` finds in it."""
     start = time.perf_counter()
     # The companion Python notebook runs on the tutorial's Python kernel, the others on the Rust one.
-    kernel = "python3" if is_python(notebook) else args.kernel
     client = NotebookClient(
         notebook,
-        timeout=args.timeout,
-        kernel_name=kernel,
+        timeout=CELL_TIMEOUT_S,
+        kernel_name="python3" if is_python(notebook) else "rust-heatlib",
         allow_errors=True,
         resources={"metadata": {"path": str(ROOT / "notebooks")}},
     )
     client.execute()
     seconds = time.perf_counter() - start
-    nbformat.write(notebook, out / name)
+    OUT.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, OUT / name)
     problems, images, tables = check(notebook, name)
-    print(f"{name}: executed in {seconds:.0f} s, {images} pictures, {tables} comparison tables", flush=True)
+    with capsys.disabled():  # the figures, for a slow run to be read
+        print(f"\n  {name}: executed in {seconds:.0f} s, {images} pictures, {tables} comparison tables")
     return problems
-
-
-def report(name, problems):
-    print(f"{name}: {'ok' if not problems else 'FAILED'}", flush=True)
-    for problem in problems:
-        print(f"  {problem}", flush=True)
 
 
 def races_untimed(notebook):
@@ -332,53 +311,41 @@ def answers_in(notebooks, lab):
     return found
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", type=pathlib.Path)
-    parser.add_argument("--kernel", default="rust-heatlib")
-    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
-    args = parser.parse_args()
-    paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
-    out = ROOT / "target" / "notebooks"
-    out.mkdir(parents=True, exist_ok=True)
-    failed = False
-    main_notebooks = {}
-    for path in paths:
-        notebook = nbformat.read(path, as_version=4)
-        problems = run(notebook, path.name, args, out)
-        found = verdicts(notebook)
-        if path.name.startswith("05-"):
-            if not found or "PASSED" in found:
-                problems.append(f"the blank exercises should all say NOT YET; they said {found}")
-            if races_untimed(notebook) == 0:
-                problems.append("the blank lab's races should each say what is not timed")
-        else:
-            main_notebooks[path.name] = nbformat.read(path, as_version=4)
-            if "NOT YET" in found:
-                problems.append(f"a check failed in a main notebook: {found}")
-        report(path.name, problems)
-        failed |= bool(problems)
-    lab = [path for path in paths if path.name.startswith("05-")]
-    if main_notebooks and lab:
-        leaked = answers_in(main_notebooks, nbformat.read(lab[0], as_version=4))
-        report("no lab answer in notebooks 01-04", leaked)
-        failed |= bool(leaked)
-    if lab:
-        solved = with_solutions(nbformat.read(lab[0], as_version=4))
-        name = "05-exercises-solved.ipynb"
-        problems = run(solved, name, args, out)
-        found = verdicts(solved)
-        if not found or "NOT YET" in found:
-            problems.append(f"with the solutions every check should say PASSED; they said {found}")
-        untimed = races_untimed(solved)
-        if untimed:
-            problems.append(f"with the solutions every race should time every step; {untimed} said 'not timed'")
-        if not any("the speed of exercise 1" in text_of(cell) for cell in solved.cells):
-            problems.append("the no-indices exercise's race (exercise 6) does not report its speed-up over exercise 1")
-        report(name, problems)
-        failed |= bool(problems)
-    return 1 if failed else 0
+@pytest.mark.setup
+@pytest.mark.kernel
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_the_notebook_runs_and_shows_what_it_says(path, capsys):
+    notebook = nbformat.read(path, as_version=4)
+    problems = executed(notebook, path.name, capsys)
+    found = verdicts(notebook)
+    if path == LAB:
+        if not found or "PASSED" in found:
+            problems.append(f"the blank exercises should all say NOT YET; they said {found}")
+        if races_untimed(notebook) == 0:
+            problems.append("the blank lab's races should each say what is not timed")
+    elif "NOT YET" in found:
+        problems.append(f"a check failed in a main notebook: {found}")
+    assert not problems, "\n".join(problems)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+@pytest.mark.quick
+def test_no_lab_answer_shows_in_notebooks_01_to_04():
+    main = {path.name: nbformat.read(path, as_version=4) for path in NOTEBOOKS if path != LAB}
+    leaked = answers_in(main, nbformat.read(LAB, as_version=4))
+    assert not leaked, "\n".join(leaked)
+
+
+@pytest.mark.setup
+@pytest.mark.kernel
+def test_the_lab_with_its_solutions_passes_every_check(capsys):
+    solved = with_solutions(nbformat.read(LAB, as_version=4))
+    problems = executed(solved, "05-exercises-solved.ipynb", capsys)
+    found = verdicts(solved)
+    if not found or "NOT YET" in found:
+        problems.append(f"with the solutions every check should say PASSED; they said {found}")
+    untimed = races_untimed(solved)
+    if untimed:
+        problems.append(f"with the solutions every race should time every step; {untimed} said 'not timed'")
+    if not any("the speed of exercise 1" in text_of(cell) for cell in solved.cells):
+        problems.append("the no-indices exercise's race (exercise 6) does not report its speed-up over exercise 1")
+    assert not problems, "\n".join(problems)
