@@ -36,7 +36,7 @@ import sys
 import time
 
 from lab_in_browser import page_of, reachable, wait_for
-from outcome import report
+from script_outcome import report
 from site_check import status
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

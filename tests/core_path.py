@@ -39,7 +39,7 @@ import sys
 import nbformat
 from heat_cli import heat_json
 from nbclient import NotebookClient
-from outcome import report
+from script_outcome import report
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 WORDS_PER_MINUTE = 140

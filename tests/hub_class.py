@@ -38,7 +38,7 @@ import requests
 from container_image import ENV, IMAGE
 from hub_accounts import Refused, log_in, post_form
 from lab_in_browser import run_all, wait_for
-from outcome import report
+from script_outcome import report
 from selenium.webdriver.common.by import By
 from site_check import browser
 

@@ -37,7 +37,7 @@ import time
 import urllib.request
 
 from lab_server import stop_with_ctrl_c
-from outcome import report
+from script_outcome import report
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from site_check import browser, status

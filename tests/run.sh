@@ -88,7 +88,7 @@ say "the Rust Jupyter kernel: set up (installs evcxr_jupyter the first time, ~6 
 bash kernel-setup/setup.sh --setup-only
 .venv/bin/python kernel-setup/kernel_check.py --kernel rust-heatlib --json target/kernel-check.json
 
-say "the Python tests (pytest: tests/test_*.py): the locks, the Hub's settings, the cache overlay, the kernel pool in a JupyterLab server (hand-over, a killed kernel restarted cold, a restart asked for), the kernel under a learner's mistakes and 4 kernels started together twice, every notebook executed through the kernel (copies in target/notebooks/) and the lab with its solutions, every heatpy version against heatlib's reference, the kernel in a stranger's Jupyter (nbmake)"
+say "the Python tests (pytest: tests/test_*.py): the locks, the course's shape (tags, slides, polls, minutes), the Hub's settings, the cache overlay, the kernel pool in a JupyterLab server (hand-over, a killed kernel restarted cold, a restart asked for), the kernel under a learner's mistakes and 4 kernels started together twice, every notebook executed through the kernel (copies in target/notebooks/) and the lab with its solutions, every heatpy version against heatlib's reference, the kernel in a stranger's Jupyter (nbmake)"
 .venv/bin/python -m pytest tests
 
 say "the webinar's core path alone (the cells tagged core of 01-04), timed: does the plan fit its 60 minutes?"

@@ -22,7 +22,7 @@ from queue import Empty
 from jupyter_client import BlockingKernelClient
 from kernel_check import CellFailed, execute
 from lab_server import ROOT, Server, connection_of
-from outcome import report
+from script_outcome import report
 
 LIMIT_S = 180
 DELAYS_S = [0, 4, 8, 12, 16]

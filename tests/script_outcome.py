@@ -1,4 +1,7 @@
-"""How every test script of tests/ ends: its problems, one per line, then one verdict line."""
+"""How every test script of tests/ ends: its problems, one per line, then one verdict line.
+
+(Not called `outcome`: a package of that name, which Selenium's trio brings into .venv, would be
+imported instead under pytest, which imports core_path.py for tests/test_course_shape.py.)"""
 
 
 def report(name, problems, ok="ok"):
