@@ -54,7 +54,7 @@ def runner_environment(jupyter_path):
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME") and not name.startswith("JUPYTER")
+        if name not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME") and not name.startswith(("JUPYTER", "PYTEST_"))
     }
     project_bin = str(ROOT / ".venv" / "bin")
     path = [entry for entry in env.get("PATH", "").split(os.pathsep) if entry and entry != project_bin]
@@ -137,4 +137,5 @@ def test_nbmake_runs_notebook_01_through_the_kernel():
     ran = subprocess.run(
         command, env=runner_environment(REGISTERED), cwd=tempfile.gettempdir(), capture_output=True, text=True
     )
-    assert ran.returncode == 0, f"nbmake failed on {NOTEBOOK.name} (exit {ran.returncode}):\n{ran.stdout[-3000:]}"
+    said = f"{ran.stdout[-3000:]}\n{ran.stderr[-2000:]}"
+    assert ran.returncode == 0, f"nbmake failed on {NOTEBOOK.name} (exit {ran.returncode}):\n{said}"

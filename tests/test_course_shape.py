@@ -42,7 +42,7 @@ def test_the_presented_notebooks_narration_leaves_room_in_the_hour():
     presented = [name for name, notebook in NOTEBOOKS.items() if is_presented(notebook)]
     assert presented, "no notebook is marked as presented (metadata heat_accel.presented)"
     minutes = sum(lengths(NOTEBOOKS[name])["core"]["words"] for name in presented) / WORDS_PER_MINUTE
-    assert minutes < CORE_MINUTES, f"the narration of {presented} alone takes {minutes:.0f} minutes"
+    assert minutes <= CORE_MINUTES, f"the narration of {presented} alone takes {minutes:.0f} minutes"
 
 
 @pytest.mark.quick

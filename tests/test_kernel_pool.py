@@ -155,7 +155,13 @@ def notebook(lab):
     kernel_id = session["kernel"]["id"]
     taken = lab.wait_for_log(r"took a warm kernel \(pid (\d+), ready", 30, after=mark)
     client = client_for(connection_of(kernel_id))
-    yield {"kernel_id": kernel_id, "pid": int(taken.group(1)), "first": connection_of(kernel_id), "client": client}
+    yield {
+        "kernel_id": kernel_id,
+        "pid": int(taken.group(1)),
+        "taken_at": mark + taken.end(),  # where the log goes on after the hand-over
+        "first": connection_of(kernel_id),
+        "client": client,
+    }
     client.stop_channels()
     if lab.process.poll() is None:  # test 4 stops the server with the session open, as a learner would
         lab.api("DELETE", f"/api/sessions/{session['id']}")
@@ -189,7 +195,8 @@ def test_2_a_killed_kernel_restarts_cold_on_the_same_ports_and_key(lab, notebook
 @pytest.mark.kernel
 def test_3_a_restart_asked_for_takes_the_next_warm_kernel(lab, notebook):
     before = connection_of(notebook["kernel_id"])
-    lab.wait_for_log(r"warm kernel \(pid \d+\) ready after", 300)
+    # The pool's next kernel, started when the notebook took the first, is ready.
+    lab.wait_for_log(r"warm kernel \(pid \d+\) ready after", 300, after=notebook["taken_at"])
     mark = len(lab.logged())
     lab.api("POST", f"/api/kernels/{notebook['kernel_id']}/restart")
     lab.wait_for_log(r"took a warm kernel", 30, after=mark)

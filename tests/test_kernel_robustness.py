@@ -75,25 +75,28 @@ def said_by(client, code):
     return text
 
 
-@pytest.fixture(scope="module")
-def learners_kernel(rust_kernels):
-    """One kernel for the whole module, as a learner keeps theirs: the bad requests in turn."""
-    with rust_kernels() as client:
-        execute(client, "let keep_me = 42;\nuse heatlib::*;", CELL_TIMEOUT_S)
-        yield client
+class TestALearnersKernel:
+    """One kernel, as a learner keeps theirs: the bad requests in turn, then their variable.
+    Shut down before the kernels below start together."""
 
+    @pytest.fixture(scope="class")
+    def learners_kernel(self, rust_kernels):
+        with rust_kernels() as client:
+            execute(client, "let keep_me = 42;\nuse heatlib::*;", CELL_TIMEOUT_S)
+            yield {"client": client, "sent": set()}
 
-@pytest.mark.parametrize("request_name", BAD_REQUESTS)
-def test_a_bad_request_gets_heatlibs_message(learners_kernel, request_name):
-    code, expected = BAD_REQUESTS[request_name]
-    said = said_by(learners_kernel, code)
-    assert expected in said, f"expected '{expected}', got: {said[:400]!r}"
+    @pytest.mark.parametrize("request_name", BAD_REQUESTS)
+    def test_a_bad_request_gets_heatlibs_message(self, learners_kernel, request_name):
+        code, expected = BAD_REQUESTS[request_name]
+        learners_kernel["sent"].add(request_name)
+        said = said_by(learners_kernel["client"], code)
+        assert expected in said, f"expected '{expected}', got: {said[:400]!r}"
 
-
-def test_the_learners_variable_survives_them_all(learners_kernel):
-    _, bundles, text = execute(learners_kernel, "keep_me", CELL_TIMEOUT_S)
-    text += "".join(b.get("text/plain", "") for b in bundles)
-    assert text.strip() == "42", f"keep_me is gone after the bad requests: {text!r}"
+    def test_the_learners_variable_survives_them_all(self, learners_kernel):
+        assert learners_kernel["sent"] == set(BAD_REQUESTS), "run it after the bad requests, not alone"
+        _, bundles, text = execute(learners_kernel["client"], "keep_me", CELL_TIMEOUT_S)
+        text += "".join(b.get("text/plain", "") for b in bundles)
+        assert text.strip() == "42", f"keep_me is gone after the bad requests: {text!r}"
 
 
 def first_heatmap(rust_kernels, results, index):

@@ -55,13 +55,19 @@ TIMED = WRITTEN_OUT + ["parallel"]
 
 def png_is_picture(data):
     """A PNG larger than 100 x 100 pixels, of more than ten colours (not a blank or flat image)."""
-    image = Image.open(io.BytesIO(data))
-    colours = image.convert("RGB").getcolors(maxcolors=11)  # None: more than 11
+    try:
+        image = Image.open(io.BytesIO(data))
+        colours = image.convert("RGB").getcolors(maxcolors=10)  # None: more than 10
+    except (OSError, ValueError):  # not an image Pillow can read: broken
+        return False
     return image.format == "PNG" and min(image.size) > 100 and colours is None
 
 
 def gif_frames(data):
-    image = Image.open(io.BytesIO(data))
+    try:
+        image = Image.open(io.BytesIO(data))
+    except (OSError, ValueError):
+        return 0
     return image.n_frames if image.format == "GIF" else 0
 
 
