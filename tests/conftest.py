@@ -9,9 +9,9 @@ test_kernel_robustness.py), `--chart` (the Zero to JupyterHub chart's folder: te
 
 import contextlib
 import pathlib
-import subprocess
 
 import pytest
+from heat_cli import heat_command
 from jupyter_client.manager import start_new_kernel
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -37,9 +37,7 @@ def root():
 
 @pytest.fixture(scope="session")
 def heat():
-    """The `heat` command of this checkout, built optimised (as heatlib's reference and benches are)."""
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "heat-cli"], cwd=ROOT, check=True)
-    return ROOT / "target" / "release" / "heat"
+    return heat_command()
 
 
 @contextlib.contextmanager
