@@ -50,19 +50,27 @@ def state_of(pid):
     return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
+class QuietLog:
+    """The server's log, as the pool writes to it: errors kept for a test to read, the rest dropped."""
+
+    def __init__(self):
+        self.errors = []
+
+    def error(self, message, *args, **_details):
+        self.errors.append(message % args)
+
+    def info(self, *args, **_details):
+        pass
+
+    warning = info
+
+
 async def lock_holder_and_waiter(lock_path):
     """The wedge of two notebooks opened at once: a warm kernel paused while its cargo held a
     lock that the learner's busy kernel waited for, which kept it busy, which kept the other
     paused. Here the 'warm kernel' holds an flock for 1.5 s of its own running time, and the
     'learner's kernel' waits for it; the learner counts as busy for 4 s at least."""
-
-    class Log:
-        def info(self, *args):
-            pass
-
-        warning = error = info
-
-    pool = heat_kernel_pool.KernelPool(1, Log())
+    pool = heat_kernel_pool.KernelPool(1, QuietLog())
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, lock_path], start_new_session=True)
     await asyncio.sleep(0.3)  # it takes the lock
     waiter = subprocess.Popen([sys.executable, "-c", WAIT_FOR_LOCK, lock_path])
@@ -102,17 +110,9 @@ def test_a_lock_holder_is_never_left_paused():
     assert holder_state == "T", "a starting kernel holding no lock was not paused while a kernel was busy"
 
 
-class ErrorLog:
-    def __init__(self):
-        self.errors = []
-
-    def error(self, message, *args):
-        self.errors.append(message % args)
-
-
 @pytest.mark.quick
 def test_a_pool_of_30_is_bounded_to_4_with_a_message(monkeypatch):
-    log = ErrorLog()
+    log = QuietLog()
     monkeypatch.setenv("HEAT_KERNEL_POOL", "30")
     assert heat_kernel_pool.pool_size_setting(log) == heat_kernel_pool.MAX_POOL
     assert log.errors
@@ -126,7 +126,7 @@ def test_the_pools_folder_stays_inside_the_servers(monkeypatch, chosen, expected
     root = OUT / "root"
     root.mkdir(parents=True, exist_ok=True)
     monkeypatch.setenv("HEAT_KERNEL_POOL_DIR", chosen)
-    folder = heat_kernel_pool.pool_folder_setting(str(root.resolve()), ErrorLog())
+    folder = heat_kernel_pool.pool_folder_setting(str(root.resolve()), QuietLog())
     assert folder == str((root / expected).resolve()) and os.path.isdir(folder)
 
 
