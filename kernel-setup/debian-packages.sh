@@ -4,9 +4,9 @@
 # clinfo: to check which OpenCL devices exist. Versions are those of the machine's Debian release.
 #   bash kernel-setup/debian-packages.sh                  what the kernel and heatlib need
 #   bash kernel-setup/debian-packages.sh --with-browser   also chromium and chromium-driver, for the
-#                                                         browser tests (tests/site_check.py, lab_in_browser.py)
+#                                                         browser tests (pytest -m browser)
 #   bash kernel-setup/debian-packages.sh --with-container also podman, runc and debootstrap, to build and
-#                                                         run the image (tests/container_image.py)
+#                                                         run the image (pytest -m container)
 #   bash kernel-setup/debian-packages.sh --with-hub       also podman, runc, Node.js and npm, for the one-machine
 #                                                         JupyterHub (kernel-setup/hub/hub.sh)
 #   bash kernel-setup/debian-packages.sh --with-lint      also shellcheck, which tests/run.sh runs on the scripts,

@@ -2,9 +2,12 @@
 
 Fixtures: `root` (the repository), `heat` (the `heat` command, built in release once per run),
 `rust_kernels` (`with rust_kernels() as client:` starts a "Rust (heatlib)" kernel and shuts it
-down after).
+down after), `chromium` (a headless Chromium per test module, tests/browser.py), `image` (the
+tutorial's image, built with podman once per run, tests/podman_image.py).
 Options: `--together`, `--rounds` (kernels started at once, and how often:
-test_kernel_robustness.py), `--chart` (the Zero to JupyterHub chart's folder: test_hub_values.py).
+test_kernel_robustness.py), `--chart` (the Zero to JupyterHub chart's folder: test_hub_values.py),
+`--without-opencl` (JupyterLab as on a machine with no OpenCL driver: test_lab_in_browser.py),
+`--base` (the image to build the tutorial's on).
 """
 
 import contextlib
@@ -27,6 +30,15 @@ def pytest_addoption(parser):
         "--chart",
         type=pathlib.Path,
         help="the Zero to JupyterHub chart's folder (values.yaml, values.schema.yaml) to validate the settings with",
+    )
+    parser.addoption(
+        "--without-opencl",
+        action="store_true",
+        help="run JupyterLab as on a machine with no OpenCL driver (test_lab_in_browser.py)",
+    )
+    parser.addoption(
+        "--base",
+        help="the image to build the tutorial's image on (default: one built here from Debian's packages)",
     )
 
 
@@ -55,3 +67,24 @@ def started_rust_kernel():
 @pytest.fixture(scope="session")
 def rust_kernels():
     return started_rust_kernel
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """A headless Chromium, shared by the tests of one module, quit after them."""
+    from browser import start_chromium  # Selenium: only for the tests that open a browser
+
+    driver = start_chromium()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="session")
+def image(request):
+    """The tutorial's image (tests/podman_image.py), built once per run: its name."""
+    from podman_image import build_image
+
+    try:
+        return build_image(request.config.getoption("--base"))
+    except PermissionError as error:
+        pytest.fail(str(error))

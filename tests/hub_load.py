@@ -30,19 +30,18 @@ import time
 import uuid
 
 import websocket
-from container_image import ENV
-from hub_class import (
+from browser import wait_for
+from hub_harness import (
     Hub,
     api,
     clear_leftovers,
     learner_session,
     learners_containers,
-    podman,
     server_ready,
     server_session,
     start_server,
 )
-from lab_in_browser import wait_for
+from podman_image import ENV, podman
 
 NOTEBOOK_FOLDER = "heat-accel-notebooks"
 REFUSED_FOR_MEMORY = " is available; "

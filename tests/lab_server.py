@@ -1,7 +1,7 @@
 """A JupyterLab server of the project's .venv for a test, as a learner starts it: its own
 process group, a token, the kernel pool on; its REST API, its log, and Ctrl-C to stop it.
 
-Used by tests/test_kernel_pool.py and tests/two_notebooks_at_once.py; tests/lab_in_browser.py
+Used by tests/test_kernel_pool.py and tests/test_two_notebooks_at_once.py; test_lab_in_browser.py
 starts its server with the README's command instead, and stops it with `stop_with_ctrl_c`.
 """
 

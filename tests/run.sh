@@ -2,11 +2,12 @@
 # The project's test command (README, and CI through .ci/run): formatting, lints, every test.
 # On a fresh machine it first installs what it needs; run it again and it skips what is there.
 #
-#   bash tests/run.sh           everything: the Rust tests, then the kernel, the Python side,
-#                               the notebooks, the docs site in Chromium, JupyterLab in Chromium
-#                               the image built and run with podman, and a class on the
-#                               one-machine JupyterHub (what CI runs; as root or with sudo,
-#                               which podman needs)
+#   bash tests/run.sh           everything: the Rust tests, then the kernel, the Python tests
+#                               (pytest: the kernel, the notebooks, the Python side; then those
+#                               marked browser: the docs site and JupyterLab in Chromium; then
+#                               those marked container: the image built and run with podman, and
+#                               a class on the one-machine JupyterHub) (what CI runs; as root or
+#                               with sudo, which podman needs)
 #   bash tests/run.sh --quick   the Rust side and the linters, in a few minutes: cargo fmt,
 #                               ruff, the shell scripts' check, clippy (also without the
 #                               optional features), cargo test, cargo doc; needs only the Rust
@@ -88,39 +89,29 @@ say "the Rust Jupyter kernel: set up (installs evcxr_jupyter the first time, ~6 
 bash kernel-setup/setup.sh --setup-only
 .venv/bin/python kernel-setup/kernel_check.py --kernel rust-heatlib --json target/kernel-check.json
 
-say "the Python tests (pytest: tests/test_*.py): the locks, the course's shape (tags, slides, polls, minutes), the Hub's settings, the cache overlay, the kernel pool in a JupyterLab server (hand-over, a killed kernel restarted cold, a restart asked for), the kernel under a learner's mistakes and 4 kernels started together twice, every notebook executed through the kernel (copies in target/notebooks/) and the lab with its solutions, every heatpy version against heatlib's reference, the kernel in a stranger's Jupyter (nbmake)"
-.venv/bin/python -m pytest tests
+say "the Python tests (pytest tests -m 'not browser and not container'): the locks, the course's shape (tags, slides, polls, minutes), the Hub's settings, the cache overlay, the kernel pool in a JupyterLab server (hand-over, a killed kernel restarted cold, a restart asked for, two notebooks opened at once right after it starts, twice), the kernel under a learner's mistakes and 4 kernels started together twice, every notebook executed through the kernel (copies in target/notebooks/) and the lab with its solutions, every heatpy version against heatlib's reference, the kernel in a stranger's Jupyter (nbmake)"
+.venv/bin/python -m pytest tests -m "not browser and not container"
 
 say "the webinar's core path alone (the cells tagged core of 01-04), timed: does the plan fit its 60 minutes?"
 .venv/bin/python tests/core_path.py --json target/core-path.json
 
-say "the docs site and the slides, built from that notebook run, then opened in headless Chromium"
+say "the docs site and the slides, built from that notebook run"
 bash docs/build-site.sh
-.venv/bin/python tests/site_check.py
 
 # Notebooks 01 (with Restart Kernel and Run All) and 03 in the browser; tests/test_notebooks.py has
 # run all of them through the kernel with every output checked, so 02 and 04 add only minutes.
 # With no OpenCL driver, as on many learners' laptops (test_notebooks.py ran them with PoCL's).
-say "the README's first command (as this user, root in CI), then notebooks 01 and 03 through JupyterLab in Chromium, with no OpenCL driver"
-.venv/bin/python tests/lab_in_browser.py --without-opencl 01-compiled-interpreted-jit.ipynb 03-heat-flow.ipynb
+# (-k names the notebooks with .ipynb: the site's slide decks, named without it, all stay.)
+say "in headless Chromium (pytest -m browser): the docs site and its slides; the README's first command (as this user, root in CI), then notebooks 01 and 03 through JupyterLab, with no OpenCL driver"
+.venv/bin/python -m pytest tests -m "browser and not container" --without-opencl \
+    -k "not 02-vectorization.ipynb and not 04-gpu-opencl.ipynb"
 
-# Two rounds here (40 s each); 20 by hand before a release.
-say "two notebooks opened at once right after JupyterLab starts, twice: every kernel answers"
-.venv/bin/python tests/two_notebooks_at_once.py --rounds 2
-
-say "the image: built with podman, then run: its JupyterLab, the doctor inside, its memory limit"
 # debootstrap and podman need root: CI is root; a developer is asked for sudo.
+say "with podman (pytest -m container): the image built, then run (its JupyterLab, the doctor inside, its memory limit); a class on the one-machine JupyterHub on it (two learners log in, run notebook 01, stay apart, lose nothing)"
 if [ "$(id -u)" -eq 0 ]; then
-    .venv/bin/python tests/container_image.py
+    .venv/bin/python -m pytest tests -m container
 else
-    sudo .venv/bin/python tests/container_image.py
-fi
-
-say "a class on the one-machine JupyterHub (that image): two learners log in, run notebook 01, stay apart, lose nothing"
-if [ "$(id -u)" -eq 0 ]; then
-    .venv/bin/python tests/hub_class.py
-else
-    sudo .venv/bin/python tests/hub_class.py
+    sudo .venv/bin/python -m pytest tests -m container
 fi
 
 say "all checks passed in $((SECONDS - started)) s"

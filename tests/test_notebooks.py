@@ -17,7 +17,7 @@ per-cell timeout. What must hold:
   timing it through heatlib (`timed:STAGE`) whose table holds both the cell's step and the
   library stage, agreeing with the reference; the machine-code cells show SIMD arithmetic for
   the row-slice step and a bounds check for the checked loop. (Without an OpenCL driver it is
-  run in JupyterLab by tests/lab_in_browser.py --without-opencl.)
+  run in JupyterLab by tests/test_lab_in_browser.py --without-opencl.)
 - The lab (05) as committed: every check says NOT YET, every race says what is not timed. With
   the solutions from tests/lab-solutions/ swapped into its `exercise:NAME` cells: every check
   says PASSED and every race prints its readings. No three consecutive lines of a solution

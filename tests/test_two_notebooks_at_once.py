@@ -1,6 +1,6 @@
 """Two notebooks opened at once right after JupyterLab starts, many times: every kernel answers.
 
-    .venv/bin/python tests/two_notebooks_at_once.py [--rounds 20] [--port 18891]
+    .venv/bin/python -m pytest tests/test_two_notebooks_at_once.py [--rounds 20]
 
 Each round starts a fresh JupyterLab with its kernel pool (as the README's command does), and as
 soon as the server answers opens two notebooks at the same moment (JupyterLab restoring a
@@ -10,20 +10,23 @@ a cell that keeps it busy for some seconds, while the second runs its first cell
 a starting kernel while another is busy, which must never leave a kernel waiting for good (a
 kernel wedged so once in nine openings: a paused kernel held cargo's lock that the other waited
 for). Both cells must finish within the limit, every round. Then Ctrl-C, and no kernel is left.
-The log of each server goes to target/two-notebooks/.
+Each round is a test case (--rounds, 2 by default; 20 by hand before a release). The log of each
+server goes to target/two-notebooks/.
 """
 
-import argparse
-import sys
 import threading
 import time
 from queue import Empty
 
+import pytest
 from jupyter_client import BlockingKernelClient
 from kernel_check import CellFailed, execute
 from lab_server import ROOT, Server, connection_of
-from script_outcome import report
 
+pytestmark = [pytest.mark.setup, pytest.mark.kernel]
+
+PORT = 18891
+OUT = ROOT / "target" / "two-notebooks"
 LIMIT_S = 180
 DELAYS_S = [0, 4, 8, 12, 16]
 # The busy cell starts this long after the pair opens: the kernel the pool starts behind them
@@ -150,18 +153,11 @@ def one_round(number, port, out):
     return problems
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--port", type=int, default=18891)
-    args = parser.parse_args()
-    out = ROOT / "target" / "two-notebooks"
-    out.mkdir(parents=True, exist_ok=True)
-    problems = []
-    for number in range(1, args.rounds + 1):
-        problems += one_round(number, args.port, out)
-    return report("two_notebooks_at_once", problems, ok=f"ok, {args.rounds} rounds")
+def pytest_generate_tests(metafunc):
+    metafunc.parametrize("number", range(1, metafunc.config.getoption("--rounds") + 1))
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def test_both_kernels_answer(number):
+    OUT.mkdir(parents=True, exist_ok=True)
+    problems = one_round(number, PORT, OUT)
+    assert not problems, "\n".join(problems)
