@@ -66,13 +66,15 @@ class Class:
     image: str
     state: pathlib.Path
     learners_file: pathlib.Path
-    accounts: dict
+    accounts: dict = field(repr=False)  # passwords: not printed by a failing assertion into a CI log
     figures: dict = field(default_factory=dict)
 
     def first_learner(self):
         return next(iter(self.accounts.items()))
 
     def start_hub(self):
+        if self.hub.process.poll() is None:
+            self.hub.stop()
         self.hub = Hub(self.image, PORT, self.state, self.learners_file, OUT / "hub.log")
 
 
@@ -155,7 +157,11 @@ def log_in_and_run(lesson, chromium, name):
     chromium.find_element(By.ID, "username_input").send_keys(name)
     chromium.find_element(By.ID, "password_input").send_keys(lesson.accounts[name])
     chromium.find_element(By.ID, "login_submit").click()
-    wait_for(f"{name}: JupyterLab after the login", lambda: f"/user/{name}/lab" in chromium.current_url, 600)
+    try:
+        wait_for(f"{name}: JupyterLab after the login", lambda: f"/user/{name}/lab" in chromium.current_url, 600)
+    except TimeoutError as error:
+        chromium.save_screenshot(str(OUT / f"{name}-timeout.png"))
+        return [str(error)]
     lesson.figures[f"{name} login to lab"] = time.perf_counter() - started
     started = time.perf_counter()
     problems = run_notebook(chromium, f"{lesson.hub.url}/user/{name}", "", NOTEBOOK, OUT)
@@ -165,6 +171,8 @@ def log_in_and_run(lesson, chromium, name):
 
 def test_a_learner_cannot_reach_another(lesson):
     first, second = list(lesson.accounts)
+    running = learners_containers([second])
+    assert running, f"{second} has no server: nothing to try to reach"
     session = learner_session(lesson.hub.url, first, lesson.accounts[first])
     reached = []
     for path in (
@@ -192,7 +200,8 @@ def test_each_server_mounts_its_learner_volume_only(lesson):
 
 
 def notebook_kept(hub, name, password):
-    """Whether the notebook `save_a_notebook` saved is there, as saved."""
+    """Whether the notebook the test below saved is there, as saved. (Called outside the
+    assertions: pytest would print its arguments, the password among them.)"""
     session = server_session(hub, name, password)
     answer = api(session, hub, "GET", f"/user/{name}/api/contents/heat-accel-notebooks/kept.ipynb")
     return answer.status_code == 200 and answer.json()["content"]["metadata"].get("heat") == name
@@ -208,7 +217,8 @@ def test_a_saved_notebook_survives_the_server_stopped_and_started(lesson):
     api(session, lesson.hub.url, "DELETE", f"/hub/api/users/{name}/server")
     wait_for(f"{name}'s server stopped", lambda: not learners_containers([name]), 120)
     start_server(lesson.hub.url, name, password)
-    assert notebook_kept(lesson.hub.url, name, password)
+    kept = notebook_kept(lesson.hub.url, name, password)
+    assert kept, f"{name}'s saved notebook is gone"
 
 
 def test_a_run_past_the_memory_limit_is_refused_with_heatlib_message(lesson):
@@ -230,7 +240,8 @@ def test_a_killed_server_is_started_again_with_the_notebook_intact(lesson):
     podman("kill", f"jupyter-{name}")
     wait_for(f"the Hub sees {name}'s killed server", lambda: not server_ready(session, lesson.hub.url, name), 120, 2)
     start_server(lesson.hub.url, name, password)
-    assert notebook_kept(lesson.hub.url, name, password)
+    kept = notebook_kept(lesson.hub.url, name, password)
+    assert kept, f"{name}'s saved notebook is gone"
 
 
 def test_ctrl_c_ends_the_hub_and_the_learners_servers(lesson):
@@ -244,7 +255,8 @@ def test_the_hub_started_again_keeps_the_accounts_and_the_notebook(lesson):
     name, password = lesson.first_learner()
     try:
         start_server(lesson.hub.url, name, password)
-        assert notebook_kept(lesson.hub.url, name, password)
+        kept = notebook_kept(lesson.hub.url, name, password)
+        assert kept, f"{name}'s saved notebook is gone after the Hub was restarted"
     finally:
         lesson.hub.stop()
 

@@ -28,7 +28,7 @@ import re
 import signal
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from browser import page_of, reachable, run_notebook, status, wait_for
@@ -50,8 +50,9 @@ class Lab:
 
     process: subprocess.Popen
     base: str
-    link: str
-    token: str
+    # Kept out of the repr, so that a failing assertion does not print them into a CI log.
+    link: str = field(repr=False)
+    token: str = field(repr=False)
     log: pathlib.Path
     without_opencl: bool
 
@@ -100,12 +101,14 @@ def lab(request):
         wait_for(f"JupyterLab answering (see {log})", lambda: reachable(link), 120)
         yield Lab(process, f"http://127.0.0.1:{PORT}", link, token, log, without_opencl)
     finally:
-        if process.poll() is None:
-            stop_with_ctrl_c(process)
+        # Stopped here when test_ctrl_c_stops_the_server_and_its_kernels was not run or failed.
+        left = stop_with_ctrl_c(process) if process.poll() is None else []
         for path, text in committed.items():
             if path.read_bytes() != text:
                 path.write_bytes(text)
         no_drivers.cleanup()
+        if left:
+            pytest.fail("\n".join(left))
 
 
 def command_lines_holding(secret):
@@ -136,9 +139,12 @@ def kernels_holding(secret):
     return found
 
 
+# The assertions below hold no call with the token in it: pytest would print its arguments.
 def test_the_link_opens_jupyterlab(lab):
-    assert status(lab.link) == 200
-    assert "jupyter-config-data" in page_of(lab.link), "the page with the token is not JupyterLab"
+    answered = status(lab.link)
+    assert answered == 200
+    is_jupyterlab = "jupyter-config-data" in page_of(lab.link)
+    assert is_jupyterlab, "the page with the token is not JupyterLab"
 
 
 def test_a_request_without_the_token_is_refused(lab):
@@ -152,7 +158,8 @@ def test_root_is_warned(lab):
 
 
 def test_the_token_is_in_no_command_line(lab):
-    assert command_lines_holding(lab.token) == []
+    holding = command_lines_holding(lab.token)
+    assert holding == []
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -168,9 +175,12 @@ def test_notebook_runs_in_jupyterlab(lab, chromium, name):
 def test_the_token_is_in_no_kernel(lab):
     """Kernels have started by now (the pool's too): none holds the token, on its command line or
     in its environment (which learners' code and build scripts read)."""
-    assert command_lines_holding(lab.token) == []
-    assert kernels_holding(lab.token) == []
+    holding = command_lines_holding(lab.token)
+    assert holding == []
+    kernels = kernels_holding(lab.token)
+    assert kernels == []
 
 
 def test_ctrl_c_stops_the_server_and_its_kernels(lab):
-    assert stop_with_ctrl_c(lab.process) == []
+    problems = stop_with_ctrl_c(lab.process)
+    assert problems == []

@@ -76,12 +76,6 @@ class Server(http.server.ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-def serve(site):
-    server = Server(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
-
-
 def wait_for_equations(driver):
     """MathJax typesets after the page loads; wait until it says it is done."""
     driver.set_script_timeout(60)
