@@ -80,7 +80,8 @@ class TestALearnersKernel:
     Shut down before the kernels below start together."""
 
     @pytest.fixture(scope="class")
-    def learners_kernel(self, rust_kernels):
+    @classmethod  # a class-scoped fixture: once for the class, not per test instance
+    def learners_kernel(cls, rust_kernels):
         with rust_kernels() as client:
             execute(client, "let keep_me = 42;\nuse heatlib::*;", CELL_TIMEOUT_S)
             yield {"client": client, "sent": set()}
