@@ -59,8 +59,8 @@ LEARNERS = ["ada", "grace"]
 
 
 @dataclass
-class Class:
-    """The Hub of this module's class, the learners' accounts (name: password), its figures."""
+class Lesson:
+    """The class being taught: its Hub, the learners' accounts (name: password), its figures."""
 
     hub: Hub
     image: str
@@ -89,7 +89,7 @@ def lesson(image):
         learners_file.write_text("# the class\n" + "\n".join(LEARNERS) + "\n")
         started = time.perf_counter()
         first_hub = Hub(image, PORT, state, learners_file, OUT / "hub.log")
-        taught = Class(first_hub, image, state, learners_file, {}, {"hub up": time.perf_counter() - started})
+        taught = Lesson(first_hub, image, state, learners_file, {}, {"hub up": time.perf_counter() - started})
         try:
             with open(state / "accounts.csv", newline="") as rows:
                 taught.accounts = dict(csv.reader(rows))
