@@ -101,7 +101,7 @@ def lab(request):
         wait_for(f"JupyterLab answering (see {log})", lambda: reachable(link), 120)
         yield Lab(process, f"http://127.0.0.1:{PORT}", link, token, log, without_opencl)
     finally:
-        # Stopped here when test_ctrl_c_stops_the_server_and_its_kernels was not run or failed.
+        # Stopped here when test_ctrl_c_stops_the_server_and_its_kernels did not run (-k, -x).
         left = stop_with_ctrl_c(process) if process.poll() is None else []
         for path, text in committed.items():
             if path.read_bytes() != text:
