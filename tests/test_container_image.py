@@ -75,7 +75,7 @@ def container(image):
 
 # The assertions below hold no value with the token in it: pytest would print it.
 def test_the_image_prints_the_link_to_open(container):
-    logs = subprocess.run(["podman", "logs", container.name], env=ENV, capture_output=True, text=True).stdout
+    logs = podman("logs", container.name)
     printed = f"http://127.0.0.1:8888/lab?token={container.token}" in logs
     assert printed, "the image's command did not print the link to open"
 
