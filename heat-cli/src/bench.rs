@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use heatlib::python::PythonSide;
+use heatlib::roofline::Ceilings;
 use heatlib::{BenchRow, Comparison, Problem, Stage, Storage, format_seconds};
 
 use crate::ExecutionArgs;
@@ -48,7 +49,8 @@ pub struct BenchArgs {
     #[arg(long)]
     schema: bool,
     /// Leave out each row's predicted ceiling (the machine's ceilings are otherwise
-    /// read from `heat roofline`'s kept measurement, or measured once, a few seconds)
+    /// read from `heat roofline`'s kept measurement, or measured once: 10 to 50 seconds,
+    /// at most half of --bench-budget)
     #[arg(long)]
     no_ceilings: bool,
 }
@@ -103,7 +105,8 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
     let chosen = args.stages.as_deref().map(parse_stages).transpose()?;
     let options = args.execution.options();
     // A budget too long to add to the clock is no budget.
-    let deadline = Instant::now().checked_add(args.bench_budget);
+    let started = Instant::now();
+    let deadline = started.checked_add(args.bench_budget);
     let mut out_of_time = None;
     // Unless named, a stage that cannot run here is left out with a note.
     let unavailable = opencl_unavailable();
@@ -133,9 +136,9 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
         }
         if !args.no_ceilings {
             if ceilings.is_none() {
-                ceilings = Some(crate::roofline::kept_or_measured()?);
+                ceilings = Some(ceilings_within(started, args.bench_budget)?);
             }
-            if let Some(ceilings) = &ceilings {
+            if let Some(Some(ceilings)) = &ceilings {
                 comparison.set_ceilings(ceilings);
             }
         }
@@ -179,14 +182,30 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
     }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
-        std::fs::write(path, text + "\n")
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        heatlib::write_text(path, &(text + "\n")).map_err(|e| e.to_string())?;
         eprintln!("wrote {}", path.display());
     }
     if let Some(message) = out_of_time {
         return Err(message);
     }
     Ok(())
+}
+
+/// The machine's ceilings, kept or measured within half the bench's budget;
+/// `None` (with a word) when measuring them would take more of it than that, so
+/// that the budget still times the stages.
+fn ceilings_within(started: Instant, budget: Duration) -> Result<Option<Ceilings>, String> {
+    let deadline = started.checked_add(budget / 2);
+    match crate::roofline::kept_or_measured(deadline) {
+        Ok(ceilings) => Ok(Some(ceilings)),
+        Err(error @ heatlib::HeatError::CeilingsOutOfTime { .. }) => {
+            eprintln!(
+                "(rows without their predicted ceilings: {error}; they may take half of --bench-budget)"
+            );
+            Ok(None)
+        }
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 fn print_table(size: &Size, comparison: &Comparison, interpreted_skipped: bool) {

@@ -221,15 +221,14 @@ fn polls(rows: &[BenchRow]) -> Vec<Poll<'static>> {
         .collect()
 }
 
+/// The largest `heat bench --json` file read: tens of thousands of rows.
+const BENCH_JSON_LIMIT: u64 = 64 << 20;
+
 fn read_rows(paths: &[PathBuf]) -> Result<Vec<BenchRow>, String> {
     let mut rows = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "cannot read {}: {e} (write it with heat bench --json FILE)",
-                path.display()
-            )
-        })?;
+        let text = heatlib::read_text(path, BENCH_JSON_LIMIT, "heat bench --json output")
+            .map_err(|e| format!("{e} (write it with heat bench --json FILE)"))?;
         let read: Vec<BenchRow> = serde_json::from_str(&text)
             .map_err(|e| format!("{} is not heat bench --json output: {e}", path.display()))?;
         rows.extend(read);

@@ -5,6 +5,7 @@
 //! one far past the last cache, each against its predicted ceiling.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use clap::Args;
 use heatlib::roofline::{self, Ceilings, SWEEP_SIDES, SweepPoint};
@@ -12,7 +13,7 @@ use heatlib::{Comparison, Problem, RunOptions, Stage};
 
 #[derive(Args)]
 pub struct RooflineArgs {
-    /// Measure the ceilings again now (a few seconds), instead of reading the ones kept for this machine
+    /// Measure the ceilings again now (10 to 50 seconds), instead of reading the ones kept for this machine
     #[arg(long)]
     measure: bool,
     /// Also write the ceilings as JSON to this file
@@ -42,7 +43,7 @@ pub struct RooflineArgs {
 
 pub fn roofline(args: &RooflineArgs) -> Result<(), String> {
     let ceilings = if args.measure {
-        eprintln!("measuring this machine's ceilings (a few seconds)...");
+        eprintln!("measuring this machine's ceilings (10 to 50 seconds)...");
         let measured = Ceilings::measure().map_err(|e| e.to_string())?;
         if let Some(path) = Ceilings::file() {
             // The kept copy only saves time later; say so if it cannot be kept.
@@ -52,7 +53,7 @@ pub fn roofline(args: &RooflineArgs) -> Result<(), String> {
         }
         measured
     } else {
-        kept_or_measured()?
+        kept_or_measured(None).map_err(|e| e.to_string())?
     };
     println!("{}", ceilings.to_text().trim_end());
     if let Some(path) = &args.json {
@@ -77,8 +78,7 @@ pub fn roofline(args: &RooflineArgs) -> Result<(), String> {
         print_sweep(&points);
         if let Some(path) = &args.sweep_json {
             let text = serde_json::to_string_pretty(&points).map_err(|e| e.to_string())?;
-            std::fs::write(path, text + "\n")
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            heatlib::write_text(path, &(text + "\n")).map_err(|e| e.to_string())?;
             eprintln!("wrote {}", path.display());
         }
     }
@@ -88,15 +88,20 @@ pub fn roofline(args: &RooflineArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The ceilings kept for this machine; measured first (with a word) if there are none.
-pub fn kept_or_measured() -> Result<Ceilings, String> {
-    let kept = Ceilings::file()
-        .and_then(|path| Ceilings::load(&path).ok())
-        .is_some();
-    if !kept {
-        eprintln!("measuring this machine's ceilings once (a few seconds; kept for next time)...");
+/// The ceilings kept for this machine; measured first (with a word, and why) if there
+/// are none or the kept ones are refused, stopping at `deadline` if one is given.
+pub fn kept_or_measured(deadline: Option<Instant>) -> Result<Ceilings, heatlib::HeatError> {
+    let there = Ceilings::file().is_some_and(|path| std::fs::symlink_metadata(path).is_ok());
+    let refused = Ceilings::why_not_kept();
+    if let Some(why) = &refused {
+        eprintln!("(the kept ceilings are not used: {why})");
     }
-    Ceilings::of_this_machine().map_err(|e| e.to_string())
+    if !there || refused.is_some() {
+        eprintln!(
+            "measuring this machine's ceilings once (10 to 50 seconds; kept for next time)..."
+        );
+    }
+    Ceilings::of_this_machine_until(deadline)
 }
 
 fn parse_sides(text: &str) -> Result<Vec<usize>, String> {

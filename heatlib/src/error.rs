@@ -235,6 +235,15 @@ pub enum HeatError {
         message: String,
     },
 
+    /// A file that cannot be read, or that holds something heatlib refuses.
+    #[error("cannot read {path}: {message}")]
+    Read {
+        /// The file.
+        path: String,
+        /// What is wrong with it, and what to do.
+        message: String,
+    },
+
     /// The Rust compiler could not be run, or refused the source.
     #[error("cannot compile: {message}")]
     Compiler {
@@ -269,6 +278,18 @@ pub enum HeatError {
         repeat: usize,
         /// The most that is accepted.
         max: usize,
+    },
+
+    /// Measuring the ceilings reached its deadline before it was done.
+    #[error(
+        "out of time while measuring this machine's ceilings ({done} of {probes} measurements \
+         done); `heat roofline --measure` measures and keeps them once, after which they are read at once"
+    )]
+    CeilingsOutOfTime {
+        /// Measurements finished before the deadline.
+        done: usize,
+        /// Measurements in all.
+        probes: usize,
     },
 
     /// A comparison that reached its deadline before a row was done.

@@ -1,17 +1,27 @@
-//! Files heatlib writes: `.npy` files that are written whole or not at all,
-//! and scratch folders that only this user can enter.
+//! Files heatlib reads and writes, by one rule each, for a shared server.
 //!
-//! On a shared server both matter. A write that fails part-way (a full disk,
-//! a learner's quota) must not leave a truncated file where the previous good
-//! one was, so the file is written beside its destination and renamed over it
-//! once complete. And a folder under the shared temporary directory with a
-//! name others can guess must never be one that someone else made first: they
-//! could have left a link inside it that turns heatlib's write into a write
-//! over one of your files.
+//! **Writes** ([`write_npy`], [`write_text`]) are whole or not at all: a write
+//! that fails part-way (a full disk, a learner's quota) must not leave a
+//! truncated file where the previous good one was, so the file is written
+//! beside its destination and renamed over it once complete. A link is
+//! followed, except one that another user made in a shared folder such as
+//! `/tmp` (sticky and writable by all): following it would let them turn your
+//! write into a write over one of your files, which Linux's
+//! `fs.protected_symlinks` refuses for the same reason. A pipe with no reader
+//! is refused at once instead of waiting for one.
+//!
+//! **Reads** ([`read_text`]) take a regular file only, up to a size bound: a
+//! pipe would wait for a writer for ever and `/dev/zero` would fill memory.
+//!
+//! **Scratch folders** ([`ScratchFolder`]) under the shared temporary directory
+//! are made afresh with a name no one else chose, so that no one can have left
+//! a link inside them first.
 
+use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::fs::{DirBuilder, File, OpenOptions};
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndarray_npy::WriteNpyExt;
@@ -25,9 +35,10 @@ use crate::error::{HeatError, Result};
 ///
 /// The file keeps the permissions of the one it replaces (a private 0600 file
 /// stays private), or gets the usual ones for a new file; while it is being
-/// written only you can read it. A link is followed: the file it points to is
-/// replaced. A destination that is not a regular file (`/dev/null`, a pipe) is
-/// written in place.
+/// written only you can read it. A link is followed (the file it points to is
+/// replaced) unless another user made it in a shared folder (see the
+/// [module](self)). A destination that is not a regular file (`/dev/null`, a
+/// pipe with a reader) is written in place.
 ///
 /// ```
 /// let field = ndarray::Array2::<f64>::zeros((3, 3));
@@ -42,11 +53,56 @@ pub fn write_npy<T: WriteNpyExt + ?Sized>(path: &Path, array: &T) -> Result<()> 
     })
 }
 
-/// Writes `text` to `path` whole or not at all, as [`write_npy`] writes its files.
-pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
+/// Writes `text` to `path` whole or not at all, by the rule [`write_npy`] follows.
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    write_bytes(path, text.as_bytes())
+}
+
+/// Writes `bytes` to `path` whole or not at all, by the rule [`write_npy`] follows.
+pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     write_whole(path, |writer| {
-        writer.write_all(text.as_bytes()).map_err(|e| e.to_string())
+        writer.write_all(bytes).map_err(|e| e.to_string())
     })
+}
+
+/// Reads the text file at `path`, `what` it holds (for the messages), refusing
+/// anything but a regular file of at most `limit` bytes: see the [module](self).
+pub fn read_text(path: &Path, limit: u64, what: &str) -> Result<String> {
+    let failed = |message: String| HeatError::Read {
+        path: path.display().to_string(),
+        message,
+    };
+    let mut options = OpenOptions::new();
+    options.read(true);
+    // Opening a pipe for reading waits for a writer; without waiting, the check below refuses it.
+    #[cfg(target_os = "linux")]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(|e| failed(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| failed(e.to_string()))?;
+    if !meta.is_file() {
+        let kind = if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file (a pipe or a device)"
+        };
+        return Err(failed(format!("it is {kind}; give the path of {what}")));
+    }
+    let too_large = |size: u64| {
+        failed(format!(
+            "it holds {size} bytes or more, more than the {limit} that {what} can take; is it the right file?"
+        ))
+    };
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| failed(e.to_string()))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|_| failed(format!("it is not text; give the path of {what}")))
 }
 
 /// Writes what `write` writes to `path`, whole or not at all (see [`write_npy`]).
@@ -58,12 +114,8 @@ fn write_whole(
         path: path.display().to_string(),
         message,
     };
-    // Where the bytes go: through a link to its file, which must then exist.
-    let destination = match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path)
-            .map_err(|e| failed(format!("cannot follow the link: {e}")))?,
-        _ => path.to_path_buf(),
-    };
+    // Where the bytes go: through every link on the way, each one allowed by the rule.
+    let destination = resolve_links(path).map_err(failed)?;
     let before = std::fs::metadata(&destination).ok();
     match &before {
         Some(meta) if meta.is_dir() => {
@@ -108,18 +160,143 @@ fn write_whole(
     Ok(())
 }
 
+/// Links followed at most, as Linux's own limit: past it the links go round in a loop.
+const MOST_LINKS: usize = 40;
+
+/// `path` with every link on the way followed, as the kernel walks a path,
+/// refusing a link that another user made in a shared folder. What does not
+/// exist yet is kept as written.
+fn resolve_links(path: &Path) -> std::result::Result<PathBuf, String> {
+    let mut resolved = if path.is_absolute() {
+        PathBuf::new()
+    } else {
+        std::env::current_dir().map_err(|e| format!("cannot tell the current folder: {e}"))?
+    };
+    let mut rest: VecDeque<OsString> = parts(path);
+    let mut links = 0;
+    while let Some(part) = rest.pop_front() {
+        match Path::new(&part).components().next() {
+            Some(Component::RootDir | Component::Prefix(_)) => resolved = PathBuf::from(&part),
+            Some(Component::ParentDir) => {
+                resolved.pop();
+            }
+            Some(Component::Normal(name)) => {
+                let next = resolved.join(name);
+                let is_link = std::fs::symlink_metadata(&next)
+                    .is_ok_and(|meta| meta.file_type().is_symlink());
+                if !is_link {
+                    resolved = next;
+                    continue;
+                }
+                links += 1;
+                if links > MOST_LINKS {
+                    return Err(format!(
+                        "more than {MOST_LINKS} links on the way: they go round in a loop"
+                    ));
+                }
+                refuse_planted_link(&next, &resolved)?;
+                let target = std::fs::read_link(&next)
+                    .map_err(|e| format!("cannot follow the link {}: {e}", next.display()))?;
+                for part in parts(&target).into_iter().rev() {
+                    rest.push_front(part);
+                }
+            }
+            Some(Component::CurDir) | None => {}
+        }
+    }
+    Ok(resolved)
+}
+
+/// The parts of a path, the root (if any) first.
+fn parts(path: &Path) -> VecDeque<OsString> {
+    path.components()
+        .map(|part| part.as_os_str().to_os_string())
+        .collect()
+}
+
+/// Refuses the link `link` in `folder` when the folder is shared (sticky and
+/// writable by all, as `/tmp`) and the link belongs neither to this user nor to
+/// the folder's owner: the rule of Linux's `fs.protected_symlinks`.
+#[cfg(target_os = "linux")]
+fn refuse_planted_link(link: &Path, folder: &Path) -> std::result::Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(link_meta), Ok(folder_meta)) =
+        (std::fs::symlink_metadata(link), std::fs::metadata(folder))
+    else {
+        return Ok(());
+    };
+    const STICKY_AND_WRITABLE_BY_ALL: u32 = 0o1002;
+    let shared = folder_meta.mode() & STICKY_AND_WRITABLE_BY_ALL == STICKY_AND_WRITABLE_BY_ALL;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let owner = link_meta.uid();
+    if shared && owner != me && owner != folder_meta.uid() {
+        return Err(format!(
+            "{} is a link in the shared folder {} that another user (uid {owner}) made; \
+             heat does not write through it, as Linux's fs.protected_symlinks would not. \
+             Remove the link or write to another path",
+            link.display(),
+            folder.display()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn refuse_planted_link(_link: &Path, _folder: &Path) -> std::result::Result<(), String> {
+    Ok(())
+}
+
 /// Writes straight into a destination that is no regular file (a device, a pipe).
 fn write_in_place(
     destination: &Path,
     write: impl Fn(&mut dyn Write) -> std::result::Result<(), String>,
 ) -> std::result::Result<(), String> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(destination)
-        .map_err(|e| e.to_string())?;
+    let mut options = OpenOptions::new();
+    options.write(true);
+    // Opening a pipe for writing waits for a reader; without waiting, a pipe that
+    // has none fails at once (ENXIO) and is refused below.
+    #[cfg(target_os = "linux")]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(destination).map_err(|e| {
+        if e.raw_os_error() == Some(NO_READER) {
+            "it is a pipe that nobody reads; start its reader first, or name a file".to_string()
+        } else {
+            e.to_string()
+        }
+    })?;
+    blocking(&file).map_err(|e| e.to_string())?;
     let mut writer = BufWriter::new(file);
     write(&mut writer)?;
     writer.flush().map_err(|e| e.to_string())
+}
+
+/// What opening a pipe without waiting says when it has no reader.
+#[cfg(target_os = "linux")]
+const NO_READER: i32 = libc::ENXIO;
+#[cfg(not(target_os = "linux"))]
+const NO_READER: i32 = -1;
+
+/// Writes to `file` wait again for room in a pipe, now that it has a reader.
+#[cfg(target_os = "linux")]
+fn blocking(file: &File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor this function's caller owns, with flags read from it.
+    let cleared = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) >= 0
+    };
+    if cleared {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn blocking(_file: &File) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// The permissions `File::create` would give a new file: 0666 less the umask
@@ -347,5 +524,124 @@ mod tests {
                 .to_string()
                 .starts_with("cannot write /nonexistent-heatlib/x.npy")
         );
+    }
+
+    /// As root, a folder like `/tmp` (sticky, writable by all, someone else's)
+    /// with a link in it that a third user made, pointing at `victim`.
+    #[cfg(target_os = "linux")]
+    fn shared_folder_with_a_planted_link(parent: &Path, victim: &Path) -> Option<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: making another user's link needs root (CI runs as root)");
+            return None;
+        }
+        let shared = parent.join("shared");
+        std::fs::create_dir(&shared).expect("a folder");
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).expect("sticky");
+        std::os::unix::fs::chown(&shared, Some(54321), Some(54321)).expect("another owner");
+        let link = shared.join("r.npy");
+        std::os::unix::fs::symlink(victim, &link).expect("a link");
+        std::os::unix::fs::lchown(&link, Some(54322), Some(54322)).expect("a third user's link");
+        Some(link)
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_link_another_user_planted_in_a_shared_folder_is_not_written_through() {
+        let folder = ScratchFolder::new("heatlib-test").expect("a folder");
+        let victim = folder.path().join("victim");
+        std::fs::write(&victim, "keep").expect("a file to protect");
+        let Some(link) = shared_folder_with_a_planted_link(folder.path(), &victim) else {
+            return;
+        };
+        let error = write_npy(&link, &Array2::<f64>::zeros((2, 2))).unwrap_err();
+        assert!(
+            error.to_string().contains("is a link in the shared folder"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("uid 54322"), "{error}");
+        assert_eq!(std::fs::read_to_string(&victim).expect("there"), "keep");
+        // A link on the way to the file counts too, as it does for the kernel.
+        let shared = link.parent().expect("its folder");
+        let through = shared.join("folder-link");
+        std::os::unix::fs::symlink(folder.path(), &through).expect("a link to a folder");
+        std::os::unix::fs::lchown(&through, Some(54322), Some(54322)).expect("theirs");
+        let error = write_text(&through.join("victim"), "x").unwrap_err();
+        assert!(error.to_string().contains("another user"), "{error}");
+        assert_eq!(std::fs::read_to_string(&victim).expect("there"), "keep");
+        // Your own link in the same folder is followed, and so is the folder owner's.
+        std::fs::remove_file(&through).expect("removed");
+        let mine = shared.join("mine.npy");
+        std::os::unix::fs::symlink(&victim, &mine).expect("my link");
+        write_text(&mine, "mine").expect("my own link is followed");
+        assert_eq!(std::fs::read_to_string(&victim).expect("there"), "mine");
+        std::os::unix::fs::lchown(&mine, Some(54321), Some(54321)).expect("the owner's link");
+        write_text(&mine, "owner").expect("the folder owner's link is followed");
+        assert_eq!(std::fs::read_to_string(&victim).expect("there"), "owner");
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn links_in_a_loop_are_refused_not_followed_for_ever() {
+        let folder = ScratchFolder::new("heatlib-test").expect("a folder");
+        let (a, b) = (folder.path().join("a"), folder.path().join("b"));
+        std::os::unix::fs::symlink(&b, &a).expect("a to b");
+        std::os::unix::fs::symlink(&a, &b).expect("b to a");
+        let error = write_text(&a, "x").unwrap_err();
+        assert!(error.to_string().contains("loop"), "{error}");
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_pipe_nobody_reads_is_refused_at_once_and_one_with_a_reader_is_written() {
+        let folder = ScratchFolder::new("heatlib-test").expect("a folder");
+        let pipe = folder.path().join("pipe");
+        let name = std::ffi::CString::new(pipe.to_string_lossy().as_bytes()).expect("a path");
+        // SAFETY: mkfifo with a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let error = write_text(&pipe, "x").unwrap_err();
+        assert!(error.to_string().contains("nobody reads"), "{error}");
+        let reader = {
+            let pipe = pipe.clone();
+            std::thread::spawn(move || std::fs::read_to_string(pipe).expect("read"))
+        };
+        // The reader opens the pipe once it runs; until then a write is refused.
+        let started = std::time::Instant::now();
+        while write_text(&pipe, "through the pipe").is_err() {
+            assert!(
+                started.elapsed().as_secs() < 10,
+                "the reader never opened the pipe"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(reader.join().expect("the reader"), "through the pipe");
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn reading_takes_a_regular_file_within_its_bound_only() {
+        let folder = ScratchFolder::new("heatlib-test").expect("a folder");
+        let pipe = folder.path().join("pipe");
+        let name = std::ffi::CString::new(pipe.to_string_lossy().as_bytes()).expect("a path");
+        // SAFETY: mkfifo with a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        for (path, says) in [
+            (pipe.as_path(), "not a regular file"),
+            (Path::new("/dev/zero"), "not a regular file"),
+            (folder.path(), "a folder"),
+        ] {
+            let error = read_text(path, 100, "a test file").unwrap_err();
+            assert!(error.to_string().contains(says), "{error}");
+            assert!(error.to_string().starts_with("cannot read"), "{error}");
+        }
+        let file = folder.path().join("ten");
+        std::fs::write(&file, "0123456789").expect("written");
+        assert_eq!(
+            read_text(&file, 10, "a test file").expect("fits"),
+            "0123456789"
+        );
+        let error = read_text(&file, 9, "a test file").unwrap_err();
+        assert!(error.to_string().contains("more than the 9"), "{error}");
     }
 }

@@ -43,8 +43,8 @@ pub struct RunOptions {
     /// Which time levels come back.
     pub storage: Storage,
     /// Threads for the `parallel` stage (and for a step of your own that uses rayon);
-    /// `None` uses rayon's default: the `RAYON_NUM_THREADS` environment variable,
-    /// else one per core.
+    /// `None`: the `RAYON_NUM_THREADS` environment variable, else one per core
+    /// (see [`RunOptions::thread_count`]).
     pub threads: Option<usize>,
     /// Device, precision and work-group size for the `opencl` stage.
     pub opencl: OpenClSettings,
@@ -98,38 +98,64 @@ impl RunOptions {
         self
     }
 
-    /// Refuses options that mean nothing: snapshots every 0 steps, 0 threads.
+    /// Refuses options that mean nothing or cannot run: snapshots every 0 steps,
+    /// a thread count of 0 or past [`THREADS_PER_CORE`] per core (asked for here or
+    /// through `RAYON_NUM_THREADS`).
     pub fn validate(&self) -> Result<()> {
         if let Storage::Snapshots { every: 0 } = self.storage {
             return Err(HeatError::ZeroSnapshotInterval { every: 0 });
         }
-        if self.threads == Some(0) {
+        self.thread_count().map(|_| ())
+    }
+
+    /// The threads a run uses: [`RunOptions::threads`] if set, else the
+    /// `RAYON_NUM_THREADS` environment variable (rayon's own convention: unset,
+    /// 0 or not a number mean one per core), else one per core; refused when 0
+    /// or more than [`THREADS_PER_CORE`] per core.
+    pub fn thread_count(&self) -> Result<usize> {
+        let most = most_threads();
+        let (threads, asked_by) = match self.threads {
+            Some(threads) => (threads, "asked for"),
+            None => match std::env::var(THREADS_VARIABLE)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+            {
+                Some(threads) if threads > 0 => (threads, "RAYON_NUM_THREADS asks for them"),
+                _ => (cores(), "one per core"),
+            },
+        };
+        if threads == 0 {
             return Err(HeatError::Threads {
                 threads: 0,
                 reason: "the thread count must be at least 1".into(),
             });
         }
-        let most = most_threads();
-        if let Some(threads) = self.threads.filter(|&threads| threads > most) {
+        if threads > most {
             return Err(HeatError::Threads {
                 threads,
                 reason: format!(
-                    "at most {most} here ({THREADS_PER_CORE} per core); more threads than \
-                     cores only take turns, and each costs memory and start-up time"
+                    "{asked_by}, but at most {most} can run here ({THREADS_PER_CORE} per core); \
+                     more threads than cores only take turns, and each costs memory and start-up time"
                 ),
             });
         }
-        Ok(())
+        Ok(threads)
     }
 }
 
+/// The environment variable rayon reads for its default thread count.
+const THREADS_VARIABLE: &str = "RAYON_NUM_THREADS";
+
 /// Threads per core a run may ask for: enough to show what oversubscription
 /// costs, few enough that the pool starts at once (60,000 threads took minutes).
-const THREADS_PER_CORE: usize = 16;
+pub const THREADS_PER_CORE: usize = 16;
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
 
 fn most_threads() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    cores * THREADS_PER_CORE
+    cores() * THREADS_PER_CORE
 }
 
 /// Number format on an OpenCL device.

@@ -40,7 +40,7 @@ pub(crate) fn prepare_then_march(
     march: impl FnOnce(RunBuffers) -> Result<Solution> + Send,
 ) -> Result<Solution> {
     let buffers = RunBuffers::prepare(problem, options, working_fields)?;
-    in_thread_pool(options.threads, || march(buffers))?
+    in_thread_pool(options, || march(buffers))?
 }
 
 /// The time loop, on storage that [`RunBuffers::prepare`] made for `problem`.
@@ -64,22 +64,24 @@ pub(crate) fn time_loop<S: Step + ?Sized>(
     buffers.finish(1)
 }
 
-/// Runs `work` in a pool of `threads` threads, or in rayon's current pool.
+/// Runs `work` in a pool of its own, of the threads `options` asks for
+/// ([`RunOptions::thread_count`]). Never rayon's global pool: that one panics
+/// when the system will not start its threads (a container's process limit),
+/// where a pool of our own is a message.
 pub(crate) fn in_thread_pool<T: Send>(
-    threads: Option<usize>,
+    options: &RunOptions,
     work: impl FnOnce() -> T + Send,
 ) -> Result<T> {
-    match threads {
-        None => Ok(work()),
-        Some(threads) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|error| HeatError::Threads {
-                    threads,
-                    reason: error.to_string(),
-                })?;
-            Ok(pool.install(work))
-        }
-    }
+    let threads = options.thread_count()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|error| HeatError::Threads {
+            threads,
+            reason: format!(
+                "the system would not start them ({error}); a limit on processes (a container's \
+                 pids limit, ulimit -u) may be in the way: ask for fewer threads"
+            ),
+        })?;
+    Ok(pool.install(work))
 }

@@ -56,7 +56,7 @@ impl Trial<'_> {
             }),
             _ => Ok(()),
         };
-        solver::in_thread_pool(options.threads, || {
+        solver::in_thread_pool(options, || {
             in_time(0)?;
             let start = Instant::now();
             let mut last = run(RunBuffers::prepare(problem, options, working_fields)?)?;

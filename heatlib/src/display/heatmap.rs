@@ -4,7 +4,7 @@ use ndarray::{Array2, ArrayView2, s};
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 
-use super::{Canvas, FONT, Picture, TickedRange, Ticks, base64, draw_rgb, drawing, write_file};
+use super::{Canvas, FONT, Picture, TickedRange, Ticks, base64, draw_rgb, drawing};
 use crate::error::{HeatError, Result};
 use crate::solution::Snapshot;
 
@@ -333,7 +333,7 @@ impl Animation {
 
     /// Writes the GIF to `path`.
     pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        write_file(path.as_ref(), &self.gif)
+        crate::files::write_bytes(path.as_ref(), &self.gif)
     }
 }
 

@@ -89,7 +89,7 @@ impl Picture {
 
     /// Writes the PNG to `path`.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        write_file(path.as_ref(), &self.png)
+        crate::files::write_bytes(path.as_ref(), &self.png)
     }
 }
 
@@ -130,13 +130,6 @@ impl std::fmt::Debug for Picture {
             self.png.len()
         )
     }
-}
-
-pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|error| HeatError::File {
-        path: path.display().to_string(),
-        message: error.to_string(),
-    })
 }
 
 pub(crate) fn drawing<E: std::error::Error + Send + Sync>(

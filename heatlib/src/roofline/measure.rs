@@ -3,21 +3,41 @@
 
 use super::kept::FORMAT;
 use super::{Bandwidth, CacheLevel, Ceilings, DeviceBandwidth, FlopRate, Pattern, machine, probes};
-use crate::error::Result;
+use std::time::Instant;
+
+use crate::error::{HeatError, Result};
 
 /// Timed runs per probe, after one warm-up.
 const REPEAT: usize = 7;
 
 impl Ceilings {
-    /// Measures the caches, bandwidths and arithmetic rate now (a few seconds).
+    /// Measures the caches, bandwidths and arithmetic rate now (10 to 50 seconds,
+    /// the longer on machines with large caches).
     pub fn measure() -> Result<Ceilings> {
+        Ceilings::measure_until(None)
+    }
+
+    /// [`Ceilings::measure`], stopping with [`HeatError::CeilingsOutOfTime`] if
+    /// it is still going at `deadline` (checked between two measurements).
+    pub fn measure_until(deadline: Option<Instant>) -> Result<Ceilings> {
         let caches = machine::caches()?;
         let cores = machine::cores();
         let threads: Vec<usize> = if cores > 1 { vec![1, cores] } else { vec![1] };
+        let sets = working_sets(&caches);
+        let probes = threads.len() * (sets.len() * Pattern::ALL.len() + 1);
+        let mut done = 0;
+        let mut in_time = || {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Err(HeatError::CeilingsOutOfTime { done, probes });
+            }
+            done += 1;
+            Ok(())
+        };
         let mut bandwidth = Vec::new();
         for &threads in &threads {
-            for working_set in working_sets(&caches) {
+            for &working_set in &sets {
                 for pattern in Pattern::ALL {
+                    in_time()?;
                     let timing = probes::bandwidth_runs(pattern, working_set, threads, REPEAT);
                     let bytes = probes::bytes_per_pass(pattern, working_set, threads);
                     bandwidth.push(Bandwidth {
@@ -31,19 +51,18 @@ impl Ceilings {
                 }
             }
         }
-        let flops = threads
-            .iter()
-            .map(|&threads| {
-                let (timing, flops) = probes::flop_runs(threads, REPEAT);
-                FlopRate {
-                    threads,
-                    gflops: flops / timing.median() / 1e9,
-                    min_gflops: flops / timing.max() / 1e9,
-                    max_gflops: flops / timing.min() / 1e9,
-                    fused: probes::FUSED,
-                }
-            })
-            .collect();
+        let mut flops = Vec::new();
+        for &threads in &threads {
+            in_time()?;
+            let (timing, count) = probes::flop_runs(threads, REPEAT);
+            flops.push(FlopRate {
+                threads,
+                gflops: count / timing.median() / 1e9,
+                min_gflops: count / timing.max() / 1e9,
+                max_gflops: count / timing.min() / 1e9,
+                fused: probes::FUSED,
+            });
+        }
         let (device, device_note) = match device_bandwidth() {
             Ok(device) => (Some(device), None),
             Err(why) => (None, Some(why)),
