@@ -200,7 +200,8 @@ fn ceilings_within(started: Instant, budget: Duration) -> Result<Option<Ceilings
         Ok(ceilings) => Ok(Some(ceilings)),
         Err(error @ heatlib::HeatError::CeilingsOutOfTime { .. }) => {
             eprintln!(
-                "(rows without their predicted ceilings: {error}; they may take half of --bench-budget)"
+                "(the rows have no predicted ceilings: measuring them may use half of \
+                 --bench-budget and did not finish in it: {error})"
             );
             Ok(None)
         }

@@ -5,10 +5,16 @@
     python -m heatpy check --reference ref.npy --nx 37 --nt 300 --gamma 0.2 --top 100 --left 75
 
 `heat bench --with-python` runs `bench` for you, beside the Rust stages.
+
+Every knob is checked before any work, with heatlib's bounds and words
+(heatpy/limits.py), and every file goes through heatpy/files.py: a refusal is
+one line, `heatpy: ...`, with exit status 2, never a traceback, a hang or a
+process the kernel kills for its memory.
 """
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -17,9 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from . import bench as timing
+from .files import check_destination, load_reference, read_bounded, write_whole
 from .implementations import IMPLEMENTATIONS, implementation, implementations
+from .limits import check_numba_threads, check_repeat, check_threads
 from .problem import Problem
 from .unavailable import Unavailable
+
+# The most a child's --json (a few rows of timings) can sensibly hold.
+CHILD_JSON_LIMIT = 16 << 20
 
 
 def problem_arguments(parser):
@@ -45,13 +56,31 @@ def problem_arguments(parser):
         help="keep every level (full) or two levels taking turns (final, the default)",
     )
     parser.add_argument("--versions", help=f"comma-separated, from: {', '.join(IMPLEMENTATIONS)} (default: all)")
-    parser.add_argument("--threads", type=int, help="threads for numba_parallel (default: one per core)")
+    parser.add_argument(
+        "--threads", type=int, help="threads for numba_parallel, at most 16 per core (default: one per core)"
+    )
 
 
 def problem_of(args):
+    """The plate the arguments describe, refused (before anything is allocated) if it cannot be run here."""
     problem = Problem(args.nx, args.nt, args.gamma, args.top, args.bottom, args.left, args.right, args.initial)
-    problem.validate()
+    problem.check_memory(args.history == "full")
     return problem
+
+
+def check_knobs(args):
+    """Bounds every knob of `bench` and `check` where it enters, before any work: a mistyped count
+    (--repeat 18446744073709551616, --threads 100000) is one line, not a run that never ends."""
+    check_threads(args.threads)
+    check_numba_threads()  # what numba_parallel uses when --threads is not given
+    if getattr(args, "repeat", None) is not None:
+        check_repeat(args.repeat)
+    if getattr(args, "json", None):
+        check_destination(args.json)  # a link planted in /tmp, or a folder, is refused now, not after the timing
+    tolerance = getattr(args, "tolerance", None)
+    if tolerance is not None and not (math.isfinite(tolerance) and tolerance >= 0):
+        raise ValueError(f"invalid tolerance = {tolerance}: must be a finite number, 0 or greater")
+    return problem_of(args)
 
 
 def chosen(args):
@@ -63,20 +92,10 @@ def chosen(args):
     return names
 
 
-def load_reference(path, problem):
-    reference = np.load(path)
-    if reference.shape != (problem.nx, problem.nx):
-        raise ValueError(
-            f"{path} holds an array of shape {reference.shape}, not the final field "
-            f"({problem.nx}, {problem.nx}) of this problem: write it with heat reference for the same problem"
-        )
-    return reference
-
-
 def bench_command(args):
-    problem = problem_of(args)
+    problem = check_knobs(args)
     names, left_out = (chosen(args), []) if chosen(args) else timing.default_names(problem, IMPLEMENTATIONS)
-    reference = load_reference(args.reference, problem) if args.reference else None
+    reference = load_reference(args.reference, problem.nx) if args.reference else None
 
     def say(text):
         print(text, file=sys.stderr)
@@ -97,9 +116,8 @@ def bench_command(args):
     for name, why in left_out + unavailable:
         print(f"({name} not run: {why})")
     if args.json:
-        with open(args.json, "w") as out:
-            json.dump({"rows": rows, "left_out": left_out + unavailable}, out, indent=2)
-            out.write("\n")
+        document = json.dumps({"rows": rows, "left_out": left_out + unavailable}, indent=2) + "\n"
+        write_whole(args.json, document.encode())
         say(f"wrote {args.json}")
     return 0
 
@@ -110,6 +128,9 @@ def each_in_its_own_process(args, names):
     One process for all would let one tool's leftovers slow the next: measured
     here, JAX on the large plate took 0.31 s first in a process and 0.97 s after
     NumPy or Numba had run in it.
+
+    Each child is `python -m heatpy bench` again, so it checks what this
+    process checked; its one-line message, if any, goes to the same stderr.
     """
     rows, left_out = [], []
     shared = [
@@ -130,7 +151,7 @@ def each_in_its_own_process(args, names):
                     [name, f"its process stopped with exit status {done.returncode} (its message is above)"]
                 )
                 continue
-            document = json.loads(out.read_text())
+            document = json.loads(read_bounded(out, CHILD_JSON_LIMIT, "the timings a heatpy bench wrote"))
             rows += document["rows"]
             left_out += document["left_out"]
     return rows, left_out
@@ -138,8 +159,8 @@ def each_in_its_own_process(args, names):
 
 def check_command(args):
     """Every version once against the reference; exit status 1 on any disagreement."""
-    problem = problem_of(args)
-    reference = load_reference(args.reference, problem)
+    problem = check_knobs(args)
+    reference = load_reference(args.reference, problem.nx)
     tolerance = args.tolerance * max(1.0, float(np.max(np.abs(reference))))
     failed = False
     for version in implementations(args.threads):
@@ -151,8 +172,7 @@ def check_command(args):
             print(f"{version.name:<16} not available: {why}")
             failed |= args.require_all
             continue
-        final = solver.run(solver.prepare(problem.storage(args.history == "full")), problem.nt, problem.gamma)
-        difference = timing.max_abs_diff(final, reference)
+        difference = difference_from(solver, problem, args.history == "full", reference)
         agrees = difference <= tolerance
         failed |= not agrees
         print(
@@ -160,6 +180,13 @@ def check_command(args):
             + ("agrees" if agrees else f"DISAGREES (tolerance {tolerance:.1e})")
         )
     return 1 if failed else 0
+
+
+def difference_from(solver, problem, history, reference):
+    """Runs `solver` once; its largest |diff| from the reference. Its array goes on return, before the next
+    version's is made (two at once would need twice the memory that `storage` checked)."""
+    final = solver.run(solver.prepare(problem.storage(history)), problem.nt, problem.gamma)
+    return timing.max_abs_diff(final, reference)
 
 
 def list_command(args):
@@ -182,7 +209,9 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     bench = commands.add_parser("bench", help="time the versions with warm-up and repeats")
     problem_arguments(bench)
-    bench.add_argument("--repeat", type=int, default=5, help="timed runs per version, after one warm-up (default 5)")
+    bench.add_argument(
+        "--repeat", type=int, default=5, help="timed runs per version, after one warm-up: 1 to 1000 (default 5)"
+    )
     bench.add_argument("--reference", help="heatlib's reference final field (.npy) to compare each result with")
     bench.add_argument("--json", help="also write the rows, with heat bench's keys, to this file")
     bench.set_defaults(run=bench_command)
@@ -201,8 +230,17 @@ def main(argv=None):
     try:
         return args.run(args)
     except (ValueError, Unavailable, OSError) as error:
+        # A request refused (ValueError) is the asker's to change: 2, as argparse's own refusals.
         print(f"heatpy: {error}", file=sys.stderr)
         return 2 if isinstance(error, ValueError) else 1
+    except MemoryError as error:
+        # Memory another program took after the check said yes: a message, as heatlib's try_filled gives.
+        print(
+            f"heatpy: out of memory ({error or 'the allocator refused'}): the machine ran short while allocating; "
+            "close other notebooks or programs, or ask for less",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .implementations import Unavailable, implementation
+from .limits import check_repeat, check_threads
 
 # Above this many cell updates pure Python runs only when named (minutes otherwise), as in heat bench.
 PURE_PYTHON_LIMIT = 10_000_000
@@ -59,10 +60,10 @@ def time_run(run, problem, history=False, repeat=5, prepare=None, say=print):
 
     `prepare` turns the freshly allocated storage into what `run` takes (pure
     Python's lists, JAX's device array); it runs outside the clock, as the
-    allocation does.
+    allocation does. `repeat` is bounded as heatlib bounds it (1 to 1000): a
+    mistyped count would otherwise run for ever.
     """
-    if repeat < 1:
-        raise ValueError("repeat must be at least 1")
+    check_repeat(repeat)
     prepare = prepare or (lambda T: T)
 
     def setup():
@@ -78,6 +79,9 @@ def time_run(run, problem, history=False, repeat=5, prepare=None, say=print):
         say(f"  {repeat} runs of about {first_run_s:.1f} s each...")
     runs, setups = [], []
     for _ in range(repeat):
+        # The last run's array goes before the next is made (the final field may be a view of it):
+        # two at once would need twice the memory the check in `storage` allowed for.
+        data = final = None
         data, setup_s = setup()
         start = time.perf_counter()
         final = run(data, problem.nt, problem.gamma)
@@ -125,7 +129,11 @@ def bench(problem, history, repeat, names, reference=None, threads=None, say=pri
     """Times each version in `names`; returns (rows, left_out), left_out as [name, reason] pairs.
 
     A version that cannot run on this machine is left out with its reason.
+    Every knob is checked before the first version runs.
     """
+    check_repeat(repeat)
+    check_threads(threads)
+    problem.check_memory(history)
     rows, left_out = [], []
     for name in names:
         say(f"timing {name} on nx = {problem.nx}, nt = {problem.nt} ({repeat} runs after a warm-up)...")

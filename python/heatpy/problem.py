@@ -9,9 +9,21 @@ Row 0 is the bottom edge, row nx - 1 the top edge (the webinar's layout); the
 corners belong to the bottom and top rows.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from . import limits
+
+# heatlib's names for the temperatures, in its order, as its messages say them.
+TEMPERATURES = {
+    "top": "top temperature",
+    "bottom": "bottom temperature",
+    "left": "left temperature",
+    "right": "right temperature",
+    "initial": "initial temperature",
+}
 
 
 @dataclass(frozen=True)
@@ -42,13 +54,39 @@ class Problem:
         return (self.nt - 1) * (self.nx - 2) ** 2
 
     def validate(self):
-        """Refuses a plate no version can solve, saying what to change."""
+        """Refuses a plate no version can solve, saying what to change (heatlib's checks and words)."""
         if self.nx < 3:
             raise ValueError(f"nx = {self.nx}: a plate needs at least 3 nodes per side (one interior node)")
         if self.nt < 1:
             raise ValueError(f"nt = {self.nt}: there is at least the initial time level")
-        if not 0 <= self.gamma <= 0.25:
+        for field, name in TEMPERATURES.items():
+            check_temperature(name, getattr(self, field))
+        if not math.isfinite(self.gamma):
+            raise ValueError(f"invalid gamma = {self.gamma}: must be a finite number, 0 or greater")
+        if not 0 <= self.gamma <= limits.LARGEST_GAMMA:
             raise ValueError(f"gamma = {self.gamma}: the explicit scheme is stable only for 0 <= gamma <= 1/4")
+
+    def levels(self, history):
+        """The time levels a run keeps: all nt with `history`, else two taking turns."""
+        return self.nt if history else min(self.nt, 2)
+
+    def check_memory(self, history):
+        """Refuses, before anything is allocated, a run whose array this process cannot take.
+
+        The bytes are counted with Python's integers, which neither overflow nor
+        allocate: `--nx 10**30` is a message, not a MemoryError. The words are
+        heatlib's: the full history first (its own advice), then the array itself.
+        """
+        self.validate()
+        available = limits.available_memory()
+        if history:
+            limits.check_history_fits(self.nt, self.nx, available)
+        limits.check_fits_in(
+            f"a run of {self.nx} x {self.nx} nodes and {self.nt} levels",
+            limits.fields_bytes(self.levels(history), self.nx),
+            "use fewer nodes nx (memory grows with nx^2), or keep fewer levels",
+            available,
+        )
 
     def storage(self, history):
         """The array a run fills, allocated and initialised before the clock starts.
@@ -56,11 +94,12 @@ class Problem:
         With `history` every level is kept, shape (nt, nx, nx), as the webinar's
         array; without it two levels take turns, shape (2, nx, nx): level k is
         written into `T[k % 2]`. Every level starts with the edges set, so a run
-        writes only interior nodes.
+        writes only interior nodes. A run that cannot fit is refused before the
+        array is made (`check_memory`): on a shared server the kernel would
+        otherwise kill the process, with no message.
         """
-        self.validate()
-        levels = self.nt if history else min(self.nt, 2)
-        field = np.full((levels, self.nx, self.nx), self.initial, dtype=np.float64)
+        self.check_memory(history)
+        field = np.full((self.levels(history), self.nx, self.nx), self.initial, dtype=np.float64)
         set_edges(field, self)
         return field
 
@@ -71,3 +110,24 @@ def set_edges(field, problem):
     field[..., :, -1] = problem.right
     field[..., 0, :] = problem.bottom
     field[..., -1, :] = problem.top
+
+
+def check_temperature(name, value):
+    """Refuses a temperature that is not finite, or so large that the update overflows (heatlib's words)."""
+    if not math.isfinite(value):
+        raise ValueError(f"invalid {name} = {value}: temperatures must be finite numbers")
+    if abs(value) > limits.LARGEST_TEMPERATURE:
+        raise ValueError(
+            f"{name} = {scientific(value)} is too large: the update adds four neighbours, which overflows f64 "
+            f"for magnitudes above {scientific(limits.LARGEST_TEMPERATURE, 1)}; use temperatures in a physical "
+            "range (kelvin or degrees: below 1e6 keeps every digit meaningful)"
+        )
+
+
+def scientific(value, decimals=None):
+    """`value` as Rust's `{:e}` writes it (`1e308`, `2.5e-7`: the fewest digits that read back the
+    same), or with `decimals` digits after the point as `{:.1e}` does; heatlib's messages use them."""
+    if decimals is None:
+        decimals = next(d for d in range(17) if float(f"{value:.{d}e}") == value)
+    mantissa, exponent = f"{value:.{decimals}e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
