@@ -114,8 +114,9 @@ def test_a_link_planted_in_a_shared_folder_does_not_turn_a_write_into_an_overwri
         assert done.returncode == 0, done.stderr
         assert (home / ".bashrc").read_text() == "keep\n"
         # Under a process limit too small for the threads asked for: a message, not a panic.
-        done = as_user(victim, f"ulimit -u 1; exec {heat_here} run --stage parallel --threads 4 --nx 10 --nt 10 "
-                       f"--out /dev/null")
+        done = as_user(
+            victim, f"ulimit -u 1; exec {heat_here} run --stage parallel --threads 4 --nx 10 --nt 10 --out /dev/null"
+        )
         refused_in_one_line(done, "the system would not start them")
 
 
