@@ -49,7 +49,7 @@ pub struct BenchArgs {
     #[arg(long)]
     schema: bool,
     /// Leave out each row's predicted ceiling (the machine's ceilings are otherwise
-    /// read from `heat roofline`'s kept measurement, or measured once: 10 to 50 seconds,
+    /// read from `heat roofline`'s kept measurement, or measured once: seconds, up to a minute on a slow machine,
     /// at most half of --bench-budget)
     #[arg(long)]
     no_ceilings: bool,

@@ -13,7 +13,7 @@ use heatlib::{Comparison, Problem, RunOptions, Stage};
 
 #[derive(Args)]
 pub struct RooflineArgs {
-    /// Measure the ceilings again now (10 to 50 seconds), instead of reading the ones kept for this machine
+    /// Measure the ceilings again now (seconds, up to a minute on a slow machine), instead of reading the ones kept for this machine
     #[arg(long)]
     measure: bool,
     /// Also write the ceilings as JSON to this file
@@ -43,7 +43,9 @@ pub struct RooflineArgs {
 
 pub fn roofline(args: &RooflineArgs) -> Result<(), String> {
     let ceilings = if args.measure {
-        eprintln!("measuring this machine's ceilings (10 to 50 seconds)...");
+        eprintln!(
+            "measuring this machine's ceilings (seconds, up to a minute on a slow machine)..."
+        );
         let measured = Ceilings::measure().map_err(|e| e.to_string())?;
         if let Some(path) = Ceilings::file() {
             // The kept copy only saves time later; say so if it cannot be kept.
@@ -98,7 +100,7 @@ pub fn kept_or_measured(deadline: Option<Instant>) -> Result<Ceilings, heatlib::
     }
     if !there || refused.is_some() {
         eprintln!(
-            "measuring this machine's ceilings once (10 to 50 seconds; kept for next time)..."
+            "measuring this machine's ceilings once (seconds, up to a minute on a slow machine; kept for next time)..."
         );
     }
     Ceilings::of_this_machine_until(deadline)

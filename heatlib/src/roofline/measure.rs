@@ -11,8 +11,8 @@ use crate::error::{HeatError, Result};
 const REPEAT: usize = 7;
 
 impl Ceilings {
-    /// Measures the caches, bandwidths and arithmetic rate now (10 to 50 seconds,
-    /// the longer on machines with large caches).
+    /// Measures the caches, bandwidths and arithmetic rate now (3-4 seconds on a
+    /// 2-core machine, up to a minute on a slow or busy one).
     pub fn measure() -> Result<Ceilings> {
         Ceilings::measure_until(None)
     }
