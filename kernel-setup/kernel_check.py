@@ -125,7 +125,7 @@ CHECKS = {
         "the kernel died or did not answer in time",
         "`evcxr_jupyter` is missing from `~/.cargo/bin`, or the first build of heatlib outran the timeout "
         "(a cold build takes about a minute on 2 cores), or the machine ran out of memory while compiling, "
-        "or `kernel-setup/start-kernel.sh` found its folder in TMPDIR owned by another user (it says so).",
+        "or `kernel-setup/start-kernel.sh` could not make its private folder in TMPDIR (it says so).",
         f"{SETUP}; then look at the kernel's output in JupyterLab",
     ),
     "kernel pool": Check(

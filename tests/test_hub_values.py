@@ -2,11 +2,17 @@
 
 Checked: the login is not the chart's "dummy" (anyone, under any name) and sign-ups wait for the
 instructor; the settings' own start-up guard (hub.extraConfig) stops the Hub while no instructor
-is named, and lets it start once one is; the kernel started ahead is for the folder the notebooks
-are copied into. With `--chart DIR` (a checkout of the chart's `jupyterhub/` folder, e.g. from
-https://github.com/jupyterhub/zero-to-jupyterhub-k8s), the settings, laid over the chart's
-defaults as Helm does, are also validated against its values.schema.yaml; CI cannot reach the
-chart's repository, so that one is run by hand and reported as skipped otherwise.
+is named, and lets it start once one is; it stops it too, saying which setting, when the login in
+force would let anyone in (dummy, null, shared-password, whether named by entry point, dotted path
+or class object, or left to the chart's default), when NativeAuthenticator's sign-ups log in
+without authorization (open_signup), and when allow_all is on in any section of a login other
+than NativeAuthenticator (Authenticator, OAuthenticator, GitHubOAuthenticator); NativeAuthenticator
+with allow_all, and an OAuth login limited to an organization, still start. The kernel started
+ahead is for the folder the notebooks are copied into. With `--chart DIR` (a checkout of the
+chart's `jupyterhub/` folder, e.g. from https://github.com/jupyterhub/zero-to-jupyterhub-k8s),
+the settings, laid over the chart's defaults as Helm does, are also validated against its
+values.schema.yaml; CI cannot reach the chart's repository, so that one is run by hand and
+reported as skipped otherwise.
 """
 
 import copy
@@ -84,6 +90,111 @@ def test_the_hub_stops_until_an_instructor_is_named(values):
 def test_an_open_login_stops_the_hub(values, login, why):
     values["hub"]["config"]["JupyterHub"]["authenticator_class"] = login
     assert start_hub_config(values, admins=["ada"]) is not None, f"with {login} (which {why}), the Hub starts"
+
+
+REMOVED = object()
+
+
+class DummyAuthenticator:
+    """Stands for jupyterhub.auth.DummyAuthenticator as a class object: the guard goes by names."""
+
+
+class ClassroomLogin(DummyAuthenticator):
+    """A login of one's own built on the dummy one: as open as it."""
+
+
+class GitHubOAuthenticator:
+    """Stands for oauthenticator.github.GitHubOAuthenticator as a class object."""
+
+
+def changed(values, login, sections):
+    """`values` with hub.config.JupyterHub.authenticator_class set to `login` (None: as shipped;
+    REMOVED: unset, so the chart's default) and `sections` laid over hub.config, a setting of
+    REMOVED deleted."""
+    config = values["hub"]["config"]
+    if login is REMOVED:
+        del config["JupyterHub"]["authenticator_class"]
+    elif login is not None:
+        config["JupyterHub"]["authenticator_class"] = login
+    for section, settings in sections.items():
+        for key, value in settings.items():
+            if value is REMOVED:
+                config.setdefault(section, {}).pop(key, None)
+            else:
+                config.setdefault(section, {})[key] = value
+    return values
+
+
+# The shipped Authenticator.allow_all taken out, so that only the section under test turns it on.
+ONLY = {"Authenticator": {"allow_all": REMOVED}}
+OPEN_LOGIN = "does not tell learners apart"
+
+
+@pytest.mark.parametrize(
+    "login, sections, said",
+    [
+        pytest.param(
+            None, {"NativeAuthenticator": {"open_signup": True}}, "NativeAuthenticator.open_signup", id="open_signup"
+        ),
+        pytest.param(
+            "github",
+            {**ONLY, "GitHubOAuthenticator": {"allow_all": True}},
+            "hub.config.GitHubOAuthenticator.allow_all",
+            id="github-own-section-allow_all",
+        ),
+        pytest.param(
+            "oauthenticator.github.GitHubOAuthenticator",
+            {**ONLY, "GitHubOAuthenticator": {"allow_all": True}},
+            "hub.config.GitHubOAuthenticator.allow_all",
+            id="github-dotted-own-section-allow_all",
+        ),
+        pytest.param(
+            GitHubOAuthenticator,
+            {**ONLY, "GitHubOAuthenticator": {"allow_all": True}},
+            "hub.config.GitHubOAuthenticator.allow_all",
+            id="github-class-object-own-section-allow_all",
+        ),
+        pytest.param(
+            "github",
+            {**ONLY, "OAuthenticator": {"allow_all": True}},
+            "hub.config.OAuthenticator.allow_all",
+            id="oauthenticator-allow_all",
+        ),
+        pytest.param("generic-oauth", {}, "hub.config.Authenticator.allow_all", id="generic-oauth-shipped-allow_all"),
+        pytest.param("pam", {}, "hub.config.Authenticator.allow_all", id="pam-shipped-allow_all"),
+        pytest.param("shared-password", {}, OPEN_LOGIN, id="shared-password"),
+        pytest.param(
+            "jupyterhub.authenticators.shared.SharedPasswordAuthenticator", {}, OPEN_LOGIN, id="shared-dotted"
+        ),
+        pytest.param("null", {}, OPEN_LOGIN, id="null"),
+        pytest.param("jupyterhub.auth.DummyAuthenticator", {}, OPEN_LOGIN, id="dummy-dotted"),
+        pytest.param(REMOVED, {}, OPEN_LOGIN, id="unset-is-the-charts-dummy"),
+        pytest.param(ClassroomLogin, {}, OPEN_LOGIN, id="class-object-based-on-dummy"),
+    ],
+)
+def test_a_login_that_lets_anyone_in_stops_the_hub_and_names_the_setting(values, login, sections, said):
+    stopped = start_hub_config(changed(values, login, sections), admins=["ada"])
+    assert stopped is not None, f"the Hub starts with {login!r} and {sections}"
+    assert stopped.startswith("heat-accel: ") and "\n" not in stopped, f"not one line of the guard's: {stopped!r}"
+    assert said in stopped, f"it stops without naming {said!r}: {stopped!r}"
+
+
+@pytest.mark.parametrize(
+    "login, sections",
+    [
+        pytest.param(None, {}, id="as-shipped"),
+        pytest.param("native", {}, id="native-alias-with-Authenticator.allow_all"),
+        pytest.param(None, {**ONLY, "NativeAuthenticator": {"allow_all": True}}, id="native-own-allow_all"),
+        pytest.param(
+            "github",
+            {**ONLY, "GitHubOAuthenticator": {"allowed_organizations": ["our-class"]}},
+            id="github-limited-to-an-organization",
+        ),
+    ],
+)
+def test_a_login_that_admits_only_known_accounts_starts(values, login, sections):
+    stopped = start_hub_config(changed(values, login, sections), admins=["ada"])
+    assert stopped is None, f"with {login!r} and {sections}, the Hub refuses to start: {stopped}"
 
 
 def test_removing_the_instructor_list_stops_the_hub_and_says_why(values):

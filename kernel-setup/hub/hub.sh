@@ -4,6 +4,7 @@
 #
 #   sudo bash kernel-setup/hub/hub.sh --instructor NAME [--learners FILE] [--port 8000]
 #                                     [--ip 127.0.0.1] [--image heat-accel:2026-11]
+#                                     [--ssl-cert FILE --ssl-key FILE | --insecure-http]
 #   sudo bash kernel-setup/hub/hub.sh --end-class     removes the learners' volumes and the Hub's state
 #
 #   --instructor NAME  the instructor's account (the Hub's admin); its password is made at the
@@ -12,8 +13,16 @@
 #                      written to accounts.csv in the state folder for you to hand out. Without
 #                      it, learners sign up at /hub/signup and wait until you authorize them at
 #                      /hub/authorize. Nobody logs in without an account; a wrong name is refused.
-#   --ip, --port       where learners reach the Hub (default 127.0.0.1:8000: this machine only;
-#                      0.0.0.0 for a class on the network, behind HTTPS: docs/instructor-guide.md)
+#   --ip, --port       where learners reach the Hub (default 127.0.0.1:8000: this machine only).
+#                      Any address but the loopback (127.x.x.x, ::1, localhost), 0.0.0.0 for a
+#                      class on the network, needs --ssl-cert and --ssl-key, or --insecure-http:
+#                      plain HTTP carries the learners' passwords, session cookies and notebooks
+#                      in clear text. An HTTPS reverse proxy in front (Caddy, nginx) keeps the
+#                      default 127.0.0.1 instead (docs/instructor-guide.md).
+#   --ssl-cert FILE    the Hub serves HTTPS itself with this certificate (PEM, the chain after it)
+#   --ssl-key FILE     and its private key
+#   --insecure-http    plain HTTP on a network address anyway, with a warning: only on a closed
+#                      network where you trust everyone who can listen
 #   --image            the learners' image, built first from kernel-setup/container/Containerfile
 #   --no-kernel-pool   no kernel started ahead in each server (HEAT_KERNEL_POOL=0): for a class
 #                      that logs in together on a machine with fewer cores or less memory than
@@ -28,6 +37,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 instructor="" learners="" ip=127.0.0.1 port=8000 image=heat-accel:2026-11 end_class=false kernel_pool=1
+ssl_cert="" ssl_key="" insecure_http=false
 while [ $# -gt 0 ]; do
     case "$1" in
         --instructor) instructor="${2:?--instructor needs a name}"; shift 2 ;;
@@ -35,12 +45,48 @@ while [ $# -gt 0 ]; do
         --ip) ip="${2:?--ip needs an address}"; shift 2 ;;
         --port) port="${2:?--port needs a number}"; shift 2 ;;
         --image) image="${2:?--image needs an image name}"; shift 2 ;;
+        # Absolute: the Hub runs in the state folder. -m: a missing file is refused below, with a reason.
+        --ssl-cert) ssl_cert="$(realpath -m "${2:?--ssl-cert needs a file}")"; shift 2 ;;
+        --ssl-key) ssl_key="$(realpath -m "${2:?--ssl-key needs a file}")"; shift 2 ;;
+        --insecure-http) insecure_http=true; shift ;;
         --end-class) end_class=true; shift ;;
         --no-kernel-pool) kernel_pool=0; shift ;;
         -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         *) echo "hub.sh: unknown option '$1' (see: bash kernel-setup/hub/hub.sh --help)" >&2; exit 2 ;;
     esac
 done
+# Learners log in with a password, then every request carries their session cookie, and their
+# notebooks and outputs travel both ways: over plain HTTP anyone on the network path reads them,
+# and a cookie read is the learner's account taken. So a network address needs HTTPS, or the
+# instructor's word that the network is closed; checked before anything is installed or started.
+host="$ip"
+[[ "$ip" == *:* ]] && host="[$ip]"   # an IPv6 address, bracketed in a URL
+if [ -n "$ssl_cert$ssl_key" ]; then
+    if [ -z "$ssl_cert" ] || [ -z "$ssl_key" ]; then
+        echo "hub.sh: give both --ssl-cert FILE and --ssl-key FILE (the certificate and its private key)" >&2
+        exit 2
+    fi
+    for file in "$ssl_cert" "$ssl_key"; do
+        if [ ! -f "$file" ] || [ ! -r "$file" ]; then
+            echo "hub.sh: cannot read $file; give --ssl-cert and --ssl-key files that root can read" >&2
+            exit 2
+        fi
+    done
+elif ! [[ "$ip" =~ ^(127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|::1|localhost)$ ]]; then
+    if ! $insecure_http; then
+        echo "hub.sh: --ip $ip would send learners' passwords over the network in clear text; give --ssl-cert FILE" \
+            "--ssl-key FILE, or put the Hub behind an HTTPS proxy and keep --ip 127.0.0.1, or add --insecure-http" \
+            "on a closed network (docs/instructor-guide.md)" >&2
+        exit 2
+    fi
+    echo "hub.sh: warning: --insecure-http: the Hub at http://$host:$port is plain HTTP; the learners' passwords" \
+        "at login, their session cookies (enough to act as them) and every notebook with its outputs cross the" \
+        "network in clear text, readable by anyone on it" >&2
+fi
+# For tests/test_hub_script.py: the checks above, without root and without starting anything.
+[ "${HEAT_HUB_CHECK_ONLY:-}" = 1 ] && exit 0
+scheme=http
+[ -n "$ssl_cert" ] && scheme=https
 say() { printf '\n==> %s\n' "$*"; }
 if [ "$(id -u)" -ne 0 ]; then
     echo "hub.sh: run it as root (sudo bash kernel-setup/hub/hub.sh ...): podman's networks and limits need root" >&2
@@ -133,10 +179,11 @@ ip addr show dev "$bridge" | grep -q "inet $gateway/" || ip addr add "$gateway/$
 ip link set "$bridge" up
 
 for _ in $(seq 50); do [ -S "$socket" ] && break; sleep 0.2; done
-say "the Hub: http://$ip:$port (learners' servers from $image)"
+say "the Hub: $scheme://$host:$port (learners' servers from $image)"
 export DOCKER_HOST="unix://$socket"
 export HEAT_HUB_IMAGE="$image" HEAT_HUB_INSTRUCTOR="$instructor" HEAT_HUB_STATE="$state"
-export HEAT_HUB_BIND_URL="http://$ip:$port" HEAT_HUB_NETWORK="$network" HEAT_HUB_GATEWAY="$gateway"
+export HEAT_HUB_BIND_URL="$scheme://$host:$port" HEAT_HUB_NETWORK="$network" HEAT_HUB_GATEWAY="$gateway"
+export HEAT_HUB_SSL_CERT="$ssl_cert" HEAT_HUB_SSL_KEY="$ssl_key"
 export HEAT_HUB_PROXY="$here/node_modules/.bin/configurable-http-proxy" HEAT_HUB_KERNEL_POOL="$kernel_pool"
 "$env/bin/jupyterhub" -f "$here/jupyterhub_config.py" &
 hub=$!
@@ -150,9 +197,16 @@ trap 'exit 130' INT TERM
 
 # The instructor's account at once (an admin name is authorized at sign-up, so it must not be
 # left for someone else to take), then the learners'.
-local_ip="$ip"
+local_ip="$host"
 [ "$ip" = 0.0.0.0 ] && local_ip=127.0.0.1
-accounts=("$env/bin/python" "$repo/kernel-setup/hub_accounts.py" --hub "http://$local_ip:$port" --instructor "$instructor"
+hub_url="http://$local_ip:$port"
+# With HTTPS the proxy's certificate names the host learners use, not this machine's own
+# addresses, and may be self-signed: hub_accounts.py, which verifies certificates, would refuse
+# it. It talks to the Hub itself instead, at the address the proxy forwards to (hub_bind_url in
+# jupyterhub_config.py): plain HTTP, but to an address of this machine's own, so the passwords
+# it makes never leave the machine.
+[ -n "$ssl_cert" ] && hub_url="http://$gateway:8081"
+accounts=("$env/bin/python" "$repo/kernel-setup/hub_accounts.py" --hub "$hub_url" --instructor "$instructor"
           --state "$state")
 [ -n "$learners" ] && accounts+=(--learners "$learners")
 if ! "${accounts[@]}"; then
@@ -160,5 +214,5 @@ if ! "${accounts[@]}"; then
     exit 1
 fi
 echo
-echo "The Hub is at http://$ip:$port; Ctrl-C ends the class (learners' files stay until --end-class)."
+echo "The Hub is at $scheme://$host:$port; Ctrl-C ends the class (learners' files stay until --end-class)."
 wait "$hub"

@@ -11,7 +11,9 @@
 #   HEAT_HUB_IMAGE       the learners' image (the tutorial's, built from kernel-setup/container/)
 #   HEAT_HUB_INSTRUCTOR  the instructor's account name (the Hub's admin)
 #   HEAT_HUB_STATE       the folder for the Hub's database, cookie secret and logs
-#   HEAT_HUB_BIND_URL    where learners reach the Hub (the proxy's public address)
+#   HEAT_HUB_BIND_URL    where learners reach the Hub (the proxy's public address); https:// with
+#   HEAT_HUB_SSL_CERT    the certificate and
+#   HEAT_HUB_SSL_KEY     its key, when given (hub.sh --ssl-cert, --ssl-key): the proxy serves HTTPS
 #   HEAT_HUB_NETWORK     the podman network of the learners' servers
 #   HEAT_HUB_GATEWAY     the Hub's address on that network (its internal API listens there only)
 #   HEAT_HUB_PROXY       the configurable-http-proxy command
@@ -30,7 +32,12 @@ state = pathlib.Path(os.environ["HEAT_HUB_STATE"])
 c = get_config()  # noqa: F821  (jupyterhub defines it for its config files)
 
 # Where learners come in, and where the Hub's own API listens: on the learners' network only,
-# so that nothing but the proxy in front is reachable from outside this machine.
+# so that nothing but the proxy in front is reachable from outside this machine. With a
+# certificate the proxy serves HTTPS (JupyterHub hands it the files), so that the learners'
+# passwords, cookies and notebooks do not cross the network in clear text.
+if os.environ.get("HEAT_HUB_SSL_CERT"):
+    c.JupyterHub.ssl_cert = os.environ["HEAT_HUB_SSL_CERT"]
+    c.JupyterHub.ssl_key = os.environ["HEAT_HUB_SSL_KEY"]
 c.JupyterHub.bind_url = os.environ["HEAT_HUB_BIND_URL"]
 c.JupyterHub.hub_bind_url = f"http://{os.environ['HEAT_HUB_GATEWAY']}:8081"
 c.ConfigurableHTTPProxy.command = [os.environ["HEAT_HUB_PROXY"]]
