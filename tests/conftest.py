@@ -5,7 +5,8 @@ Fixtures: `root` (the repository), `heat` (the `heat` command, built in release 
 down after), `chromium` (a headless Chromium per test module, tests/browser.py), `image` (the
 tutorial's image, built with podman once per run, tests/podman_image.py).
 Options: `--together`, `--rounds` (kernels started at once, and how often:
-test_kernel_robustness.py), `--chart` (the Zero to JupyterHub chart's folder: test_hub_values.py),
+test_kernel_robustness.py), `--chart` (the Zero to JupyterHub chart's folder, by default
+../shared/z2jh-chart where it is: test_hub_values.py),
 `--without-opencl` (JupyterLab as on a machine with no OpenCL driver: test_lab_in_browser.py),
 `--base` (the image to build the tutorial's on).
 """
@@ -18,6 +19,8 @@ from heat_cli import heat_command
 from jupyter_client.manager import start_new_kernel
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+# The chart's schema and defaults (appVersion 5.5.0), handed to the project as test data beside it.
+SHARED_CHART = ROOT.parent / "shared" / "z2jh-chart"
 KERNEL = "rust-heatlib"
 # A kernel's start and its first cell build heatlib on a cold cache: minutes on 2 cores.
 KERNEL_TIMEOUT_S = 600
@@ -29,7 +32,9 @@ def pytest_addoption(parser):
     parser.addoption(
         "--chart",
         type=pathlib.Path,
-        help="the Zero to JupyterHub chart's folder (values.yaml, values.schema.yaml) to validate the settings with",
+        default=SHARED_CHART if (SHARED_CHART / "values.schema.yaml").is_file() else None,
+        help="the Zero to JupyterHub chart's folder (values.yaml, values.schema.yaml) to validate the settings "
+        "with (default: ../shared/z2jh-chart beside the checkout, where it is)",
     )
     parser.addoption(
         "--without-opencl",
