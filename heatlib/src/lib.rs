@@ -12,6 +12,8 @@
 //! | `vectorized` | NumPy whole-array slicing | whole-array operations on shifted views |
 //! | `convolve` | scipy.signal.convolve | a general compiled routine, called once per step |
 //! | `parallel` | Numba parallel=True with prange | rows of one step shared among threads |
+//! | `wavefront` | Numba @njit, several steps per pass | several time steps per pass, while the rows are in cache |
+//! | `wavefront_parallel` | Numba prange over bands, several steps per pass | a wavefront per thread, each on its own band of rows |
 //! | `opencl` | JAX on a GPU | a kernel compiled at run time, data kept on the device |
 //!
 //! (`opencl` with the cargo feature `opencl`. The table is `heat stages --json`.)

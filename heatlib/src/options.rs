@@ -115,13 +115,13 @@ impl RunOptions {
     pub fn thread_count(&self) -> Result<usize> {
         let most = most_threads();
         let (threads, asked_by) = match self.threads {
-            Some(threads) => (threads, "asked for"),
+            Some(threads) => (threads, ""),
             None => match std::env::var(THREADS_VARIABLE)
                 .ok()
                 .and_then(|v| v.trim().parse().ok())
             {
-                Some(threads) if threads > 0 => (threads, "RAYON_NUM_THREADS asks for them"),
-                _ => (cores(), "one per core"),
+                Some(threads) if threads > 0 => (threads, "RAYON_NUM_THREADS asks for them, but "),
+                _ => (cores(), ""),
             },
         };
         if threads == 0 {
@@ -134,7 +134,7 @@ impl RunOptions {
             return Err(HeatError::Threads {
                 threads,
                 reason: format!(
-                    "{asked_by}, but at most {most} can run here ({THREADS_PER_CORE} per core); \
+                    "{asked_by}at most {most} here ({THREADS_PER_CORE} per core); \
                      more threads than cores only take turns, and each costs memory and start-up time"
                 ),
             });

@@ -30,6 +30,10 @@ pub struct Solution {
     pub threads: usize,
     /// For the `opencl` stage: the device and where the time went.
     pub device: Option<DeviceRun>,
+    /// Seconds the run spent making fields of its own before its first step
+    /// (the `parallel` stage's bands: each band's rows copied from the initial
+    /// field); timings count them as set-up, as they do allocating the storage.
+    pub setup_s: f64,
 }
 
 /// Timings of one run on an OpenCL device, each waited for (the queue is

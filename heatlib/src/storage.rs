@@ -222,6 +222,20 @@ impl RunBuffers {
         self.into_solution(final_field, threads)
     }
 
+    /// The two working fields, both at level 0 (the initial field), for a way of
+    /// solving that hands them back as the final field through
+    /// [`RunBuffers::into_solution`]; only for runs that keep the final field alone.
+    pub(crate) fn take_working_fields(&mut self) -> (Array2<f64>, Array2<f64>) {
+        match (
+            self.history.is_none(),
+            self.working.pop(),
+            self.working.pop(),
+        ) {
+            (true, Some(odd), Some(even)) => (even, odd),
+            _ => unreachable!("a run that keeps the final field alone has two working fields"),
+        }
+    }
+
     /// One buffers per band of plate rows, each borrowing those rows of every kept level.
     pub(crate) fn split_rows(&mut self, bands: &[Range<usize>]) -> Vec<BandBuffers<'_>> {
         let plan = self.plan;
@@ -265,6 +279,7 @@ impl RunBuffers {
             snapshots,
             threads,
             device: None,
+            setup_s: 0.0,
         })
     }
 }

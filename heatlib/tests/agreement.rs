@@ -225,10 +225,53 @@ fn a_step_of_your_own_runs_through_the_same_loop_and_storage() {
 #[test]
 fn serial_stages_report_one_thread_whatever_the_pool() {
     let options = RunOptions::final_field().with_threads(2);
-    for stage in [Stage::Typed, Stage::Vectorized, Stage::Convolve] {
+    for stage in [
+        Stage::Typed,
+        Stage::Vectorized,
+        Stage::Convolve,
+        Stage::Wavefront,
+    ] {
         let solution = stage.solve(&Problem::small(), &options).unwrap();
         assert_eq!(solution.threads, 1, "{stage}");
     }
     let parallel = Stage::Parallel.solve(&Problem::small(), &options).unwrap();
     assert_eq!(parallel.threads, 2);
+}
+
+#[test]
+fn the_wavefront_gives_typeds_bits_for_any_steps_per_pass_and_threads() {
+    use heatlib::stages::wavefront::solve_with_steps_per_pass;
+    for problem in [
+        Problem::small()
+            .with_size(5, 30)
+            .with_boundary(hot_everywhere()),
+        Problem::small().with_size(3, 7).with_initial(50.0),
+        Problem::small().with_size(4, 2),
+        Problem::small()
+            .with_size(64, 90)
+            .with_gamma(0.2)
+            .with_boundary(hot_everywhere())
+            .with_initial(12.5),
+        Problem::small().with_size(161, 41),
+        Problem::small().with_size(37, 1),
+    ] {
+        let typed = Stage::Typed
+            .solve(&problem, &RunOptions::final_field())
+            .unwrap();
+        for steps in [1, 2, 3, 4, 5, 7, 16, 100] {
+            for threads in [1, 2, 3, 7] {
+                let options = RunOptions::final_field().with_threads(threads);
+                let solution = solve_with_steps_per_pass(&problem, &options, steps).unwrap();
+                let difference =
+                    max_abs_diff(solution.final_field.view(), typed.final_field.view());
+                assert_eq!(
+                    difference, 0.0,
+                    "nx {} nt {}, {steps} steps per pass, {threads} threads",
+                    problem.nx, problem.nt
+                );
+            }
+        }
+    }
+    let refused = solve_with_steps_per_pass(&Problem::small(), &RunOptions::final_field(), 0);
+    assert!(refused.unwrap_err().to_string().contains("steps per pass"));
 }

@@ -12,10 +12,11 @@
 //! | full history, a level does not fit | 24 | the previous level comes back from memory too |
 //! | `convolve` | 264 | zeroing its result (16), nine shifted passes that each read the input and update the result (9 x 24), and the final update (32) |
 //! | `opencl` | 16 | on the device: read once, write once (GPUs do not read a line before writing it) |
+//! | `wavefront`, two buffers | 24 / k | k steps per pass ([`wavefront::steps_per_pass`]): level t read once and level t + k written once; the levels between stay in cache |
 //!
 //! The arithmetic: `gamma * (up + down + right + left)` is 4 additions and 1
 //! multiply, 5 flops; keeping the centre term adds a multiply and an add, 7.
-//! `typed` and `parallel` skip the centre at gamma = 1/4 (its weight is 0);
+//! `typed`, `parallel` and the wavefront stages skip the centre at gamma = 1/4 (its weight is 0);
 //! `vectorized`, `typed_checked`, `interpreted` and your own steps (modelled
 //! as the plain update) compute it; `convolve` multiplies all nine weights.
 //!
@@ -38,7 +39,7 @@ use super::probes::Pattern;
 use crate::options::Precision;
 use crate::options::{RunOptions, Storage};
 use crate::problem::Problem;
-use crate::stages::Stage;
+use crate::stages::{Stage, wavefront};
 
 /// What one cell update costs a stage, by the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,12 +91,20 @@ pub fn traffic(
     let field = nx * nx * 8;
     let centre_skipped = 1.0 - 4.0 * problem.gamma() == 0.0;
     let flops = match stage {
-        Some(Stage::Typed | Stage::Parallel) if centre_skipped => 5.0,
+        Some(Stage::Typed | Stage::Parallel | Stage::Wavefront | Stage::WavefrontParallel)
+            if centre_skipped =>
+        {
+            5.0
+        }
         Some(Stage::Convolve) => 9.0 * 2.0 + 2.0,
         _ => 7.0,
     };
     let loads = match stage {
-        Some(Stage::Typed | Stage::Parallel) if centre_skipped => 4.0,
+        Some(Stage::Typed | Stage::Parallel | Stage::Wavefront | Stage::WavefrontParallel)
+            if centre_skipped =>
+        {
+            4.0
+        }
         // Nine shifted passes, each loading the input and the result; then two more.
         Some(Stage::Convolve) => 9.0 * 2.0 + 2.0,
         _ => 5.0,
@@ -143,6 +152,18 @@ pub fn traffic(
             field * problem.nt as u64,
             "each level written to new memory and read back from memory".to_string(),
         ),
+        (Some(Stage::Wavefront | Stage::WavefrontParallel), Storage::FinalField) => {
+            let steps = wavefront::steps_per_pass(problem.nx);
+            (
+                bytes::TWO_BUFFERS / steps as f64,
+                Pattern::Copy,
+                2 * field,
+                format!(
+                    "{steps} steps per pass: each cell read once and written once per {steps} \
+                     updates; the levels between stay in cache"
+                ),
+            )
+        }
         _ if three_rows_fit => (
             bytes::TWO_BUFFERS,
             Pattern::Copy,
@@ -224,11 +245,12 @@ mod tests {
         let webinar = Problem::large(); // 200 x 200, 4000 levels, gamma = 1/4
         let other_gamma = Problem::large().with_gamma(0.2);
         let wide = Problem::small().with_size(30_000, 3); // 3 rows = 720 KB > 1 MiB / 2
+        let past_caches = Problem::small().with_size(2000, 61); // two fields of 32 MB
         let final_field = Storage::FinalField;
         let history = Storage::FullHistory;
         // (stage, problem, storage, (bytes, flops, loads))
         type Row<'a> = (Option<Stage>, &'a Problem, Storage, f64, f64, f64);
-        let table: [Row; 13] = [
+        let table: [Row; 17] = [
             (Some(Stage::Typed), &webinar, final_field, 24.0, 5.0, 4.0),
             (
                 Some(Stage::Typed),
@@ -277,6 +299,27 @@ mod tests {
             (Some(Stage::Vectorized), &webinar, history, 16.0, 7.0, 5.0),
             (Some(Stage::Typed), &wide, final_field, 40.0, 5.0, 4.0),
             (Some(Stage::Typed), &wide, history, 24.0, 5.0, 4.0),
+            // Two fields of 2000 x 2000: 8 steps per pass, a third of typed's bytes.
+            (
+                Some(Stage::Wavefront),
+                &past_caches,
+                final_field,
+                3.0,
+                5.0,
+                4.0,
+            ),
+            (
+                Some(Stage::WavefrontParallel),
+                &past_caches,
+                final_field,
+                3.0,
+                5.0,
+                4.0,
+            ),
+            // The large plate already lives in L2: 3 steps per pass keep the rows in L1.
+            (Some(Stage::Wavefront), &webinar, final_field, 8.0, 5.0, 4.0),
+            // Every level reaches memory with the full history: typed's loop, typed's bytes.
+            (Some(Stage::Wavefront), &webinar, history, 16.0, 5.0, 4.0),
         ];
         for (stage, problem, storage, bytes, flops, loads) in table {
             let options = RunOptions {

@@ -6,8 +6,10 @@
 //! [`solve_with`](crate::solve_with) does the rest. Diff two stage files and
 //! the difference is the idea.
 //!
-//! Two stages add a little more: `parallel` runs the `typed` step on bands of
-//! rows, one band per thread, and `opencl` keeps its fields on a device.
+//! Some stages add a little more: `parallel` runs the `typed` step on bands of
+//! rows, one band per thread; `wavefront` carries several steps in one pass
+//! over the rows with `typed`'s row update (and `wavefront_parallel` one such
+//! pass per thread); `opencl` keeps its fields on a device.
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,6 +31,7 @@ mod source;
 mod typed;
 pub(crate) mod typed_checked;
 mod vectorized;
+pub mod wavefront;
 
 pub use convolve::convolve_same;
 pub use parallel::solve_in_bands;
@@ -52,6 +55,10 @@ pub enum Stage {
     Convolve,
     /// The `typed` step on bands of rows, one per thread (Numba `prange`).
     Parallel,
+    /// Several time steps per pass over the rows, while they are in cache (Numba, a wavefront).
+    Wavefront,
+    /// The wavefront on bands of rows, one per thread (Numba `prange` over bands).
+    WavefrontParallel,
     /// An OpenCL kernel on a GPU or, through PoCL, the CPU (JAX on a GPU).
     /// Built with the `opencl` cargo feature.
     #[cfg(feature = "opencl")]
@@ -67,6 +74,8 @@ impl Stage {
         Stage::Vectorized,
         Stage::Convolve,
         Stage::Parallel,
+        Stage::Wavefront,
+        Stage::WavefrontParallel,
         #[cfg(feature = "opencl")]
         Stage::OpenCl,
     ];
@@ -80,6 +89,8 @@ impl Stage {
             Stage::Vectorized => "vectorized",
             Stage::Convolve => "convolve",
             Stage::Parallel => "parallel",
+            Stage::Wavefront => "wavefront",
+            Stage::WavefrontParallel => "wavefront_parallel",
             #[cfg(feature = "opencl")]
             Stage::OpenCl => "opencl",
         }
@@ -94,6 +105,8 @@ impl Stage {
             Stage::Vectorized => "NumPy whole-array slicing",
             Stage::Convolve => "scipy.signal.convolve",
             Stage::Parallel => "Numba parallel=True with prange",
+            Stage::Wavefront => "Numba @njit, several steps per pass",
+            Stage::WavefrontParallel => "Numba prange over bands, several steps per pass",
             #[cfg(feature = "opencl")]
             Stage::OpenCl => "JAX on a GPU",
         }
@@ -108,6 +121,8 @@ impl Stage {
             Stage::Vectorized => "whole-array operations on shifted views",
             Stage::Convolve => "a general compiled routine, called once per step",
             Stage::Parallel => "rows of one step shared among threads",
+            Stage::Wavefront => "several time steps per pass, while the rows are in cache",
+            Stage::WavefrontParallel => "a wavefront per thread, each on its own band of rows",
             #[cfg(feature = "opencl")]
             Stage::OpenCl => "a kernel compiled at run time, data kept on the device",
         }
@@ -119,7 +134,10 @@ impl Stage {
     /// versions say the same of themselves, and each Python version is paired
     /// only with a stage that does the same arithmetic (a test checks it).
     pub fn skips_zero_centre(self) -> bool {
-        matches!(self, Stage::Typed | Stage::Parallel)
+        matches!(
+            self,
+            Stage::Typed | Stage::Parallel | Stage::Wavefront | Stage::WavefrontParallel
+        )
     }
 
     /// Every stage that can run on this machine: all of [`Stage::ALL`] but
@@ -151,6 +169,9 @@ impl Stage {
             Stage::Vectorized => ("vectorized.rs", include_str!("vectorized.rs")),
             Stage::Convolve => ("convolve.rs", include_str!("convolve.rs")),
             Stage::Parallel => ("parallel.rs", include_str!("parallel.rs")),
+            Stage::Wavefront | Stage::WavefrontParallel => {
+                ("wavefront.rs", include_str!("wavefront.rs"))
+            }
             #[cfg(feature = "opencl")]
             Stage::OpenCl => ("opencl.rs", include_str!("opencl.rs")),
         };
@@ -161,7 +182,8 @@ impl Stage {
     }
 
     /// The stage's step as a plain function (`parallel` runs `typed`'s on each
-    /// band); `None` for `opencl`, whose step is a kernel on a device.
+    /// band, the wavefront stages `typed`'s row update in each pass); `None` for
+    /// `opencl`, whose step is a kernel on a device.
     ///
     /// # Panics
     ///
@@ -173,7 +195,9 @@ impl Stage {
         match self {
             Stage::Interpreted => Some(interpreted::advance),
             Stage::TypedChecked => Some(typed_checked::advance),
-            Stage::Typed | Stage::Parallel => Some(typed::advance),
+            Stage::Typed | Stage::Parallel | Stage::Wavefront | Stage::WavefrontParallel => {
+                Some(typed::advance)
+            }
             Stage::Vectorized => Some(vectorized::advance),
             Stage::Convolve => Some(convolve::advance),
             #[cfg(feature = "opencl")]
@@ -206,7 +230,11 @@ impl Stage {
             // The host's copy of the initial field, and a copy of each field read back.
             #[cfg(feature = "opencl")]
             Stage::OpenCl => solver::TWO_FIELDS + 1,
-            Stage::TypedChecked | Stage::Typed | Stage::Vectorized => solver::TWO_FIELDS,
+            Stage::TypedChecked
+            | Stage::Typed
+            | Stage::Vectorized
+            | Stage::Wavefront
+            | Stage::WavefrontParallel => solver::TWO_FIELDS,
         }
     }
 
@@ -227,6 +255,11 @@ impl Stage {
                 parallel::run_typed_into_history(problem, buffers)
             }
             Stage::Parallel => parallel::time_loop_in_bands(&typed::advance, problem, buffers),
+            Stage::Wavefront | Stage::WavefrontParallel => {
+                let steps = wavefront::steps_per_pass(problem.nx);
+                let threaded = self == Stage::WavefrontParallel;
+                wavefront::march(problem, options, buffers, steps, threaded)
+            }
             #[cfg(feature = "opencl")]
             Stage::OpenCl => opencl::run_shared(problem, &options.opencl, buffers),
         }

@@ -34,7 +34,8 @@ mod bands;
 mod barrier;
 mod cores;
 
-use bands::{Exchange, in_bands};
+pub(crate) use bands::bands_of_rows;
+use bands::{Exchange, Ready, in_bands};
 #[cfg(test)]
 use cores::OnOneCore;
 
@@ -72,9 +73,13 @@ pub(crate) fn time_loop_in_bands<S: Step + ?Sized>(
     problem: &Problem,
     buffers: RunBuffers,
 ) -> Result<Solution> {
-    in_bands(problem, buffers, |initial, rows, band_buffer, exchange| {
-        march_band(step, problem, initial, rows, band_buffer, exchange)
-    })
+    in_bands(
+        problem,
+        buffers,
+        |initial, rows, band_buffer, exchange, ready| {
+            march_band(step, problem, initial, rows, band_buffer, exchange, ready)
+        },
+    )
 }
 
 /// The `parallel` stage with the full history: each band computes its rows of
@@ -83,9 +88,13 @@ pub(crate) fn time_loop_in_bands<S: Step + ?Sized>(
 /// `T[k+1, i, :]` does). A step of your own cannot do this: its contract hands
 /// it whole fields, and the halo rows of one band's field belong to another.
 pub(crate) fn run_typed_into_history(problem: &Problem, buffers: RunBuffers) -> Result<Solution> {
-    in_bands(problem, buffers, |initial, rows, band_buffer, exchange| {
-        march_band_in_history(problem, initial, rows, band_buffer, exchange)
-    })
+    in_bands(
+        problem,
+        buffers,
+        |initial, rows, band_buffer, exchange, ready| {
+            march_band_in_history(problem, initial, rows, band_buffer, exchange, ready)
+        },
+    )
 }
 
 /// Marches one band of plate rows through all time levels and returns its final rows.
@@ -102,11 +111,13 @@ fn march_band<S: Step + ?Sized>(
     rows: Range<usize>,
     mut buffers: BandBuffers<'_>,
     exchange: &mut Exchange<'_>,
+    ready: &Ready<'_>,
 ) -> Result<Array2<f64>> {
     let gamma = problem.gamma();
     let band_rows = rows.len();
     let mut current = try_copy(initial.slice(s![rows.start - 1..rows.end + 1, ..]))?;
     let mut next = try_copy(current.view())?;
+    ready();
     buffers.keep(0, current.slice(s![1..-1, ..]));
     for level in 1..problem.nt {
         step.advance(current.view(), next.view_mut(), gamma);
@@ -130,12 +141,14 @@ fn march_band_in_history(
     rows: Range<usize>,
     mut buffers: BandBuffers<'_>,
     exchange: &mut Exchange<'_>,
+    ready: &Ready<'_>,
 ) -> Result<Array2<f64>> {
     let gamma = problem.gamma();
     let Some(mut history) = buffers.history_rows() else {
         unreachable!("the parallel stage marches in the history only when it is kept")
     };
     let mut halos = try_copy(initial.select(Axis(0), &[rows.start - 1, rows.end]).view())?;
+    ready();
     let mut last_level = 0;
     for level in 1..problem.nt {
         let (before, from_level) = history.view_mut().split_at(Axis(0), level);

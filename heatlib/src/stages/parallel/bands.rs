@@ -8,6 +8,7 @@ use std::ops::{ControlFlow, Range};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, s};
 
@@ -31,7 +32,13 @@ pub(super) type Exchange<'e> = dyn FnMut(
     ) -> ControlFlow<()>
     + 'e;
 
+/// What a band calls once its own fields are made, before its first step: it
+/// waits for every band, so that the run's set-up ends when the last band's does.
+pub(super) type Ready<'r> = dyn Fn() + Sync + 'r;
+
 /// The threads, bands, halos and barrier around `march`, which marches one band.
+/// The time the bands take to make their own fields (until each has called
+/// `ready`) is the solution's [`Solution::setup_s`], which timings leave out.
 pub(super) fn in_bands(
     problem: &Problem,
     mut buffers: RunBuffers,
@@ -40,9 +47,11 @@ pub(super) fn in_bands(
         Range<usize>,
         BandBuffers<'_>,
         &mut Exchange<'_>,
+        &Ready<'_>,
     ) -> Result<Array2<f64>>
     + Sync,
 ) -> Result<Solution> {
+    let entered = Instant::now();
     let bands = bands_of_rows(problem.nx, rayon::current_num_threads());
     let mut plate = try_copy(buffers.initial_field())?;
     let clock = buffers.start_clock(problem.nt);
@@ -63,6 +72,8 @@ pub(super) fn in_bands(
     // A band whose step panics stops here instead of taking the kernel down
     // with it; it breaks the barrier so that the other bands stop too.
     let panicked: Mutex<Option<HeatError>> = Mutex::new(None);
+    // When the last band had its fields made: band 0 notes it after the barrier.
+    let set_up: Mutex<Option<Instant>> = Mutex::new(None);
     let initial = plate.view();
     // `broadcast` runs the closure once on every thread of the pool, all at
     // once, which the barrier needs; threads beyond the number of bands idle.
@@ -106,11 +117,23 @@ pub(super) fn in_bands(
             }
             ControlFlow::Continue(())
         };
+        let ready = || {
+            if barrier.wait().is_ok() && band == 0 {
+                *set_up.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+            }
+        };
         let marched = catch_unwind(AssertUnwindSafe(|| {
-            march(initial, rows.clone(), band_buffer, &mut exchange)
+            march(initial, rows.clone(), band_buffer, &mut exchange, &ready)
         }));
         match marched {
-            Ok(values) => Some(values),
+            Ok(values) => {
+                // A band that stops with an error (memory refused) must not leave the others
+                // waiting for it at the barrier.
+                if values.is_err() {
+                    barrier.break_off();
+                }
+                Some(values)
+            }
             Err(payload) => {
                 barrier.break_off();
                 let error = HeatError::StepPanicked {
@@ -137,11 +160,15 @@ pub(super) fn in_bands(
         )?;
         plate.slice_mut(s![rows.clone(), ..]).assign(&values);
     }
-    buffers.into_solution(plate, bands.len())
+    let mut solution = buffers.into_solution(plate, bands.len())?;
+    if let Some(set_up) = set_up.into_inner().unwrap_or_else(PoisonError::into_inner) {
+        solution.setup_s = (set_up - entered).as_secs_f64();
+    }
+    Ok(solution)
 }
 
 /// Splits the plate's interior rows `1..nx-1` into at most `threads` bands of near-equal size.
-fn bands_of_rows(nx: usize, threads: usize) -> Vec<Range<usize>> {
+pub(crate) fn bands_of_rows(nx: usize, threads: usize) -> Vec<Range<usize>> {
     let interior = nx - 2;
     let count = threads.clamp(1, interior);
     (0..count)
