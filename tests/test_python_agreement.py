@@ -34,6 +34,8 @@ PYTHON_VERSIONS = {
     "numpy",
     "scipy_convolve",
     "numba_parallel",
+    "numba_wavefront",
+    "numba_wavefront_parallel",
     "numba_every_term",
     "jax",
 }

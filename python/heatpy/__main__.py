@@ -57,7 +57,9 @@ def problem_arguments(parser):
     )
     parser.add_argument("--versions", help=f"comma-separated, from: {', '.join(IMPLEMENTATIONS)} (default: all)")
     parser.add_argument(
-        "--threads", type=int, help="threads for numba_parallel, at most 16 per core (default: one per core)"
+        "--threads",
+        type=int,
+        help="threads for numba_parallel and numba_wavefront_parallel, at most 16 per core (default: one per core)",
     )
 
 

@@ -105,6 +105,27 @@ def _numba_parallel(threads):
     return load
 
 
+def _numba_wavefront(threads=None, parallel=False, steps=None):
+    # `steps` per pass instead of the number heatlib's steps_per_pass picks (for tests and the stretch exercise).
+    def load(history):
+        module = _module("numba_wavefront", "Numba")
+        if history:
+            # Every level must reach memory anyway: as the Rust stage, typed's one step per pass.
+            return Solver(_same, _at_index(_module("numba_loops", "Numba").run), threads=1)
+        if parallel and threads:
+            module.set_threads(threads)
+        bands = module.threads() if parallel else 1
+
+        def run(T, nt, gamma):
+            k = steps or module.steps_per_pass(T.shape[1])
+            index = module.run_parallel(T, nt, gamma, k, bands) if parallel else module.run(T, nt, gamma, k)
+            return T[index]
+
+        return Solver(_same, run, threads=bands)
+
+    return load
+
+
 def _jax(history):
     module = _module("jax_cpu", "JAX")
     if history:
@@ -121,7 +142,7 @@ def _jax(history):
 
 
 def implementations(threads=None):
-    """Every version, in the order of heatlib's stages; `threads` for Numba's parallel loop."""
+    """Every version, in the order of heatlib's stages; `threads` for Numba's parallel loops."""
     return [
         Implementation(
             "python_loops",
@@ -180,6 +201,22 @@ def implementations(threads=None):
             "parallel",
             "the rows of each step shared among threads",
             _numba_parallel(threads),
+            skips_zero_centre=True,
+        ),
+        Implementation(
+            "numba_wavefront",
+            "Numba @njit, several steps per pass",
+            "wavefront",
+            "several time steps per pass, while the rows are in cache",
+            _numba_wavefront(),
+            skips_zero_centre=True,
+        ),
+        Implementation(
+            "numba_wavefront_parallel",
+            "Numba prange over bands, several steps per pass",
+            "wavefront_parallel",
+            "a wavefront per thread, each on its own band of rows",
+            _numba_wavefront(threads, parallel=True),
             skips_zero_centre=True,
         ),
         Implementation(
