@@ -423,8 +423,9 @@ def test_a_link_another_user_planted_in_a_shared_folder_is_not_written_through(t
     with pytest.raises(ValueError) as refused:
         files.write_whole(planted, b"overwritten")
     assert str(refused.value) == (
-        f"{planted} is a link in the shared folder {shared} that another user (uid 54322) made; heatpy does not "
-        "write through it (as Linux's fs.protected_symlinks would not). Remove the link or write to another path"
+        f"cannot write {planted}: {planted} is a link in the shared folder {shared} that another user (uid 54322) "
+        "made; heatpy does not write through it, as Linux's fs.protected_symlinks would not. Write to another path "
+        "(in your home, say): only its owner can remove the link"
     )
     assert victim.read_text() == "the victim's own data"
     assert refusal(bench("--json", planted)) == str(refused.value)
@@ -433,3 +434,50 @@ def test_a_link_another_user_planted_in_a_shared_folder_is_not_written_through(t
     os.lchown(planted, 54321, 54321)
     files.write_whole(planted, b"by the folder's owner")
     assert victim.read_text() == "by the folder's owner"
+    # A class folder writable by its group is shared too; and a pipe another user made there is theirs.
+    os.lchown(planted, 54322, 54322)
+    shared.chmod(0o1770)
+    with pytest.raises(ValueError, match="is a link in the shared folder"):
+        files.write_whole(planted, b"overwritten")
+    assert victim.read_text() == "by the folder's owner"
+    pipe = shared / "pipe"
+    os.mkfifo(pipe)
+    os.chown(pipe, 54322, 54322)
+    with pytest.raises(ValueError, match="a pipe in the shared folder"):
+        files.write_whole(pipe, b"for them")
+
+
+def test_a_pipe_behind_dev_stdout_is_written_in_place():
+    """/dev/stdout is a link to /proc/self/fd/1, whose target names no file when it is a pipe."""
+    code = "from heatpy import files; files.write_whole('/dev/stdout', b'through the pipe')"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT / "python",
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "through the pipe"
+
+
+def test_cores_are_capped_by_a_cgroup_cpu_limit_as_heat_counts_them(tmp_path):
+    """A Hub pod of 2 CPUs on a larger machine: 2 cores, so 32 threads at most, as heat allows."""
+    membership = tmp_path / "cgroup"
+    membership.write_text("0::/kubepods/pod1\n")
+    group = tmp_path / "root" / "kubepods" / "pod1"
+    group.mkdir(parents=True)
+    (group / "cpu.max").write_text("200000 100000\n")
+    affinity = len(os.sched_getaffinity(0))
+    assert limits.cores(membership, tmp_path / "root") == min(affinity, 2)
+    (group / "cpu.max").write_text("50000 100000\n")  # half a core: still one
+    assert limits.cores(membership, tmp_path / "root") == 1
+    (group / "cpu.max").write_text("max 100000\n")
+    assert limits.cores(membership, tmp_path / "root") == affinity
+    v1 = tmp_path / "v1"
+    (v1 / "cpu,cpuacct" / "job").mkdir(parents=True)
+    (v1 / "cpu,cpuacct" / "job" / "cpu.cfs_quota_us").write_text("100000\n")
+    (v1 / "cpu,cpuacct" / "job" / "cpu.cfs_period_us").write_text("100000\n")
+    membership.write_text("4:cpu,cpuacct:/job\n")
+    assert limits.cores(membership, v1) == 1

@@ -88,7 +88,8 @@ def test_the_hub_stops_until_an_instructor_is_named(values):
 )
 def test_an_open_login_stops_the_hub(values, login, why):
     values["hub"]["config"]["JupyterHub"]["authenticator_class"] = login
-    assert start_hub_config(values, admins=["ada"]) is not None, f"with {login} (which {why}), the Hub starts"
+    stopped = start_hub_config(values, admins=["ada"])
+    assert stopped is not None and stopped.startswith("heat-accel: "), f"with {login} (which {why}): {stopped!r}"
 
 
 REMOVED = object()
@@ -166,6 +167,20 @@ OPEN_LOGIN = "does not tell learners apart"
             "jupyterhub.authenticators.shared.SharedPasswordAuthenticator", {}, OPEN_LOGIN, id="shared-dotted"
         ),
         pytest.param("null", {}, OPEN_LOGIN, id="null"),
+        pytest.param("tmp", {}, OPEN_LOGIN, id="tmpauthenticator"),
+        pytest.param("tmpauthenticator.TmpAuthenticator", {}, OPEN_LOGIN, id="tmpauthenticator-dotted"),
+        pytest.param(
+            None,
+            {"Authenticator": {"open_signup": True}},
+            "Authenticator.open_signup",
+            id="open_signup-in-Authenticator",
+        ),
+        pytest.param(
+            None,
+            {"JupyterHub": {"NativeAuthenticator": {"open_signup": True}}},
+            "hub.config.JupyterHub.NativeAuthenticator.open_signup",
+            id="open_signup-nested-under-JupyterHub",
+        ),
         pytest.param("jupyterhub.auth.DummyAuthenticator", {}, OPEN_LOGIN, id="dummy-dotted"),
         pytest.param(REMOVED, {}, OPEN_LOGIN, id="unset-is-the-charts-dummy"),
         pytest.param(ClassroomLogin, {}, OPEN_LOGIN, id="class-object-based-on-dummy"),

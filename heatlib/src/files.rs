@@ -36,9 +36,11 @@ use crate::error::{HeatError, Result};
 /// The file keeps the permissions of the one it replaces (a private 0600 file
 /// stays private), or gets the usual ones for a new file; while it is being
 /// written only you can read it. A link is followed (the file it points to is
-/// replaced) unless another user made it in a shared folder (see the
-/// [module](self)). A destination that is not a regular file (`/dev/null`, a
-/// pipe with a reader) is written in place.
+/// replaced) unless another user made it in a shared folder (sticky and
+/// writable by its group or by all, as `/tmp`: the rule of Linux's
+/// `fs.protected_symlinks`). A destination that is not a regular file
+/// (`/dev/null`, a pipe with a reader) is written in place; a pipe nobody
+/// reads, or one another user made in a shared folder, is refused.
 ///
 /// ```
 /// let field = ndarray::Array2::<f64>::zeros((3, 3));
@@ -66,7 +68,8 @@ pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Reads the text file at `path`, `what` it holds (for the messages), refusing
-/// anything but a regular file of at most `limit` bytes: see the [module](self).
+/// anything but a regular file of at most `limit` bytes (a pipe would wait for a
+/// writer for ever, `/dev/zero` would fill memory).
 pub fn read_text(path: &Path, limit: u64, what: &str) -> Result<String> {
     let failed = |message: String| HeatError::Read {
         path: path.display().to_string(),
@@ -116,16 +119,19 @@ fn write_whole(
     };
     // Where the bytes go: through every link on the way, each one allowed by the rule.
     let destination = resolve_links(path).map_err(failed)?;
-    let before = std::fs::metadata(&destination).ok();
-    match &before {
-        Some(meta) if meta.is_dir() => {
+    // What the kernel reaches by the path itself: a pipe behind `/dev/stdout` is found only
+    // this way, since its link names no file.
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {
             return Err(failed("it is a folder; name a file in it".into()));
         }
-        Some(meta) if !meta.is_file() => {
-            return write_in_place(&destination, write).map_err(failed);
+        Ok(meta) if !meta.is_file() => {
+            refuse_planted_pipe(&meta, &destination).map_err(failed)?;
+            return write_in_place(path, write).map_err(failed);
         }
         _ => {}
     }
+    let before = std::fs::metadata(&destination).ok();
     let name = destination
         .file_name()
         .ok_or_else(|| failed("the path names no file".into()))?;
@@ -142,7 +148,7 @@ fn write_whole(
         drop(writer);
         file.sync_all().map_err(|e| e.to_string())?;
         let permissions = match &before {
-            Some(meta) => Some(meta.permissions()),
+            Some(meta) => kept_permissions(meta),
             None => new_file_permissions(),
         };
         if let Some(permissions) = permissions {
@@ -214,37 +220,89 @@ fn parts(path: &Path) -> VecDeque<OsString> {
         .collect()
 }
 
-/// Refuses the link `link` in `folder` when the folder is shared (sticky and
-/// writable by all, as `/tmp`) and the link belongs neither to this user nor to
-/// the folder's owner: the rule of Linux's `fs.protected_symlinks`.
+/// Refuses the link `link` in `folder` when the folder is shared and the link
+/// belongs neither to this user nor to the folder's owner: the rule of Linux's
+/// `fs.protected_symlinks`, for group-writable class folders too.
 #[cfg(target_os = "linux")]
 fn refuse_planted_link(link: &Path, folder: &Path) -> std::result::Result<(), String> {
     use std::os::unix::fs::MetadataExt;
-    let (Ok(link_meta), Ok(folder_meta)) =
-        (std::fs::symlink_metadata(link), std::fs::metadata(folder))
-    else {
+    let Ok(link_meta) = std::fs::symlink_metadata(link) else {
         return Ok(());
     };
-    const STICKY_AND_WRITABLE_BY_ALL: u32 = 0o1002;
-    let shared = folder_meta.mode() & STICKY_AND_WRITABLE_BY_ALL == STICKY_AND_WRITABLE_BY_ALL;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    let owner = link_meta.uid();
-    if shared && owner != me && owner != folder_meta.uid() {
-        return Err(format!(
+    match someone_elses_in_a_shared_folder(link_meta.uid(), folder) {
+        Some(owner) => Err(format!(
             "{} is a link in the shared folder {} that another user (uid {owner}) made; \
              heat does not write through it, as Linux's fs.protected_symlinks would not. \
-             Remove the link or write to another path",
+             Write to another path (in your home, say): only its owner can remove the link",
             link.display(),
             folder.display()
-        ));
+        )),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Refuses a pipe that another user made in a shared folder: what heat wrote
+/// would go to them (the rule of Linux's `fs.protected_fifos`).
+#[cfg(target_os = "linux")]
+fn refuse_planted_pipe(
+    meta: &std::fs::Metadata,
+    destination: &Path,
+) -> std::result::Result<(), String> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let folder = destination.parent().unwrap_or(Path::new("/"));
+    match someone_elses_in_a_shared_folder(meta.uid(), folder) {
+        Some(owner) if meta.file_type().is_fifo() => Err(format!(
+            "it is a pipe in the shared folder {} that another user (uid {owner}) made; heat \
+             does not write into it, as Linux's fs.protected_fifos would not. Write to another path",
+            folder.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `owner`, when it is neither this user nor the owner of `folder`, and the
+/// folder is shared: sticky and writable by its group or by all (as `/tmp`).
+#[cfg(target_os = "linux")]
+fn someone_elses_in_a_shared_folder(owner: u32, folder: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let folder_meta = std::fs::metadata(folder).ok()?;
+    const STICKY: u32 = 0o1000;
+    const WRITABLE_BY_GROUP_OR_ALL: u32 = 0o022;
+    let mode = folder_meta.mode();
+    let shared = mode & STICKY != 0 && mode & WRITABLE_BY_GROUP_OR_ALL != 0;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    (shared && owner != me && owner != folder_meta.uid()).then_some(owner)
 }
 
 #[cfg(not(target_os = "linux"))]
 fn refuse_planted_link(_link: &Path, _folder: &Path) -> std::result::Result<(), String> {
     Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn refuse_planted_pipe(
+    _meta: &std::fs::Metadata,
+    _destination: &Path,
+) -> std::result::Result<(), String> {
+    Ok(())
+}
+
+/// The permissions a replaced file passes on: its own, when it is this user's
+/// (a private 0600 file stays private), without set-id bits; else the usual
+/// ones for a new file, not a stranger's (who may have made it world-writable).
+fn kept_permissions(before: &std::fs::Metadata) -> Option<std::fs::Permissions> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if before.uid() != unsafe { libc::geteuid() } {
+            return new_file_permissions();
+        }
+        Some(std::fs::Permissions::from_mode(before.mode() & 0o777))
+    }
+    #[cfg(not(target_os = "linux"))]
+    Some(before.permissions())
 }
 
 /// Writes straight into a destination that is no regular file (a device, a pipe).
@@ -265,6 +323,11 @@ fn write_in_place(
             e.to_string()
         }
     })?;
+    // What was opened, not what was checked: a regular file swapped in meanwhile is not
+    // written in place (nothing was truncated by opening it).
+    if file.metadata().map_err(|e| e.to_string())?.is_file() {
+        return Err("it changed into a regular file while heat was writing; write again".into());
+    }
     blocking(&file).map_err(|e| e.to_string())?;
     let mut writer = BufWriter::new(file);
     write(&mut writer)?;
@@ -529,7 +592,11 @@ mod tests {
     /// As root, a folder like `/tmp` (sticky, writable by all, someone else's)
     /// with a link in it that a third user made, pointing at `victim`.
     #[cfg(target_os = "linux")]
-    fn shared_folder_with_a_planted_link(parent: &Path, victim: &Path) -> Option<PathBuf> {
+    fn shared_folder_with_a_planted_link(
+        parent: &Path,
+        victim: &Path,
+        mode: u32,
+    ) -> Option<PathBuf> {
         use std::os::unix::fs::PermissionsExt;
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
@@ -538,7 +605,7 @@ mod tests {
         }
         let shared = parent.join("shared");
         std::fs::create_dir(&shared).expect("a folder");
-        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).expect("sticky");
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(mode)).expect("sticky");
         std::os::unix::fs::chown(&shared, Some(54321), Some(54321)).expect("another owner");
         let link = shared.join("r.npy");
         std::os::unix::fs::symlink(victim, &link).expect("a link");
@@ -552,7 +619,7 @@ mod tests {
         let folder = ScratchFolder::new("heatlib-test").expect("a folder");
         let victim = folder.path().join("victim");
         std::fs::write(&victim, "keep").expect("a file to protect");
-        let Some(link) = shared_folder_with_a_planted_link(folder.path(), &victim) else {
+        let Some(link) = shared_folder_with_a_planted_link(folder.path(), &victim, 0o1777) else {
             return;
         };
         let error = write_npy(&link, &Array2::<f64>::zeros((2, 2))).unwrap_err();
@@ -579,6 +646,66 @@ mod tests {
         std::os::unix::fs::lchown(&mine, Some(54321), Some(54321)).expect("the owner's link");
         write_text(&mine, "owner").expect("the folder owner's link is followed");
         assert_eq!(std::fs::read_to_string(&victim).expect("there"), "owner");
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_class_folder_writable_by_its_group_is_shared_too_and_so_is_a_pipe_in_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let folder = ScratchFolder::new("heatlib-test").expect("a folder");
+        std::fs::set_permissions(folder.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("others may enter");
+        let victim = folder.path().join("victim");
+        std::fs::write(&victim, "keep").expect("a file to protect");
+        let Some(link) = shared_folder_with_a_planted_link(folder.path(), &victim, 0o1770) else {
+            return;
+        };
+        let error = write_text(&link, "x").unwrap_err();
+        assert!(
+            error.to_string().contains("is a link in the shared folder"),
+            "{error}"
+        );
+        assert_eq!(std::fs::read_to_string(&victim).expect("there"), "keep");
+        // A pipe another user made there would carry what heat writes to them.
+        let pipe = link.with_file_name("pipe");
+        let name = std::ffi::CString::new(pipe.to_string_lossy().as_bytes()).expect("a path");
+        // SAFETY: mkfifo with a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o666) }, 0);
+        std::os::unix::fs::chown(&pipe, Some(54322), Some(54322)).expect("theirs");
+        let error = write_text(&pipe, "x").unwrap_err();
+        assert!(
+            error.to_string().contains("a pipe in the shared folder"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_strangers_file_replaced_passes_on_no_permissions_and_yours_no_set_id_bits() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let folder = ScratchFolder::new("heatlib-test").expect("a folder");
+        let mine = folder.path().join("mine.npy");
+        std::fs::write(&mine, "old").expect("written");
+        std::fs::set_permissions(&mine, std::fs::Permissions::from_mode(0o4640)).expect("set");
+        write_text(&mine, "new").expect("replaced");
+        let mode = std::fs::metadata(&mine).expect("there").mode() & 0o7777;
+        assert_eq!(mode, 0o640, "{mode:o}");
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped the stranger's file: making one needs root (CI runs as root)");
+            return;
+        }
+        let theirs = folder.path().join("theirs.npy");
+        std::fs::write(&theirs, "old").expect("written");
+        std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o666)).expect("set");
+        std::os::unix::fs::chown(&theirs, Some(54322), Some(54322)).expect("theirs");
+        write_text(&theirs, "new").expect("replaced");
+        let mode = std::fs::metadata(&theirs).expect("there").mode() & 0o777;
+        assert_eq!(
+            mode & 0o002,
+            0,
+            "a stranger's world-writable mode passed on: {mode:o}"
+        );
     }
 
     #[test]

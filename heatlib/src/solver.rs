@@ -22,7 +22,7 @@ pub fn solve_with<S: Step + ?Sized>(
     problem: &Problem,
     options: &RunOptions,
 ) -> Result<Solution> {
-    prepare_then_march(problem, options, TWO_FIELDS, |buffers| {
+    prepare_then_march(problem, options, TWO_FIELDS, false, |buffers| {
         time_loop(step, problem, buffers)
     })
 }
@@ -32,15 +32,18 @@ pub(crate) const TWO_FIELDS: u128 = 2;
 
 /// What every way of solving does around its loop: check the inputs and that
 /// `working_fields` arrays of the plate's size fit in memory beside what is
-/// kept, allocate what is kept, then `march` in the thread pool `options` asks for.
+/// kept, allocate what is kept, then `march` in the thread pool `options` asks
+/// for (see [`in_thread_pool`]; `threaded`: whether the way of solving shares
+/// its work among rayon's threads).
 pub(crate) fn prepare_then_march(
     problem: &Problem,
     options: &RunOptions,
     working_fields: u128,
+    threaded: bool,
     march: impl FnOnce(RunBuffers) -> Result<Solution> + Send,
 ) -> Result<Solution> {
     let buffers = RunBuffers::prepare(problem, options, working_fields)?;
-    in_thread_pool(options, || march(buffers))?
+    in_thread_pool(options, threaded, || march(buffers))?
 }
 
 /// The time loop, on storage that [`RunBuffers::prepare`] made for `problem`.
@@ -65,14 +68,20 @@ pub(crate) fn time_loop<S: Step + ?Sized>(
 }
 
 /// Runs `work` in a pool of its own, of the threads `options` asks for
-/// ([`RunOptions::thread_count`]). Never rayon's global pool: that one panics
-/// when the system will not start its threads (a container's process limit),
-/// where a pool of our own is a message.
+/// ([`RunOptions::thread_count`]), when it is `threaded` or a thread count was
+/// given; a serial run with none runs on the calling thread, starting no thread
+/// it would not use. Never rayon's global pool for threaded work: that one
+/// panics when the system will not start its threads (a container's process
+/// limit), where a pool of our own is a message.
 pub(crate) fn in_thread_pool<T: Send>(
     options: &RunOptions,
+    threaded: bool,
     work: impl FnOnce() -> T + Send,
 ) -> Result<T> {
     let threads = options.thread_count()?;
+    if !threaded && options.threads.is_none() {
+        return Ok(work());
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

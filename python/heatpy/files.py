@@ -34,7 +34,7 @@ CHUNK = 1 << 20
 # Links followed at most on the way to a file, as Linux's own limit: past it they go round in a loop.
 MOST_LINKS = 40
 # A folder that is sticky and writable by all (/tmp): others may create files in it, but not remove yours.
-STICKY_AND_WRITABLE_BY_ALL = stat.S_ISVTX | stat.S_IWOTH
+WRITABLE_BY_GROUP_OR_ALL = stat.S_IWGRP | stat.S_IWOTH
 REFERENCE_ADVICE = "write it with heat reference for the same problem"
 
 
@@ -175,14 +175,24 @@ def check_destination(path):
     """
     destination = resolve_links(os.fspath(path))
     try:
-        before = os.stat(destination)
+        # What the kernel reaches by the path itself: a pipe behind /dev/stdout is found only this
+        # way, since its link names no file.
+        reached = os.stat(path)
+    except FileNotFoundError:
+        reached = None
+    except OSError as error:
+        raise OSError(f"cannot write {path}: {error.strerror}") from None
+    if reached is not None and stat.S_ISDIR(reached.st_mode):
+        raise ValueError(f"cannot write {path}: it is a folder; name a file in it")
+    if reached is not None and not stat.S_ISREG(reached.st_mode):
+        refuse_planted_pipe(path, reached, destination)
+        return os.fspath(path), reached
+    try:
+        return destination, os.stat(destination)
     except FileNotFoundError:
         return destination, None
     except OSError as error:
         raise OSError(f"cannot write {path}: {error.strerror}") from None
-    if stat.S_ISDIR(before.st_mode):
-        raise ValueError(f"cannot write {path}: it is a folder; name a file in it")
-    return destination, before
 
 
 def resolve_links(path):
@@ -205,7 +215,7 @@ def resolve_links(path):
         links += 1
         if links > MOST_LINKS:
             raise ValueError(f"cannot write {path}: more than {MOST_LINKS} links on the way: they go round in a loop")
-        refuse_planted_link(following, resolved)
+        refuse_planted_link(following, resolved, path)
         target = os.readlink(following)
         if os.path.isabs(target):
             resolved = "/"
@@ -217,27 +227,47 @@ def _parts(path):
     return path.split("/")
 
 
-def refuse_planted_link(link, folder):
-    """Refuses the link `link` in `folder` when the folder is shared (sticky and writable by all, as
-    /tmp) and the link belongs neither to this user nor to the folder's owner.
+def refuse_planted_link(link, folder, path):
+    """Refuses the link `link` in `folder` when the folder is shared and the link belongs neither to
+    this user nor to the folder's owner.
 
-    That is Linux's fs.protected_symlinks rule: in /tmp another user can make
-    `/tmp/results.json` a link to one of your files before you write it, and
-    your write would then replace that file.
+    That is Linux's fs.protected_symlinks rule (for group-writable class folders
+    too): in /tmp another user can make `/tmp/results.json` a link to one of
+    your files before you write it, and your write would then replace that file.
     """
     try:
         owner = os.lstat(link).st_uid
-        shared = os.stat(folder)
     except OSError:
         return
-    if shared.st_mode & STICKY_AND_WRITABLE_BY_ALL != STICKY_AND_WRITABLE_BY_ALL:
-        return
-    if owner not in (os.geteuid(), shared.st_uid):
+    if someone_elses_in_a_shared_folder(owner, folder):
         raise ValueError(
-            f"{link} is a link in the shared folder {folder} that another user (uid {owner}) made; heatpy does "
-            "not write through it (as Linux's fs.protected_symlinks would not). Remove the link or write to "
-            "another path"
+            f"cannot write {path}: {link} is a link in the shared folder {folder} that another user "
+            f"(uid {owner}) made; heatpy does not write through it, as Linux's fs.protected_symlinks would not. "
+            "Write to another path (in your home, say): only its owner can remove the link"
         )
+
+
+def refuse_planted_pipe(path, reached, destination):
+    """Refuses a named pipe another user made in a shared folder: what heatpy wrote would go to them
+    (the rule of Linux's fs.protected_fifos)."""
+    folder = os.path.dirname(destination) or "/"
+    if stat.S_ISFIFO(reached.st_mode) and someone_elses_in_a_shared_folder(reached.st_uid, folder):
+        raise ValueError(
+            f"cannot write {path}: it is a pipe in the shared folder {folder} that another user "
+            f"(uid {reached.st_uid}) made; heatpy does not write into it, as Linux's fs.protected_fifos would not. "
+            "Write to another path"
+        )
+
+
+def someone_elses_in_a_shared_folder(owner, folder):
+    """Whether `owner` is neither this user nor the owner of `folder`, and the folder is shared:
+    sticky and writable by its group or by all (as /tmp)."""
+    try:
+        shared = os.stat(folder)
+    except OSError:
+        return False
+    is_shared = shared.st_mode & stat.S_ISVTX and shared.st_mode & WRITABLE_BY_GROUP_OR_ALL
+    return bool(is_shared) and owner not in (os.geteuid(), shared.st_uid)
 
 
 def write_in_place(path, destination, before, data):
@@ -256,6 +286,10 @@ def write_in_place(path, destination, before, data):
             ) from None
         raise OSError(f"cannot write {path}: {error.strerror}") from None
     try:
+        # What was opened, not what was checked: a regular file swapped in meanwhile is not written in
+        # place (opening it truncated nothing).
+        if stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EAGAIN, "it changed into a regular file while heatpy was writing; write again")
         os.set_blocking(descriptor, True)
         with open(descriptor, "wb", closefd=False) as out:
             out.write(data)
@@ -281,7 +315,7 @@ def replace_whole(path, destination, before, data):
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-            os.fchmod(out.fileno(), stat.S_IMODE(before.st_mode) if before else 0o666 & ~umask())
+            os.fchmod(out.fileno(), kept_permissions(before))
         os.replace(partial, destination)
     except BaseException as error:
         _remove_quietly(partial)
@@ -290,6 +324,14 @@ def replace_whole(path, destination, before, data):
                 f"cannot write {path}: {error.strerror or error} (the file that was there before, if any, is unchanged)"
             ) from None
         raise  # Ctrl-C and the like: the partial file is gone, the old file is as it was
+
+
+def kept_permissions(before):
+    """The mode a replaced file passes on: its own when it is this user's (a private 0600 file stays
+    private), without set-id bits; else a new file's, not a stranger's (who may have made it world-writable)."""
+    if before is not None and before.st_uid == os.geteuid():
+        return before.st_mode & 0o777
+    return 0o666 & ~umask()
 
 
 def new_file_beside(folder, name):

@@ -64,12 +64,53 @@ def check_repeat(repeat):
 # Threads ---------------------------------------------------------------------------------------
 
 
-def cores():
-    """The cores this process may run on (its affinity: a container's or a job's share)."""
+def cores(membership_file="/proc/self/cgroup", root=Path("/sys/fs/cgroup")):
+    """The cores this process may use, as Rust's `available_parallelism` (and so heat) counts them:
+    its affinity, and no more than a cgroup CPU limit allows (a Hub pod of 2 CPUs on a 64-core node is 2)."""
     try:
-        return len(os.sched_getaffinity(0))
+        allowed = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
-        return os.cpu_count() or 1
+        allowed = os.cpu_count() or 1
+    try:
+        membership = Path(membership_file).read_text()
+    except OSError:
+        return allowed
+    quota = cpu_quota(Path(root), membership)
+    return allowed if quota is None else max(1, min(allowed, quota))
+
+
+def cpu_quota(root, membership):
+    """Whole cores the tightest CPU limit over this process allows (cgroup v2 `cpu.max`, v1
+    `cpu.cfs_quota_us` / `cpu.cfs_period_us`, in its group and each above it), or None without one."""
+    least = None
+    for line in membership.splitlines():
+        fields = line.split(":", 2)
+        if len(fields) < 3:
+            continue
+        _, controllers, path = fields
+        if controllers == "":
+            base = root
+        elif "cpu" in controllers.split(","):
+            base = root / controllers
+        else:
+            continue
+        for group in _groups_up_to(base, path):
+            limit = _cpu_limit(group, v2=controllers == "")
+            if limit is not None:
+                least = limit if least is None else min(least, limit)
+    return least
+
+
+def _cpu_limit(group, v2):
+    try:
+        if v2:
+            quota, period = (group / "cpu.max").read_text().split()[:2]
+        else:
+            quota, period = (group / "cpu.cfs_quota_us").read_text(), (group / "cpu.cfs_period_us").read_text()
+        quota, period = int(quota), int(period)
+    except (OSError, ValueError):  # "max", "-1", or no such file: no limit here
+        return None
+    return quota // period if quota > 0 and period > 0 else None
 
 
 def most_threads():

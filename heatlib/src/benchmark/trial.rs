@@ -56,7 +56,8 @@ impl Trial<'_> {
             }),
             _ => Ok(()),
         };
-        solver::in_thread_pool(options, || {
+        let threaded = stage.is_some_and(Stage::shares_work_among_threads);
+        solver::in_thread_pool(options, threaded, || {
             in_time(0)?;
             let start = Instant::now();
             let mut last = run(RunBuffers::prepare(problem, options, working_fields)?)?;

@@ -214,9 +214,19 @@ impl Stage {
     /// # Ok::<(), heatlib::HeatError>(())
     /// ```
     pub fn solve(self, problem: &Problem, options: &RunOptions) -> Result<Solution> {
-        solver::prepare_then_march(problem, options, self.working_fields(), |buffers| {
-            self.march(problem, options, buffers)
-        })
+        let threaded = self.shares_work_among_threads();
+        solver::prepare_then_march(
+            problem,
+            options,
+            self.working_fields(),
+            threaded,
+            |buffers| self.march(problem, options, buffers),
+        )
+    }
+
+    /// Whether the stage shares its work among the threads of a rayon pool.
+    pub(crate) fn shares_work_among_threads(self) -> bool {
+        matches!(self, Stage::Parallel | Stage::WavefrontParallel)
     }
 
     /// How many arrays of the plate's size the stage holds at once beside the

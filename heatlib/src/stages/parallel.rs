@@ -57,7 +57,7 @@ pub fn solve_in_bands<S: Step + ?Sized>(
     problem: &Problem,
     options: &RunOptions,
 ) -> Result<Solution> {
-    prepare_then_march(problem, options, WORKING_FIELDS, |buffers| {
+    prepare_then_march(problem, options, WORKING_FIELDS, true, |buffers| {
         time_loop_in_bands(step, problem, buffers)
     })
 }

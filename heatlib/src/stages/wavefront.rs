@@ -94,7 +94,7 @@ pub fn solve_with_steps_per_pass(
     }
     // More steps than the run has would only make the rings larger.
     let steps = steps.min(problem.nt.max(2) - 1);
-    solver::prepare_then_march(problem, options, solver::TWO_FIELDS, |buffers| {
+    solver::prepare_then_march(problem, options, solver::TWO_FIELDS, true, |buffers| {
         march(problem, options, buffers, steps, true)
     })
 }
