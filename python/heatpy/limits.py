@@ -83,11 +83,7 @@ def cpu_quota(root, membership):
     """Whole cores the tightest CPU limit over this process allows (cgroup v2 `cpu.max`, v1
     `cpu.cfs_quota_us` / `cpu.cfs_period_us`, in its group and each above it), or None without one."""
     least = None
-    for line in membership.splitlines():
-        fields = line.split(":", 2)
-        if len(fields) < 3:
-            continue
-        _, controllers, path = fields
+    for controllers, path in _groups(membership):
         if controllers == "":
             base = root
         elif "cpu" in controllers.split(","):
@@ -221,11 +217,7 @@ def cgroup_headroom(root, membership):
     own, at the root) still count.
     """
     least = None
-    for line in membership.splitlines():
-        fields = line.split(":", 2)
-        if len(fields) < 3:
-            continue
-        _, controllers, path = fields
+    for controllers, path in _groups(membership):
         if controllers == "":
             base, limit_file, usage_file = root, "memory.max", "memory.current"
         elif "memory" in controllers.split(","):
@@ -237,6 +229,15 @@ def cgroup_headroom(root, membership):
             if headroom is not None:
                 least = headroom if least is None else min(least, headroom)
     return least
+
+
+def _groups(membership):
+    """(controllers, path) of each line of /proc/self/cgroup: `0::/path` (v2, no controllers) or
+    `N:memory:/path` (v1)."""
+    for line in membership.splitlines():
+        fields = line.split(":", 2)
+        if len(fields) == 3:
+            yield fields[1], fields[2]
 
 
 def _groups_up_to(base, path):
