@@ -191,6 +191,9 @@ def check(notebook, name):
             problems.append(f"cell {number} panicked at {' '.join(panic)}")
         for output in cell.get("outputs", []):
             data = output.get("data", {})
+            # A picture evcxr did not draw shows its Debug text instead: no error, no picture.
+            if data.get("text/plain", "").startswith(("Picture(", "LinePlot {", "Heatmap {")):
+                problems.append(f"cell {number}: a picture shown as text, not drawn: {data['text/plain'][:60]}")
             if "image/png" in data:
                 images += 1
                 if not png_is_picture(base64.b64decode(data["image/png"])):
