@@ -21,8 +21,7 @@
 //! one step per pass.
 
 use std::ops::Range;
-
-use rayon::prelude::*;
+use std::sync::{Mutex, PoisonError};
 
 use crate::error::{HeatError, Result};
 use crate::memory::try_filled;
@@ -138,12 +137,27 @@ pub(crate) fn march(
         let k = steps.min(problem.nt - 1 - level);
         let source = from.as_slice().expect(super::CONTIGUOUS);
         let destination = to.as_slice_mut().expect(super::CONTIGUOUS);
-        let outputs = rows_of(destination, nx, &bands);
-        rings
-            .par_iter_mut()
-            .zip(outputs)
-            .zip(bands.par_iter())
-            .for_each(|((ring, out), own)| pass(source, nx, own.clone(), k, gamma, ring, out));
+        let mut outputs = rows_of(destination, nx, &bands);
+        if let ([ring], [out], [own]) = (
+            rings.as_mut_slice(),
+            outputs.as_mut_slice(),
+            bands.as_slice(),
+        ) {
+            pass(source, nx, own.clone(), k, gamma, ring, out);
+        } else {
+            // Band b on thread b of the pool, every pass: each thread keeps to its own rows,
+            // and no thread can take a second band while the other waits to wake.
+            let slots: Vec<Mutex<(&mut Vec<f64>, &mut [f64])>> =
+                rings.iter_mut().zip(outputs).map(Mutex::new).collect();
+            rayon::broadcast(|context| {
+                let band = context.index();
+                if let (Some(slot), Some(own)) = (slots.get(band), bands.get(band)) {
+                    let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                    let (ring, out) = &mut *slot;
+                    pass(source, nx, own.clone(), k, gamma, ring, out);
+                }
+            });
+        }
         std::mem::swap(&mut from, &mut to);
         level += k;
         clock.check(level)?;
