@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use heatlib::roofline::{self, Ceilings, SWEEP_SIDES, SweepPoint};
+use heatlib::roofline::{self, Ceilings, Kept, SWEEP_SIDES, SweepPoint};
 use heatlib::{Comparison, Problem, RunOptions, Stage};
 
 #[derive(Args)]
@@ -93,17 +93,15 @@ pub fn roofline(args: &RooflineArgs) -> Result<(), String> {
 /// The ceilings kept for this machine; measured first (with a word, and why) if there
 /// are none or the kept ones are refused, stopping at `deadline` if one is given.
 pub fn kept_or_measured(deadline: Option<Instant>) -> Result<Ceilings, heatlib::HeatError> {
-    let there = Ceilings::file().is_some_and(|path| std::fs::symlink_metadata(path).is_ok());
-    let refused = Ceilings::why_not_kept();
-    if let Some(why) = &refused {
-        eprintln!("(the kept ceilings are not used: {why})");
+    match Ceilings::kept() {
+        Kept::Usable(ceilings) => return Ok(ceilings),
+        Kept::Refused(why) => eprintln!("(the kept ceilings are not used: {why})"),
+        Kept::Missing => {}
     }
-    if !there || refused.is_some() {
-        eprintln!(
-            "measuring this machine's ceilings once (seconds, up to a minute on a slow machine; kept for next time)..."
-        );
-    }
-    Ceilings::of_this_machine_until(deadline)
+    eprintln!(
+        "measuring this machine's ceilings once (seconds, up to a minute on a slow machine; kept for next time)..."
+    );
+    Ceilings::measure_and_keep(deadline)
 }
 
 fn parse_sides(text: &str) -> Result<Vec<usize>, String> {

@@ -589,6 +589,14 @@ mod tests {
         );
     }
 
+    /// A named pipe at `path`, as `mkfifo` makes one.
+    #[cfg(target_os = "linux")]
+    fn make_pipe(path: &Path, mode: libc::mode_t) {
+        let name = std::ffi::CString::new(path.to_string_lossy().as_bytes()).expect("a path");
+        // SAFETY: mkfifo with a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), mode) }, 0);
+    }
+
     /// As root, a folder like `/tmp` (sticky, writable by all, someone else's)
     /// with a link in it that a third user made, pointing at `victim`.
     #[cfg(target_os = "linux")]
@@ -668,9 +676,7 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&victim).expect("there"), "keep");
         // A pipe another user made there would carry what heat writes to them.
         let pipe = link.with_file_name("pipe");
-        let name = std::ffi::CString::new(pipe.to_string_lossy().as_bytes()).expect("a path");
-        // SAFETY: mkfifo with a NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o666) }, 0);
+        make_pipe(&pipe, 0o666);
         std::os::unix::fs::chown(&pipe, Some(54322), Some(54322)).expect("theirs");
         let error = write_text(&pipe, "x").unwrap_err();
         assert!(
@@ -724,9 +730,7 @@ mod tests {
     fn a_pipe_nobody_reads_is_refused_at_once_and_one_with_a_reader_is_written() {
         let folder = ScratchFolder::new("heatlib-test").expect("a folder");
         let pipe = folder.path().join("pipe");
-        let name = std::ffi::CString::new(pipe.to_string_lossy().as_bytes()).expect("a path");
-        // SAFETY: mkfifo with a NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        make_pipe(&pipe, 0o600);
         let error = write_text(&pipe, "x").unwrap_err();
         assert!(error.to_string().contains("nobody reads"), "{error}");
         let reader = {
@@ -750,9 +754,7 @@ mod tests {
     fn reading_takes_a_regular_file_within_its_bound_only() {
         let folder = ScratchFolder::new("heatlib-test").expect("a folder");
         let pipe = folder.path().join("pipe");
-        let name = std::ffi::CString::new(pipe.to_string_lossy().as_bytes()).expect("a path");
-        // SAFETY: mkfifo with a NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        make_pipe(&pipe, 0o600);
         for (path, says) in [
             (pipe.as_path(), "not a regular file"),
             (Path::new("/dev/zero"), "not a regular file"),

@@ -13,6 +13,17 @@ pub const FILE_VARIABLE: &str = "HEAT_ROOFLINE_FILE";
 /// The largest kept file read: one machine's ceilings take a few tens of kilobytes.
 pub const KEPT_FILE_LIMIT: u64 = 1 << 20;
 
+/// What the kept file holds ([`Ceilings::kept`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kept {
+    /// This machine's ceilings, in today's format: no need to measure.
+    Usable(Ceilings),
+    /// A file that cannot be used, and why: measure again.
+    Refused(String),
+    /// No file yet, or no place to keep one.
+    Missing,
+}
+
 impl Ceilings {
     /// The ceilings kept for this machine, measured (and kept) first if there
     /// are none yet, or if the ones kept are from another CPU, core count or
@@ -25,14 +36,35 @@ impl Ceilings {
     /// [`Ceilings::of_this_machine`], stopping with [`HeatError::CeilingsOutOfTime`]
     /// if measuring is still going at `deadline`.
     pub fn of_this_machine_until(deadline: Option<Instant>) -> Result<Ceilings> {
-        let path = Ceilings::file();
-        if let Some(kept) = path.as_ref().and_then(|path| Ceilings::load(path).ok())
-            && kept.is_of_this_machine()
-        {
-            return Ok(kept);
+        match Ceilings::kept() {
+            Kept::Usable(kept) => Ok(kept),
+            Kept::Refused(_) | Kept::Missing => Ceilings::measure_and_keep(deadline),
         }
+    }
+
+    /// What the kept file ([`Ceilings::file`]) holds, read once.
+    pub fn kept() -> Kept {
+        let Some(path) = Ceilings::file() else {
+            return Kept::Missing;
+        };
+        if std::fs::symlink_metadata(&path).is_err() {
+            return Kept::Missing;
+        }
+        match Ceilings::load(&path) {
+            Err(error) => Kept::Refused(error.to_string()),
+            Ok(kept) if !kept.is_of_this_machine() => Kept::Refused(format!(
+                "{} was measured on another machine or by another heatlib",
+                path.display()
+            )),
+            Ok(kept) => Kept::Usable(kept),
+        }
+    }
+
+    /// Measures the ceilings now ([`Ceilings::measure_until`]) and keeps them
+    /// in [`Ceilings::file`] for next time.
+    pub fn measure_and_keep(deadline: Option<Instant>) -> Result<Ceilings> {
         let measured = Ceilings::measure_until(deadline)?;
-        if let Some(path) = path {
+        if let Some(path) = Ceilings::file() {
             // Keeping them only saves the next measurement; a cache that cannot be
             // written (a read-only home) costs a few seconds next time, no more.
             let _ = measured.save(&path);
@@ -111,20 +143,6 @@ impl Ceilings {
             positive("the device's fastest run (GB/s)", device.max_gb_per_s)?;
         }
         Ok(())
-    }
-
-    /// Why the kept ceilings are not used, or `None` when they are (or there are none).
-    pub fn why_not_kept() -> Option<String> {
-        let path = Ceilings::file()?;
-        std::fs::symlink_metadata(&path).ok()?;
-        match Ceilings::load(&path) {
-            Err(error) => Some(error.to_string()),
-            Ok(kept) if !kept.is_of_this_machine() => Some(format!(
-                "{} was measured on another machine or by another heatlib",
-                path.display()
-            )),
-            Ok(_) => None,
-        }
     }
 
     /// Whether these ceilings were measured here, in today's format.

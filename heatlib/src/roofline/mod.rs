@@ -56,7 +56,7 @@ pub use model::{Traffic, bytes, traffic};
 pub use probes::Pattern;
 pub use sweep::{SWEEP_SIDES, SweepPoint, sweep};
 
-pub use kept::{FILE_VARIABLE, KEPT_FILE_LIMIT};
+pub use kept::{FILE_VARIABLE, KEPT_FILE_LIMIT, Kept};
 
 /// One bandwidth measurement: a pattern over a working set, on some threads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

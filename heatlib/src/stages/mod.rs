@@ -267,7 +267,7 @@ impl Stage {
             Stage::Parallel => parallel::time_loop_in_bands(&typed::advance, problem, buffers),
             Stage::Wavefront | Stage::WavefrontParallel => {
                 let steps = wavefront::steps_per_pass(problem.nx);
-                let threaded = self == Stage::WavefrontParallel;
+                let threaded = self.shares_work_among_threads();
                 wavefront::march(problem, options, buffers, steps, threaded)
             }
             #[cfg(feature = "opencl")]
