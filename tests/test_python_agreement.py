@@ -124,7 +124,7 @@ def test_heat_bench_with_python_times_both_languages(heat, tmp_path, row_schema)
     """One command, both languages: `heat bench --with-python`, its JSON read back."""
     written = tmp_path / "bench.json"
     subprocess.run(
-        [heat, *"bench --size 40:200 --stages typed,vectorized,parallel --repeat 2 --with-python --json".split()]
+        [heat, *"bench --size 40:200 --stages typed,vectorized,parallel_rows --repeat 2 --with-python --json".split()]
         + [written],
         check=True,
         stdout=subprocess.DEVNULL,
@@ -134,6 +134,6 @@ def test_heat_bench_with_python_times_both_languages(heat, tmp_path, row_schema)
     python = {row["stage"]: row for row in rows if row["language"] == "python"}
     assert set(python) == PYTHON_VERSIONS
     for name, row in python.items():
-        paired = row["rust_counterpart"] in ("typed", "vectorized", "parallel")
+        paired = row["rust_counterpart"] in ("typed", "vectorized", "parallel_rows")
         assert row["max_abs_diff"] <= 1e-12 * 100, f"{name}: {row}"
         assert paired == (row["rust_over_python"] is not None), f"{name}: {row}"

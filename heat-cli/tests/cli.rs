@@ -310,7 +310,7 @@ fn bench_rows_carry_their_ceiling_and_the_fraction_reached() {
         .as_array()
         .unwrap()
         .iter()
-        .zip([(24.0, 5.0), (264.0, 20.0)])
+        .zip([(24.0, 4.0), (56.0, 20.0)])
     {
         let ceiling = &row["ceiling"];
         let limit = ceiling["mcells_per_s"].as_f64().unwrap();

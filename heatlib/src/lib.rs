@@ -11,7 +11,8 @@
 //! | `typed` | Cython boundscheck(False) / Numba @njit | whole rows without checks let the compiler use SIMD |
 //! | `vectorized` | NumPy whole-array slicing | whole-array operations on shifted views |
 //! | `convolve` | scipy.signal.convolve | a general compiled routine, called once per step |
-//! | `parallel` | Numba parallel=True with prange | rows of one step shared among threads |
+//! | `parallel_rows` | Numba parallel=True with prange | the rows of each step handed out to a pool of threads |
+//! | `parallel` | (none in the webinar: threads that keep their rows) | threads that stay, each with its band of rows in its own cache |
 //! | `wavefront` | Numba @njit, several steps per pass | several time steps per pass, while the rows are in cache |
 //! | `wavefront_parallel` | Numba prange over bands, several steps per pass | a wavefront per thread, each on its own band of rows |
 //! | `opencl` | JAX on a GPU | a kernel compiled at run time, data kept on the device |

@@ -198,7 +198,7 @@ def implementations(threads=None):
         Implementation(
             "numba_parallel",
             "Numba parallel=True with prange",
-            "parallel",
+            "parallel_rows",
             "the rows of each step shared among threads",
             _numba_parallel(threads),
             skips_zero_centre=True,
@@ -220,7 +220,12 @@ def implementations(threads=None):
             skips_zero_centre=True,
         ),
         Implementation(
-            "jax", "JAX jit on the CPU", "opencl", "whole-array code compiled at run time by XLA for a device", _jax
+            "jax",
+            "JAX jit on the CPU",
+            "opencl",
+            "whole-array code compiled at run time by XLA for a device",
+            _jax,
+            skips_zero_centre=True,
         ),
     ]
 

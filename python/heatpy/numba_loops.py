@@ -1,9 +1,9 @@
-"""Numba: the same triple loop, compiled just in time. Rust counterparts: `typed` and `parallel`.
+"""Numba: the same triple loop, compiled just in time. Rust counterparts: `typed` and `parallel_rows`.
 
 The idea: `@njit` compiles the function for the argument types of its first
 call (the first call pays for the compiler; later ones run machine code).
 `parallel=True` with `prange` hands the rows of each step to threads, with a
-wait for all of them before the next step, as heatlib's `parallel` does.
+wait for all of them before the next step, as heatlib's `parallel_rows` does.
 `run_parallel` is `run` with those two changes only, on purpose: the
 difference in their timings is what the threads bring.
 

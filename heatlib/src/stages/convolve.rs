@@ -4,11 +4,13 @@
 //! `K = [[0, 1, 0], [1, -4, 1], [0, 1, 0]]`, then `T + g * laplacian`.
 //!
 //! The idea: a general-purpose compiled routine, called once per step, does
-//! the inner loops for you. It is general, so it pays for generality: it
-//! multiplies all nine weights (zeros too), allocates its result, and
-//! computes the edges you then throw away. No maintained Rust crate offers
-//! SciPy's `convolve(mode='same')` on ndarray without pulling in an FFT
-//! stack, so [`convolve_same`] is written here, plainly.
+//! the inner loops for you. Like SciPy's direct method for a small kernel, it
+//! makes one pass over memory: each output row is built while it sits in
+//! cache. It is general, so it pays for generality: it multiplies all nine
+//! weights (the zeros too), allocates its result every step, computes the
+//! edges you then throw away, and leaves the update to a second pass. No
+//! maintained Rust crate offers SciPy's `convolve(mode='same')` on ndarray
+//! without pulling in an FFT stack, so [`convolve_same`] is written here, plainly.
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip, array, s};
 
@@ -26,23 +28,25 @@ pub(crate) fn advance(current: ArrayView2<'_, f64>, mut next: ArrayViewMut2<'_, 
 ///
 /// The kernel is flipped, as in the mathematical definition of convolution
 /// (it makes no difference for a symmetric kernel such as the Laplacian).
-/// Each weight adds one shifted copy of the input to the result.
+/// One pass over memory: for each output row, every weight adds its shifted
+/// input row, while that output row stays in cache.
 pub fn convolve_same(input: ArrayView2<'_, f64>, kernel: ArrayView2<'_, f64>) -> Array2<f64> {
     let (rows, cols) = input.dim();
-    let (k_rows, k_cols) = kernel.dim();
-    let (centre_row, centre_col) = (k_rows / 2, k_cols / 2);
+    let (centre_row, centre_col) = (kernel.nrows() / 2, kernel.ncols() / 2);
     let mut output = Array2::zeros((rows, cols));
-    for ((ki, kj), &weight) in kernel.indexed_iter() {
-        // Output (i, j) takes input (i + centre_row - ki, j + centre_col - kj).
-        let Some((out_rows, in_rows)) = overlap(rows, centre_row as isize - ki as isize) else {
-            continue;
-        };
-        let Some((out_cols, in_cols)) = overlap(cols, centre_col as isize - kj as isize) else {
-            continue;
-        };
-        output
-            .slice_mut(s![out_rows, out_cols])
-            .scaled_add(weight, &input.slice(s![in_rows, in_cols]));
+    for (i, mut out_row) in output.rows_mut().into_iter().enumerate() {
+        for ((ki, kj), &weight) in kernel.indexed_iter() {
+            // Output (i, j) takes input (i + centre_row - ki, j + centre_col - kj).
+            let Some(from_row) = (i + centre_row).checked_sub(ki).filter(|&r| r < rows) else {
+                continue;
+            };
+            let Some((out_cols, in_cols)) = overlap(cols, centre_col as isize - kj as isize) else {
+                continue;
+            };
+            out_row
+                .slice_mut(s![out_cols])
+                .scaled_add(weight, &input.slice(s![from_row, in_cols]));
+        }
     }
     output
 }
@@ -74,6 +78,26 @@ mod tests {
         // A 1 right of centre, flipped, takes each cell's left neighbour.
         let expected = array![[0.0, 1.0, 2.0], [0.0, 4.0, 5.0], [0.0, 7.0, 8.0]];
         assert_eq!(convolve_same(input.view(), kernel.view()), expected);
+    }
+
+    #[test]
+    fn matches_the_definition_for_a_larger_asymmetric_kernel() {
+        let input = Array2::from_shape_fn((7, 6), |(i, j)| (i * 6 + j) as f64 * 0.5 - 3.0);
+        let kernel = Array2::from_shape_fn((5, 3), |(i, j)| (i as f64) - 2.0 * j as f64 + 0.25);
+        let direct = convolve_same(input.view(), kernel.view());
+        for ((i, j), &value) in direct.indexed_iter() {
+            let mut expected = 0.0;
+            for ((ki, kj), &weight) in kernel.indexed_iter() {
+                let (r, c) = (i as isize + 2 - ki as isize, j as isize + 1 - kj as isize);
+                if (0..7).contains(&r) && (0..6).contains(&c) {
+                    expected += weight * input[[r as usize, c as usize]];
+                }
+            }
+            assert!(
+                (value - expected).abs() < 1e-12,
+                "({i}, {j}): {value} != {expected}"
+            );
+        }
     }
 
     #[test]

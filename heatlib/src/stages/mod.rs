@@ -6,8 +6,9 @@
 //! [`solve_with`](crate::solve_with) does the rest. Diff two stage files and
 //! the difference is the idea.
 //!
-//! Some stages add a little more: `parallel` runs the `typed` step on bands of
-//! rows, one band per thread; `wavefront` carries several steps in one pass
+//! Some stages add a little more: `parallel_rows` hands out the rows of each
+//! step to a pool of threads; `parallel` runs the `typed` step on bands of
+//! rows, one band per thread, for the whole run; `wavefront` carries several steps in one pass
 //! over the rows with `typed`'s row update (and `wavefront_parallel` one such
 //! pass per thread); `opencl` keeps its fields on a device.
 
@@ -27,6 +28,7 @@ pub mod interpreted;
 #[cfg(feature = "opencl")]
 pub mod opencl;
 pub(crate) mod parallel;
+mod parallel_rows;
 mod source;
 mod typed;
 pub(crate) mod typed_checked;
@@ -53,7 +55,9 @@ pub enum Stage {
     Vectorized,
     /// A general 2-D convolution per step (`scipy.signal.convolve`).
     Convolve,
-    /// The `typed` step on bands of rows, one per thread (Numba `prange`).
+    /// The rows of each step handed out to a pool of threads (Numba `prange`).
+    ParallelRows,
+    /// The `typed` step on bands of rows that stay with one thread each for the whole run.
     Parallel,
     /// Several time steps per pass over the rows, while they are in cache (Numba, a wavefront).
     Wavefront,
@@ -73,6 +77,7 @@ impl Stage {
         Stage::Typed,
         Stage::Vectorized,
         Stage::Convolve,
+        Stage::ParallelRows,
         Stage::Parallel,
         Stage::Wavefront,
         Stage::WavefrontParallel,
@@ -88,6 +93,7 @@ impl Stage {
             Stage::Typed => "typed",
             Stage::Vectorized => "vectorized",
             Stage::Convolve => "convolve",
+            Stage::ParallelRows => "parallel_rows",
             Stage::Parallel => "parallel",
             Stage::Wavefront => "wavefront",
             Stage::WavefrontParallel => "wavefront_parallel",
@@ -104,7 +110,8 @@ impl Stage {
             Stage::Typed => "Cython boundscheck(False) / Numba @njit",
             Stage::Vectorized => "NumPy whole-array slicing",
             Stage::Convolve => "scipy.signal.convolve",
-            Stage::Parallel => "Numba parallel=True with prange",
+            Stage::ParallelRows => "Numba parallel=True with prange",
+            Stage::Parallel => "(none in the webinar: threads that keep their rows)",
             Stage::Wavefront => "Numba @njit, several steps per pass",
             Stage::WavefrontParallel => "Numba prange over bands, several steps per pass",
             #[cfg(feature = "opencl")]
@@ -120,7 +127,8 @@ impl Stage {
             Stage::Typed => "whole rows without checks let the compiler use SIMD",
             Stage::Vectorized => "whole-array operations on shifted views",
             Stage::Convolve => "a general compiled routine, called once per step",
-            Stage::Parallel => "rows of one step shared among threads",
+            Stage::ParallelRows => "the rows of each step handed out to a pool of threads",
+            Stage::Parallel => "threads that stay, each with its band of rows in its own cache",
             Stage::Wavefront => "several time steps per pass, while the rows are in cache",
             Stage::WavefrontParallel => "a wavefront per thread, each on its own band of rows",
             #[cfg(feature = "opencl")]
@@ -130,14 +138,21 @@ impl Stage {
 
     /// Whether the stage skips the centre term when its weight `1 - 4 gamma`
     /// is exactly 0 (the webinar's gamma = 1/4), as the webinar's own loops
-    /// did: `typed`, and `parallel`, which runs `typed`'s step. heatpy's
+    /// did: `typed`, and the stages that run `typed`'s row update (`parallel_rows`,
+    /// `parallel`, the wavefronts), and the `opencl` kernel. heatpy's
     /// versions say the same of themselves, and each Python version is paired
     /// only with a stage that does the same arithmetic (a test checks it).
     pub fn skips_zero_centre(self) -> bool {
-        matches!(
-            self,
-            Stage::Typed | Stage::Parallel | Stage::Wavefront | Stage::WavefrontParallel
-        )
+        match self {
+            Stage::Typed
+            | Stage::ParallelRows
+            | Stage::Parallel
+            | Stage::Wavefront
+            | Stage::WavefrontParallel => true,
+            #[cfg(feature = "opencl")]
+            Stage::OpenCl => true,
+            Stage::Interpreted | Stage::TypedChecked | Stage::Vectorized | Stage::Convolve => false,
+        }
     }
 
     /// Every stage that can run on this machine: all of [`Stage::ALL`] but
@@ -168,6 +183,7 @@ impl Stage {
             Stage::Typed => ("typed.rs", include_str!("typed.rs")),
             Stage::Vectorized => ("vectorized.rs", include_str!("vectorized.rs")),
             Stage::Convolve => ("convolve.rs", include_str!("convolve.rs")),
+            Stage::ParallelRows => ("parallel_rows.rs", include_str!("parallel_rows.rs")),
             Stage::Parallel => ("parallel.rs", include_str!("parallel.rs")),
             Stage::Wavefront | Stage::WavefrontParallel => {
                 ("wavefront.rs", include_str!("wavefront.rs"))
@@ -200,6 +216,7 @@ impl Stage {
             }
             Stage::Vectorized => Some(vectorized::advance),
             Stage::Convolve => Some(convolve::advance),
+            Stage::ParallelRows => Some(parallel_rows::advance),
             #[cfg(feature = "opencl")]
             Stage::OpenCl => None,
         }
@@ -226,7 +243,10 @@ impl Stage {
 
     /// Whether the stage shares its work among the threads of a rayon pool.
     pub(crate) fn shares_work_among_threads(self) -> bool {
-        matches!(self, Stage::Parallel | Stage::WavefrontParallel)
+        matches!(
+            self,
+            Stage::ParallelRows | Stage::Parallel | Stage::WavefrontParallel
+        )
     }
 
     /// How many arrays of the plate's size the stage holds at once beside the
@@ -242,6 +262,7 @@ impl Stage {
             Stage::OpenCl => solver::TWO_FIELDS + 1,
             Stage::TypedChecked
             | Stage::Typed
+            | Stage::ParallelRows
             | Stage::Vectorized
             | Stage::Wavefront
             | Stage::WavefrontParallel => solver::TWO_FIELDS,
@@ -261,6 +282,7 @@ impl Stage {
             Stage::Typed => solver::time_loop(&typed::advance, problem, buffers),
             Stage::Vectorized => solver::time_loop(&vectorized::advance, problem, buffers),
             Stage::Convolve => solver::time_loop(&convolve::advance, problem, buffers),
+            Stage::ParallelRows => solver::time_loop(&parallel_rows::advance, problem, buffers),
             Stage::Parallel if options.storage == Storage::FullHistory => {
                 parallel::run_typed_into_history(problem, buffers)
             }

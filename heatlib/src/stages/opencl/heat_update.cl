@@ -16,6 +16,8 @@ __kernel void heat_update(__global const real *current, __global real *next,
     const long i = get_global_id(1) + 1;   // row, skipping the bottom edge
     if (i >= nx - 1 || j >= nx - 1) return;   // work items beyond the interior
     const long c = i * nx + j;
-    next[c] = gamma * (current[c + nx] + current[c - nx] + current[c + 1] + current[c - 1])
-            + centre_weight * current[c];
+    const real neighbours = gamma * (current[c + nx] + current[c - nx] + current[c + 1] + current[c - 1]);
+    // At gamma = 1/4 the centre's weight is exactly 0: skip its load, multiply
+    // and add, as the CPU's typed loop does (every work item takes the same branch).
+    next[c] = centre_weight == 0 ? neighbours : neighbours + centre_weight * current[c];
 }
