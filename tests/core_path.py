@@ -15,10 +15,16 @@ self-paced learners; nothing in the core needs it). What must hold:
   at least three of them, for a room to vote on, and the cell after it starts a new slide (the
   answer is not on the poll's slide). Those that `heat predictions` answers from
   `heat bench --json` offer exactly its choices, in its order, in the notebook it names.
+- A poll's answer is out of sight until revealed: a core markdown cell after a poll, in its
+  section, that reads the result ("Reading it") is folded in `<details>`, so JupyterLab shows only
+  its summary line.
+- Each presented notebook opens its core with **Learning objectives** and closes it with **Key
+  points**, Carpentries style.
 - The plan fits: for the presented notebooks, narration (core markdown words at 140 words a
   minute, speaker notes included) plus the measured compute time of their core cells is at most
-  60 minutes, and so is the whole plan: that, with a welcome of 3 minutes, 45 seconds per poll
-  and 2 minutes of questions after each notebook. The lab's core sections (each `## ` heading
+  60 minutes, and so is the whole plan: that, with a welcome of 3 minutes, 75 seconds per poll
+  (a webinar platform's poll takes 60-90 s), 20 seconds to explain each core code cell of five
+  lines or more, and 2 minutes of questions after each notebook. The lab's core sections (each `## ` heading
   of its core carries its estimated minutes in `heat_accel.minutes`: the solution's size and
   concepts, and a fresh reader's attempt) add up to at most 30.
 
@@ -26,7 +32,8 @@ It prints, per notebook, the words and code lines of its core and deeper cells a
 time of the core cells, then the minute-by-minute plan (each core section: its narration at 140
 words a minute plus its measured compute), which the instructor guide quotes; and writes it all
 as JSON.
-`--no-run` checks the tags and counts the words without starting a kernel.
+`--no-run` checks the tags and counts the words without starting a kernel (its plan counts no
+compute).
 """
 
 import argparse
@@ -45,7 +52,9 @@ WORDS_PER_MINUTE = 140
 CORE_MINUTES = 60
 LAB_MINUTES = 30
 # The room's share of the hour, in the plan: the welcome, each poll, questions after each notebook.
-WELCOME_MINUTES, POLL_MINUTES, QUESTIONS_MINUTES = 3, 0.75, 2
+WELCOME_MINUTES, POLL_MINUTES, QUESTIONS_MINUTES = 3, 1.25, 2
+# Explaining code takes the room time too: this much for each core code cell of at least EXPLAINED_LINES.
+EXPLAIN_MINUTES, EXPLAINED_LINES = 20 / 60, 5
 PATHS = ("core", "deeper")
 OPTION = re.compile(r"^- \*\*[A-E]\*\* .*$", re.MULTILINE)
 
@@ -75,6 +84,32 @@ def code_lines(cell):
     if cell.cell_type != "code":
         return 0
     return sum(1 for line in cell.source.splitlines() if line.strip() and not line.strip().startswith(("//", "#")))
+
+
+def explained(cell):
+    """Whether the presenter explains the cell's code to the room: a core code cell of five lines or more."""
+    return cell.cell_type == "code" and code_lines(cell) >= EXPLAINED_LINES
+
+
+def presented_problems(name, notebook):
+    """Objectives first, key points last, and no result read out in the open."""
+    core = [cell for cell in notebook.cells if is_core(cell)]
+    problems = []
+    if not any("Learning objectives" in cell.source for cell in core[:3]):
+        problems.append(f"{name}: its core should open with **Learning objectives** (in its first three cells)")
+    if not any("Key points" in cell.source for cell in core[-3:]):
+        problems.append(f"{name}: its core should close with **Key points** (in its last three cells)")
+    after_poll = False
+    for cell in core:
+        if cell.cell_type == "markdown" and cell.source.startswith("#"):
+            after_poll = False
+        if any(tag.startswith("predict:") for tag in tags(cell)):
+            after_poll = True
+        elif after_poll and cell.cell_type == "markdown" and "Reading it" in cell.source:
+            if not cell.source.startswith("<details>"):
+                said = cell.source.strip()[:50]
+                problems.append(f"{name}: {said!r} reads a poll's result in the open; fold it in <details>")
+    return problems
 
 
 def convention_problems(name, notebook):
@@ -177,33 +212,40 @@ def sections(notebook, seconds):
     for cell, took in zip(core, seconds, strict=True):
         if cell.cell_type == "markdown" and cell.source.startswith(("# ", "## ")) or not found:
             title = cell.source.splitlines()[0].lstrip("# ").strip() if cell.source.startswith("#") else "(start)"
-            found.append({"section": title, "words": 0, "compute_s": 0.0, "polls": 0})
+            found.append({"section": title, "words": 0, "compute_s": 0.0, "polls": 0, "explained": 0})
         found[-1]["words"] += words(cell)
+        found[-1]["explained"] += explained(cell)
         found[-1]["compute_s"] += took
         found[-1]["polls"] += any(tag.startswith("predict:") for tag in tags(cell))
     return found
 
 
 def plan_table(rows):
-    """The minute-by-minute plan, per section: narration at WORDS_PER_MINUTE, measured compute and
-    the room's polls; the welcome before it and questions after each notebook. Returns the table
-    (Markdown) and the minute the last notebook ends."""
+    """The minute-by-minute plan, per section: narration at WORDS_PER_MINUTE, measured compute, the
+    room's polls and the code cells to explain; the welcome before it and questions after each
+    notebook. Returns the table (Markdown) and the minute the last notebook ends."""
     lines = [
-        "| minute | notebook | section | words | compute | polls |",
-        "|---|---|---|---|---|---|",
-        f"| 0-{WELCOME_MINUTES} | - | welcome; everyone opens JupyterLab and notebook 1 | | | |",
+        "| minute | notebook | section | words | compute | polls | code to explain |",
+        "|---|---|---|---|---|---|---|",
+        f"| 0-{WELCOME_MINUTES} | - | welcome; everyone opens JupyterLab and notebook 1 | | | | |",
     ]
     at = float(WELCOME_MINUTES)
     for row in rows:
         for section in row.get("sections", []):
-            minutes = section["words"] / WORDS_PER_MINUTE + section["compute_s"] / 60 + section["polls"] * POLL_MINUTES
+            minutes = (
+                section["words"] / WORDS_PER_MINUTE
+                + section["compute_s"] / 60
+                + section["polls"] * POLL_MINUTES
+                + section["explained"] * EXPLAIN_MINUTES
+            )
             lines.append(
                 f"| {at:.0f}-{at + minutes:.0f} | {row['notebook'][:2]} | {section['section']} "
-                f"| {section['words']} | {section['compute_s']:.0f} s | {section['polls'] or ''} |"
+                f"| {section['words']} | {section['compute_s']:.0f} s | {section['polls'] or ''} "
+                f"| {section['explained'] or ''} |"
             )
             at += minutes
         if row.get("sections"):
-            lines.append(f"| {at:.0f}-{at + QUESTIONS_MINUTES:.0f} | {row['notebook'][:2]} | questions | | | |")
+            lines.append(f"| {at:.0f}-{at + QUESTIONS_MINUTES:.0f} | {row['notebook'][:2]} | questions | | | | |")
             at += QUESTIONS_MINUTES
     return "\n".join(lines), at
 
@@ -234,11 +276,15 @@ def main():
         notebooks[path.name] = notebook
         problems += convention_problems(path.name, notebook)
         row = {"notebook": path.stem, "presented": is_presented(notebook), **lengths(notebook)}
-        if row["presented"] and not args.no_run:
-            seconds, errors = run_core(notebook, args.kernel, args.timeout)
-            row["core_compute_s"] = round(sum(seconds), 1)
+        if row["presented"]:
+            problems += presented_problems(path.name, notebook)
+            if args.no_run:
+                seconds = [0.0] * sum(1 for cell in notebook.cells if is_core(cell))
+            else:
+                seconds, errors = run_core(notebook, args.kernel, args.timeout)
+                row["core_compute_s"] = round(sum(seconds), 1)
+                problems += [f"{path.name}, run core only: {error}" for error in errors]
             row["sections"] = sections(notebook, seconds)
-            problems += [f"{path.name}, run core only: {error}" for error in errors]
         if path.stem.startswith("05-"):
             row["lab_core_minutes"], unmeasured = lab_minutes(notebook)
             problems += [f"{path.name}: a core section without heat_accel.minutes: {h}" for h in unmeasured]
@@ -268,13 +314,17 @@ def main():
         f"{narration:.1f} min of narration at {WORDS_PER_MINUTE} words a minute"
         + ("" if args.no_run else f" + {compute:.1f} min of compute = {total:.1f} min (at most {CORE_MINUTES})")
     )
-    if not args.no_run:
-        table, ends = plan_table(rows)
-        plan["with_the_room_minutes"] = round(ends, 1)
-        print(table)
-        print(f"with the welcome, the polls and questions: {ends:.0f} minutes (at most {CORE_MINUTES})")
-        if ends > CORE_MINUTES:
-            problems.append(f"with the room's share the plan ends at minute {ends:.0f}, after {CORE_MINUTES}")
+    table, ends = plan_table(rows)
+    plan["with_the_room_minutes"] = round(ends, 1)
+    plan["poll_minutes"], plan["explain_minutes_per_code_cell"] = POLL_MINUTES, round(EXPLAIN_MINUTES, 2)
+    print(table)
+    compute_said = " (no compute counted: --no-run)" if args.no_run else ""
+    print(
+        f"with the welcome, the polls, the code explained and questions{compute_said}: "
+        f"{ends:.0f} minutes (at most {CORE_MINUTES})"
+    )
+    if ends > CORE_MINUTES:
+        problems.append(f"with the room's share the plan ends at minute {ends:.0f}, after {CORE_MINUTES}")
     if not presented:
         problems.append("no notebook is marked as presented (metadata heat_accel.presented)")
     if total > CORE_MINUTES:

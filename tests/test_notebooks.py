@@ -19,8 +19,9 @@ per-cell timeout. What must hold:
   the row-slice step and a bounds check for the checked loop. (Without an OpenCL driver it is
   run in JupyterLab by tests/test_lab_in_browser.py --without-opencl.)
 - The lab (05) as committed: every check says NOT YET, every race says what is not timed. With
-  the solutions from tests/lab-solutions/ swapped into its `exercise:NAME` cells: every check
-  says PASSED and every race prints its readings. No three consecutive lines of a solution
+  the solutions folded in the lab itself (a markdown cell tagged `solution:NAME`, the code in a
+  ```rust block) swapped into its `exercise:NAME` cells: every check says PASSED and every race
+  prints its readings. No three consecutive lines of a solution
   (beyond what its blank already gives) appear in notebooks 01-04: the exercises are variants
   of what those show, so single lines, the update rule itself, do. Everywhere else, no check
   says NOT YET.
@@ -44,7 +45,7 @@ from PIL import Image
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 LAB = ROOT / "notebooks" / "05-exercises.ipynb"
-SOLUTIONS = ROOT / "tests" / "lab-solutions"
+SOLUTION = re.compile(r"^<details><summary>Solution[^\n]*</summary>\n\n```rust\n(.*)```\n\n</details>$", re.S)
 # The executed copies: the docs site is built from them (docs/build-site.sh).
 OUT = ROOT / "target" / "notebooks"
 CELL_TIMEOUT_S = 600
@@ -119,11 +120,19 @@ def tags(cell):
 
 
 def solutions():
-    return {path.stem: path.read_text() for path in sorted(SOLUTIONS.glob("*.rs"))}
+    """The lab's folded solutions, by exercise: the code of each cell tagged `solution:NAME`."""
+    found = {}
+    for cell in nbformat.read(LAB, as_version=4).cells:
+        for tag in tags(cell):
+            if tag.startswith("solution:"):
+                folded = SOLUTION.match(cell.source)
+                assert folded, f"{tag}: not a folded ```rust block (<details><summary>Solution ...)"
+                found[tag.split(":", 1)[1]] = folded.group(1)
+    return found
 
 
 def with_solutions(exercises):
-    """A copy of the lab with each `exercise:NAME` cell replaced by tests/lab-solutions/NAME.rs."""
+    """A copy of the lab with each `exercise:NAME` cell replaced by its folded solution."""
     known = solutions()
     copy = nbformat.from_dict(json.loads(json.dumps(exercises)))
     used = set()
@@ -131,10 +140,10 @@ def with_solutions(exercises):
         for tag in tags(cell):
             if tag.startswith("exercise:"):
                 name = tag.split(":", 1)[1]
-                assert name in known, f"exercise '{name}' has no solution in {SOLUTIONS}/{name}.rs"
+                assert name in known, f"exercise '{name}' has no folded solution (a cell tagged solution:{name})"
                 cell.source = known[name]
                 used.add(name)
-    assert used == set(known), f"solutions without an exercise cell: {sorted(set(known) - used)}"
+    assert used == set(known), f"folded solutions without an exercise cell: {sorted(set(known) - used)}"
     return copy
 
 
