@@ -35,6 +35,9 @@ pub fn convolve_same(input: ArrayView2<'_, f64>, kernel: ArrayView2<'_, f64>) ->
     let (centre_row, centre_col) = (kernel.nrows() / 2, kernel.ncols() / 2);
     let mut output = Array2::zeros((rows, cols));
     for (i, mut out_row) in output.rows_mut().into_iter().enumerate() {
+        let out_row = out_row
+            .as_slice_mut()
+            .expect("a new array's rows are contiguous");
         for ((ki, kj), &weight) in kernel.indexed_iter() {
             // Output (i, j) takes input (i + centre_row - ki, j + centre_col - kj).
             let Some(from_row) = (i + centre_row).checked_sub(ki).filter(|&r| r < rows) else {
@@ -43,12 +46,22 @@ pub fn convolve_same(input: ArrayView2<'_, f64>, kernel: ArrayView2<'_, f64>) ->
             let Some((out_cols, in_cols)) = overlap(cols, centre_col as isize - kj as isize) else {
                 continue;
             };
-            out_row
-                .slice_mut(s![out_cols])
-                .scaled_add(weight, &input.slice(s![from_row, in_cols]));
+            let out = &mut out_row[out_cols];
+            let from = input.row(from_row);
+            match from.as_slice() {
+                Some(from) => add_scaled(out, weight, from[in_cols].iter()),
+                None => add_scaled(out, weight, from.slice(s![in_cols]).iter()),
+            }
         }
     }
     output
+}
+
+/// `out += weight * from`, element by element: on plain slices, a loop the compiler vectorises.
+fn add_scaled<'a>(out: &mut [f64], weight: f64, from: impl Iterator<Item = &'a f64>) {
+    for (out, &value) in out.iter_mut().zip(from) {
+        *out += weight * value;
+    }
 }
 
 /// For a shift of `shift` along an axis of length `len`: the output range and

@@ -282,7 +282,12 @@ impl Stage {
             Stage::Typed => solver::time_loop(&typed::advance, problem, buffers),
             Stage::Vectorized => solver::time_loop(&vectorized::advance, problem, buffers),
             Stage::Convolve => solver::time_loop(&convolve::advance, problem, buffers),
-            Stage::ParallelRows => solver::time_loop(&parallel_rows::advance, problem, buffers),
+            // One time loop, whose every step the pool's threads share.
+            Stage::ParallelRows => solver::time_loop(&parallel_rows::advance, problem, buffers)
+                .map(|solution| Solution {
+                    threads: rayon::current_num_threads(),
+                    ..solution
+                }),
             Stage::Parallel if options.storage == Storage::FullHistory => {
                 parallel::run_typed_into_history(problem, buffers)
             }
