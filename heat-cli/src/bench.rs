@@ -90,19 +90,17 @@ fn parse_sizes(text: &str) -> Result<Vec<Size>, String> {
         .collect()
 }
 
-pub(crate) fn parse_stages(text: &str) -> Result<Vec<Stage>, String> {
-    text.split(',')
-        .map(|name| name.parse::<Stage>().map_err(|e| e.to_string()))
-        .collect()
-}
-
 pub fn bench(args: &BenchArgs) -> Result<(), String> {
     if args.schema {
         print!("{}", BenchRow::schema());
         return Ok(());
     }
     let sizes = parse_sizes(&args.size)?;
-    let chosen = args.stages.as_deref().map(parse_stages).transpose()?;
+    let chosen = args
+        .stages
+        .as_deref()
+        .map(crate::parse_stages)
+        .transpose()?;
     let options = args.execution.options();
     // A budget too long to add to the clock is no budget.
     let started = Instant::now();

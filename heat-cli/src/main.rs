@@ -69,6 +69,13 @@ pub struct ExecutionArgs {
     device: DeviceArgs,
 }
 
+/// A comma-separated list of stage names, as `bench --stages` and `roofline --stages` take it.
+pub(crate) fn parse_stages(text: &str) -> Result<Vec<Stage>, String> {
+    text.split(',')
+        .map(|name| name.parse::<Stage>().map_err(|e| e.to_string()))
+        .collect()
+}
+
 pub(crate) fn parse_time_budget(text: &str) -> Result<Duration, String> {
     text.trim()
         .parse::<f64>()

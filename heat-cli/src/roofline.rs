@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use heatlib::roofline::{self, Ceilings, Kept, SWEEP_SIDES, SweepPoint};
+use heatlib::benchmark::{self, SWEEP_SIDES, SweepPoint};
+use heatlib::roofline::{Ceilings, Kept};
 use heatlib::{Comparison, Problem, RunOptions, Stage};
 
 #[derive(Args)]
@@ -64,7 +65,7 @@ pub fn roofline(args: &RooflineArgs) -> Result<(), String> {
     }
     let mut points = Vec::new();
     if args.sweep {
-        let stages = crate::bench::parse_stages(&args.stages)?;
+        let stages = crate::parse_stages(&args.stages)?;
         let sides = match &args.sides {
             Some(text) => parse_sides(text)?,
             None => SWEEP_SIDES.to_vec(),
@@ -76,7 +77,7 @@ pub fn roofline(args: &RooflineArgs) -> Result<(), String> {
             args.repeat
         );
         points =
-            roofline::sweep(&ceilings, &stages, &sides, args.repeat).map_err(|e| e.to_string())?;
+            benchmark::sweep(&ceilings, &stages, &sides, args.repeat).map_err(|e| e.to_string())?;
         print_sweep(&points);
         if let Some(path) = &args.sweep_json {
             let text = serde_json::to_string_pretty(&points).map_err(|e| e.to_string())?;

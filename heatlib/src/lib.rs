@@ -10,7 +10,7 @@
 //! | `typed_checked` | Cython with typed memoryviews, checks on | static types remove the interpreter; bounds checks remain |
 //! | `typed` | Cython boundscheck(False) / Numba @njit | whole rows without checks let the compiler use SIMD |
 //! | `vectorized` | NumPy whole-array slicing | whole-array operations on shifted views |
-//! | `convolve` | scipy.signal.convolve | a general compiled routine, called once per step |
+//! | `convolve` | scipy.signal.convolve2d | a general compiled routine, called once per step |
 //! | `parallel_rows` | Numba parallel=True with prange | the rows of each step handed out to a pool of threads |
 //! | `parallel` | (none in the webinar: threads that keep their rows) | threads that stay, each with its band of rows in its own cache |
 //! | `wavefront` | Numba @njit, several steps per pass | several time steps per pass, while the rows are in cache |
@@ -108,7 +108,7 @@ mod storage;
 mod table;
 mod timing;
 
-pub use benchmark::{BenchRow, Comparison, MAX_REPEAT, Measurement, compare};
+pub use benchmark::{BenchRow, Comparison, Measurement, compare};
 pub use error::{Bytes, HeatError, Result};
 pub use exercise::{Race, race};
 pub use files::{read_text, write_npy, write_text};
@@ -125,6 +125,6 @@ pub use stages::{SourceCode, Stage, solve_in_bands};
 pub use step::{Step, StepFn};
 pub use table::{Cell, Table, format_ratio};
 pub use timing::{
-    FirstAndLater, TimeIt, Timing, compile_seconds, first_and_later, format_seconds, time_runs,
-    timeit, try_timeit,
+    FirstAndLater, MAX_REPEAT, TimeIt, Timing, compile_seconds, first_and_later, format_seconds,
+    time_runs, timeit, try_timeit,
 };

@@ -170,6 +170,16 @@ pub enum Precision {
     F32,
 }
 
+impl Precision {
+    /// The number format's name, as tables and `heat bench --json` write it: `f64` or `f32`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F64 => "f64",
+            Precision::F32 => "f32",
+        }
+    }
+}
+
 /// Settings of the `opencl` stage.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OpenClSettings {

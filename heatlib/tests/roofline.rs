@@ -192,7 +192,7 @@ fn ceilings_round_trip_through_their_file_and_a_stranger_file_is_refused() {
 #[cfg(feature = "display")]
 #[test]
 fn the_sweep_and_the_roofline_draw_from_the_ceilings() {
-    use heatlib::roofline::SweepPoint;
+    use heatlib::benchmark::SweepPoint;
     let machine = made_up_machine();
     let points: Vec<SweepPoint> = [24, 200, 3000]
         .into_iter()

@@ -49,18 +49,20 @@ use crate::solver;
 use crate::stages::Stage;
 use crate::step::Step;
 use crate::storage::RunBuffers;
-use crate::timing::Timing;
+use crate::timing::{Timing, check_repeat};
 
 #[cfg(feature = "display")]
 mod pictures;
 mod row;
+mod sweep;
 mod table;
 mod trial;
 
 pub(crate) use row::finite;
 pub use row::{BenchRow, CeilingRow, DeviceRow, Language};
+pub use sweep::{SWEEP_SIDES, SweepPoint, sweep};
 
-use trial::{Trial, announce, check_repeat};
+use trial::{Trial, announce};
 
 /// One stage, or one step of your own, timed on one problem.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,10 +126,6 @@ pub struct Comparison {
     /// The machine's ceilings, once given.
     ceilings: Option<Ceilings>,
 }
-
-/// The most timed runs a comparison takes per row: enough for any median, and
-/// a bound on a mistyped count (a learner's extra zeros, or `usize::MAX`).
-pub const MAX_REPEAT: usize = 1000;
 
 /// Times each of `stages` on `problem` (one warm-up, then `repeat` runs) and
 /// compares its final field with the reference; speed-ups are over the first

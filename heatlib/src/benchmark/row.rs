@@ -236,7 +236,7 @@ impl Comparison {
             device: row.device.as_ref().map(|run| DeviceRow {
                 name: run.device.clone(),
                 compute_units: Some(run.compute_units),
-                precision: Some(format!("{:?}", run.precision).to_lowercase()),
+                precision: Some(run.precision.name().to_string()),
                 work_group: Some(run.work_group),
                 build_s: Some(run.build_s),
                 upload_s: Some(run.upload_s),

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use ndarray::ArrayView2;
 
-use super::{MAX_REPEAT, Measurement};
+use super::Measurement;
 use crate::error::{HeatError, Result};
 use crate::options::RunOptions;
 use crate::problem::Problem;
@@ -15,7 +15,7 @@ use crate::solution::Solution;
 use crate::solver;
 use crate::stages::Stage;
 use crate::storage::RunBuffers;
-use crate::timing::{Timing, format_seconds};
+use crate::timing::{Timing, check_repeat, format_seconds};
 
 /// A warm-up run longer than this is announced before the timed runs start.
 const ANNOUNCE_AFTER_S: f64 = 0.5;
@@ -91,17 +91,6 @@ impl Trial<'_> {
                 final_field: last.final_field,
             })
         })?
-    }
-}
-
-pub(super) fn check_repeat(repeat: usize) -> Result<()> {
-    match repeat {
-        0 => Err(HeatError::NoRepeats),
-        1..=MAX_REPEAT => Ok(()),
-        _ => Err(HeatError::TooManyRepeats {
-            repeat,
-            max: MAX_REPEAT,
-        }),
     }
 }
 

@@ -93,12 +93,14 @@ fn working_sets(caches: &[CacheLevel]) -> Vec<u64> {
 
 #[cfg(feature = "opencl")]
 fn device_bandwidth() -> std::result::Result<DeviceBandwidth, String> {
-    let solver = crate::opencl::OpenClSolver::new(&crate::OpenClSettings {
-        precision: crate::Precision::F32,
+    use crate::options::{OpenClSettings, Precision};
+    let solver = crate::stages::opencl::OpenClSolver::new(&OpenClSettings {
+        precision: Precision::F32,
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;
-    let (timing, bytes) = solver.copy_bandwidth(REPEAT).map_err(|e| e.to_string())?;
+    let (timing, bytes) =
+        super::device_copy::copy_bandwidth(&solver, REPEAT).map_err(|e| e.to_string())?;
     Ok(DeviceBandwidth {
         device: solver.device().name.clone(),
         gb_per_s: bytes / timing.median() / 1e9,

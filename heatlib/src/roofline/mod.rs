@@ -41,20 +41,18 @@ use crate::options::RunOptions;
 use crate::problem::Problem;
 use crate::stages::Stage;
 
-#[cfg(feature = "display")]
-mod charts;
+#[cfg(feature = "opencl")]
+mod device_copy;
 mod kept;
 mod machine;
 mod measure;
 mod model;
 mod probes;
-mod sweep;
 mod text;
 
 pub use machine::CacheLevel;
 pub use model::{Traffic, bytes, traffic};
 pub use probes::Pattern;
-pub use sweep::{SWEEP_SIDES, SweepPoint, sweep};
 
 pub use kept::{FILE_VARIABLE, KEPT_FILE_LIMIT, Kept};
 

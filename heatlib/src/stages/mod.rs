@@ -109,7 +109,7 @@ impl Stage {
             Stage::TypedChecked => "Cython with typed memoryviews, checks on",
             Stage::Typed => "Cython boundscheck(False) / Numba @njit",
             Stage::Vectorized => "NumPy whole-array slicing",
-            Stage::Convolve => "scipy.signal.convolve",
+            Stage::Convolve => "scipy.signal.convolve2d",
             Stage::ParallelRows => "Numba parallel=True with prange",
             Stage::Parallel => "(none in the webinar: threads that keep their rows)",
             Stage::Wavefront => "Numba @njit, several steps per pass",

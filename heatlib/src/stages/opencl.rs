@@ -26,12 +26,12 @@ use crate::solution::{DeviceRun, Solution};
 use crate::stages::Stage;
 use crate::storage::RunBuffers;
 
-mod bandwidth;
 mod device;
 mod shared;
 
+use device::choose;
+pub(crate) use device::failed;
 pub use device::{DEVICE_VARIABLE, DeviceInfo, DeviceKind, devices};
-use device::{choose, failed};
 pub(crate) use shared::run_shared;
 
 /// The OpenCL C source of one time step. `real` is `double` or `float`.
@@ -106,6 +106,11 @@ impl OpenClSolver {
     /// The device the program was built for.
     pub fn device(&self) -> &DeviceInfo {
         &self.info
+    }
+
+    /// The command queue of the chosen device, for other kernels on it (the roofline's copy probe).
+    pub(crate) fn queue(&self) -> &Queue {
+        &self.queue
     }
 
     /// Seconds it took to compile the kernel source for the device.

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use crate::error::Result;
+use crate::error::{HeatError, Result};
 
 mod compile;
 
@@ -60,22 +60,32 @@ impl Timing {
     }
 }
 
-/// Runs `work` `warmup` times untimed, then `repeat` times timed; returns the
-/// timings and the last result. Stops at the first error; refuses more than
-/// [`MAX_REPEAT`](crate::MAX_REPEAT) warm-up or timed runs.
+/// The most timed (or warm-up) runs one measurement takes: enough for any
+/// median, and a bound on a mistyped count (a learner's extra zeros, or `usize::MAX`).
+pub const MAX_REPEAT: usize = 1000;
+
+/// Refuses a run count of 0 or more than [`MAX_REPEAT`], with a message that says why.
+pub(crate) fn check_repeat(repeat: usize) -> Result<()> {
+    match repeat {
+        0 => Err(HeatError::NoRepeats),
+        1..=MAX_REPEAT => Ok(()),
+        _ => Err(HeatError::TooManyRepeats {
+            repeat,
+            max: MAX_REPEAT,
+        }),
+    }
+}
+
+/// Runs `work` `warmup` times untimed, then `repeat` times timed (at least
+/// once); returns the timings and the last result. Stops at the first error;
+/// refuses more than [`MAX_REPEAT`] warm-up or timed runs.
 pub fn time_runs<T>(
     warmup: usize,
     repeat: usize,
     mut work: impl FnMut() -> Result<T>,
 ) -> Result<(Timing, T)> {
-    for runs in [warmup, repeat] {
-        if runs > crate::MAX_REPEAT {
-            return Err(crate::HeatError::TooManyRepeats {
-                repeat: runs,
-                max: crate::MAX_REPEAT,
-            });
-        }
-    }
+    check_repeat(warmup.max(1))?;
+    check_repeat(repeat.max(1))?;
     let mut last = None;
     for _ in 0..warmup {
         last = Some(work()?);

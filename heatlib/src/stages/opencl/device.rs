@@ -109,7 +109,7 @@ fn no_device(detail: impl Into<String>) -> HeatError {
     }
 }
 
-pub(super) fn failed(doing: &'static str) -> impl FnOnce(ocl::Error) -> HeatError {
+pub(crate) fn failed(doing: &'static str) -> impl FnOnce(ocl::Error) -> HeatError {
     move |error| HeatError::OpenCl {
         doing,
         message: error

@@ -9,11 +9,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ceiling, Ceilings};
-use crate::benchmark::Comparison;
+use super::Comparison;
 use crate::error::Result;
 use crate::options::RunOptions;
 use crate::problem::Problem;
+use crate::roofline::{Ceiling, Ceilings};
 use crate::stages::Stage;
 
 /// One stage timed on one plate, with its ceiling.
