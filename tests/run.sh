@@ -1,17 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command (README, and CI through .ci/run): formatting, lints, every test.
-# On a fresh machine it first installs what it needs; run it again and it skips what is there.
+# On a fresh machine it installs what it needs as it goes; run it again and it skips what is there.
 #
-#   bash tests/run.sh           everything: the Rust tests, then the kernel, the Python tests
-#                               (pytest: the kernel, the notebooks, the Python side; then those
-#                               marked browser: the docs site and JupyterLab in Chromium; then
-#                               those marked container: the image built and run with podman, and
-#                               a class on the one-machine JupyterHub) (what CI runs; as root or
-#                               with sudo, which podman needs)
-#   bash tests/run.sh --quick   the Rust side and the linters, in a few minutes: cargo fmt,
-#                               ruff, the shell scripts' check, clippy (also without the
-#                               optional features), cargo test, cargo doc; needs only the Rust
+#   bash tests/run.sh           everything (what CI runs; as root or with sudo, which podman needs)
+#   bash tests/run.sh --quick   the Rust side and the linters, in a few minutes; needs only the Rust
 #                               toolchain and python3 (installs Debian packages and ruff itself)
+# What each step covers: docs/setup-and-tests.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -89,7 +83,7 @@ say "the Rust Jupyter kernel: set up (installs evcxr_jupyter the first time, ~6 
 bash kernel-setup/setup.sh --setup-only
 .venv/bin/python kernel-setup/kernel_check.py --kernel rust-heatlib --json target/kernel-check.json
 
-say "the Python tests (pytest tests -m 'not browser and not container'): the locks, the course's shape (tags, slides, polls, minutes), the Hub's settings, the cache overlay, the kernel pool in a JupyterLab server (hand-over, a killed kernel restarted cold, a restart asked for, two notebooks opened at once right after it starts, twice), the kernel under a learner's mistakes and 4 kernels started together twice, every notebook executed through the kernel (copies in target/notebooks/) and the lab with its solutions, every heatpy version against heatlib's reference, the kernel in a stranger's Jupyter (nbmake)"
+say "the Python tests (pytest tests -m 'not browser and not container'; what they cover: docs/setup-and-tests.md)"
 .venv/bin/python -m pytest tests -m "not browser and not container"
 
 say "the webinar's core path alone (the cells tagged core of 01-04), timed: does the plan fit its 60 minutes?"
