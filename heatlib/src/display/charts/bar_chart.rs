@@ -68,10 +68,20 @@ impl BarChart {
             });
         }
         let axis = Axis { log: self.log };
-        let y_range = axis.range(self.bars.iter().map(|(_, v, _)| *v), "bars")?;
+        let mut y_range = axis.range(self.bars.iter().map(|(_, v, _)| *v), "bars")?;
+        if self.log {
+            // Bars of ratios grow from 1x, so that their heights compare: an axis
+            // cut just below the smallest bar would make a 10x bar look 100 times taller.
+            y_range.start = y_range.start.min(axis.plotted(1.0));
+        }
         let base = y_range.start;
         let y_ticks = axis.ticks(&y_range);
-        let width = (140 + 110 * self.bars.len() as u32).max(480);
+        // Each bar as wide as its label (about 7 pixels a character at the label's size).
+        let longest = self.bars.iter().map(|(label, _, _)| label.chars().count());
+        let per_bar = longest
+            .max()
+            .map_or(110, |chars| (7 * chars as u32 + 20).max(110));
+        let width = (140 + per_bar * self.bars.len() as u32).max(480);
         Picture::draw(width, 420, |canvas| {
             let mut chart = ChartBuilder::on(canvas)
                 .caption(&self.title, (FONT, 18))
