@@ -73,3 +73,16 @@ def test_the_labs_core_fits_its_half_hour():
 def test_the_polls_heat_predictions_answers_are_the_notebooks_own():
     problems = predictions_problems(NOTEBOOKS)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.quick
+def test_cells_meant_to_fail_say_so_to_any_runner():
+    """A cell that must not compile carries `raises-exception`, the tag nbclient, nbmake, nbval and
+    Jupyter Book honour, so that a runner other than the project's own goes on past it."""
+    untagged = [
+        f"{name} cell {number}"
+        for name, notebook in NOTEBOOKS.items()
+        for number, cell in enumerate(notebook.cells)
+        if "compile-error" in cell.metadata.get("tags", []) and "raises-exception" not in cell.metadata.get("tags", [])
+    ]
+    assert not untagged, f"tagged compile-error without raises-exception: {untagged}"
