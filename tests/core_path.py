@@ -205,10 +205,13 @@ def run_core(notebook, kernel, timeout):
     return seconds, errors
 
 
-def sections(notebook, seconds):
-    """The core path of a notebook cut at its headings: each section's title, words and compute."""
+def sections(notebook, seconds=None):
+    """The core path of a notebook cut at its headings: each section's title, words and compute
+    (`seconds`, one per core cell; none given: no compute counted)."""
     found = []
     core = [cell for cell in notebook.cells if is_core(cell)]
+    if seconds is None:
+        seconds = [0.0] * len(core)
     for cell, took in zip(core, seconds, strict=True):
         if cell.cell_type == "markdown" and cell.source.startswith(("# ", "## ")) or not found:
             title = cell.source.splitlines()[0].lstrip("# ").strip() if cell.source.startswith("#") else "(start)"
@@ -278,9 +281,8 @@ def main():
         row = {"notebook": path.stem, "presented": is_presented(notebook), **lengths(notebook)}
         if row["presented"]:
             problems += presented_problems(path.name, notebook)
-            if args.no_run:
-                seconds = [0.0] * sum(1 for cell in notebook.cells if is_core(cell))
-            else:
+            seconds = None
+            if not args.no_run:
                 seconds, errors = run_core(notebook, args.kernel, args.timeout)
                 row["core_compute_s"] = round(sum(seconds), 1)
                 problems += [f"{path.name}, run core only: {error}" for error in errors]

@@ -19,7 +19,6 @@ from core_path import (
     CORE_MINUTES,
     LAB_MINUTES,
     convention_problems,
-    is_core,
     is_presented,
     lab_minutes,
     plan_table,
@@ -51,7 +50,7 @@ def test_a_presented_notebook_states_its_objectives_and_folds_its_readings(name)
 @pytest.mark.quick
 def test_the_presented_notebooks_plan_leaves_room_in_the_hour_before_any_compute():
     rows = [
-        {"notebook": name, "sections": sections(notebook, [0.0] * sum(map(is_core, notebook.cells)))}
+        {"notebook": name, "sections": sections(notebook)}
         for name, notebook in NOTEBOOKS.items()
         if is_presented(notebook)
     ]

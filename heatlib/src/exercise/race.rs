@@ -4,7 +4,7 @@ use std::fmt::{self, Write};
 
 use crate::benchmark::{Comparison, Measurement};
 use crate::error::Result;
-use crate::exercise::attempt;
+use crate::exercise::{attempt, differs};
 use crate::options::RunOptions;
 use crate::problem::Problem;
 use crate::show::{Representation, Show};
@@ -113,11 +113,9 @@ impl Race {
     /// The check's verdict and its sentence, when a speed is expected.
     fn verdict(&self) -> Option<(bool, String)> {
         let expected = self.expected?;
-        let comparison = self.comparison.as_ref().ok();
-        let row = |name: &str| comparison.and_then(|c| c.rows.iter().find(|row| row.name == name));
         let (Some(mine), Some(library)) = (
-            self.yours.last().and_then(|name| row(name)),
-            self.library.as_deref().and_then(row),
+            self.yours.last().and_then(|name| self.row(name)),
+            self.library.as_deref().and_then(|name| self.row(name)),
         ) else {
             return Some((
                 false,
@@ -125,7 +123,7 @@ impl Race {
                     .to_string(),
             ));
         };
-        if mine.max_abs_diff.is_nan() || mine.max_abs_diff > 1e-12 {
+        if !agrees_with_reference(mine) {
             return Some((
                 false,
                 "NOT YET: your step must give the reference's numbers before its speed counts"
@@ -168,19 +166,22 @@ impl Race {
         self.comparison.as_ref().ok()
     }
 
+    /// The row the race timed as `name`, if it did.
+    fn row(&self, name: &str) -> Option<&Measurement> {
+        self.comparison()?.rows.iter().find(|row| row.name == name)
+    }
+
     /// One sentence per step of yours: its time beside the library's, and the
     /// speed-up over your previous step.
     pub fn readings(&self) -> Vec<String> {
-        let comparison = match &self.comparison {
-            Ok(comparison) => comparison,
-            Err(error) => return vec![format!("not timed: {error}")],
-        };
-        let row = |name: &str| comparison.rows.iter().find(|row| row.name == name);
-        let library = self.library.as_deref().and_then(row);
+        if let Err(error) = &self.comparison {
+            return vec![format!("not timed: {error}")];
+        }
+        let library = self.library.as_deref().and_then(|name| self.row(name));
         let mut readings = Vec::new();
         let mut previous: Option<&Measurement> = None;
-        for mine in self.yours.iter().filter_map(|name| row(name)) {
-            if mine.max_abs_diff.is_nan() || mine.max_abs_diff > 1e-12 {
+        for mine in self.yours.iter().filter_map(|name| self.row(name)) {
+            if !agrees_with_reference(mine) {
                 readings.push(format!(
                     "{}: differs from the reference by {:.1e}, so its time means nothing yet: make its check say PASSED first",
                     mine.name, mine.max_abs_diff
@@ -250,6 +251,11 @@ impl Show for Race {
     fn mime_bundle(&self) -> Result<Vec<Representation>> {
         self.table().mime_bundle()
     }
+}
+
+/// Whether a timed step gave the reference's numbers (to 1e-12), so that its time counts.
+fn agrees_with_reference(row: &Measurement) -> bool {
+    !differs(row.max_abs_diff, 0.0, 1e-12)
 }
 
 #[cfg(test)]
