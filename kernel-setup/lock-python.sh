@@ -33,6 +33,12 @@ compile=("$tools/bin/uv" pip compile --quiet --universal --python-version 3.11 -
          --no-header --annotation-style line)
 # A fixed path, which every lock names in its "via" notes: the locks change only with what they hold.
 together="$tools/all-inputs-together.txt"
+# The pins the locks hold now are uv's preferences (it reads the output file's): a new pin moves
+# only what it must, not every package that has had a release since.
+mkdir -p "$tools"
+for input in "${inputs[@]}"; do
+    [ ! -f "${input%.txt}.lock" ] || grep -v '^#' "${input%.txt}.lock"
+done > "$together"
 "${compile[@]}" "${inputs[@]}" -o "$together"
 for input in "${inputs[@]}"; do
     lock="${input%.txt}.lock"

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use heatlib::python::PythonSide;
+use heatlib::python::{PythonSide, SideBySide};
 use heatlib::roofline::Ceilings;
-use heatlib::{BenchRow, Comparison, Problem, Stage, Storage, format_seconds};
+use heatlib::{BenchRow, Comparison, Problem, Stage, Storage, Table, format_seconds};
 
 use crate::ExecutionArgs;
 
@@ -45,6 +45,9 @@ pub struct BenchArgs {
     /// Also write the rows as a JSON list to this file (Python rows have "language": "python")
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also write the tables printed, as HTML, to this file (the docs site includes it)
+    #[arg(long)]
+    html: Option<PathBuf>,
     /// Print the JSON schema of the rows --json writes (docs/bench-row.schema.json), and exit
     #[arg(long)]
     schema: bool,
@@ -112,6 +115,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
     // mistyped option is refused at once, not after measuring.
     let mut ceilings = None;
     let mut rows = Vec::new();
+    let mut tables = Vec::new();
     for size in &sizes {
         let problem = &size.problem;
         let (stages, skipped) = match &chosen {
@@ -165,22 +169,31 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
                 outcome => outcome.map_err(|e| format!("--baseline: {e}"))?,
             }
         }
-        print_table(size, &comparison, skipped);
+        let mut table = comparison_table(size, &comparison, skipped);
         if let (None, Some((stage, why))) = (&chosen, &unavailable) {
-            println!("({stage} not run: {why})");
+            table.notes.push(format!("({stage} not run: {why})"));
         }
+        println!("\n{}: {}", size.label, table.to_text().trim_end());
+        tables.push(table);
         rows.extend(comparison.bench_rows().into_iter().map(sized(size)));
         if out_of_time.is_some() {
             break;
         }
         if args.with_python {
-            let python = python_rows(size, &comparison)?;
-            rows.extend(python.into_iter().map(sized(size)));
+            let side_by_side = python_side(size, &comparison)?;
+            println!("\n{}: {}", size.label, side_by_side.to_text().trim_end());
+            rows.extend(side_by_side.bench_rows().into_iter().map(sized(size)));
+            tables.push(side_by_side.table());
         }
     }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
         heatlib::write_text(path, &(text + "\n")).map_err(|e| e.to_string())?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.html {
+        let html: String = tables.iter().map(Table::to_html).collect();
+        heatlib::write_text(path, &html).map_err(|e| e.to_string())?;
         eprintln!("wrote {}", path.display());
     }
     if let Some(message) = out_of_time {
@@ -207,52 +220,52 @@ fn ceilings_within(started: Instant, budget: Duration) -> Result<Option<Ceilings
     }
 }
 
-fn print_table(size: &Size, comparison: &Comparison, interpreted_skipped: bool) {
+/// The comparison's table, with what the bench adds below it: the history's
+/// allocation left out of the times, each device's run, the interpreter not run.
+fn comparison_table(size: &Size, comparison: &Comparison, interpreted_skipped: bool) -> Table {
     let p = &size.problem;
-    println!("\n{}: {}", size.label, comparison.to_text().trim_end());
+    let mut table = comparison.table();
     if comparison.options.storage == Storage::FullHistory {
         let setup = comparison
             .rows
             .iter()
             .map(|row| row.setup.median())
             .fold(0.0, f64::max);
-        println!(
+        table.notes.push(format!(
             "(times exclude allocating the {} history before each run, as the Python versions do: up to {} here)",
             heatlib::history_bytes(p.nt, p.nx),
             format_seconds(setup)
-        );
+        ));
     }
     for (row, device) in comparison
         .rows
         .iter()
         .filter_map(|row| Some((row, row.device.as_ref()?)))
     {
-        println!(
+        table.notes.push(format!(
             "({}: first run {}; {})",
             row.name,
             format_seconds(row.first_run_s),
             describe_device_run(device)
-        );
+        ));
     }
     if interpreted_skipped {
-        println!(
+        table.notes.push(format!(
             "(interpreted not run: {} cell updates would take minutes; name it in --stages to run it)",
             p.cell_updates()
-        );
+        ));
     }
+    table
 }
 
-/// Times the Python versions on `comparison`'s problem, prints them beside
-/// the Rust stages, and returns their rows.
-fn python_rows(size: &Size, comparison: &Comparison) -> Result<Vec<BenchRow>, String> {
+/// Times the Python versions on `comparison`'s problem, beside the Rust stages.
+fn python_side(size: &Size, comparison: &Comparison) -> Result<SideBySide, String> {
     eprintln!(
         "timing the Python versions on {} ({} runs after a warm-up each)...",
         size.label, comparison.repeat
     );
     let python = PythonSide::measure(comparison, &[]).map_err(|e| e.to_string())?;
-    let side_by_side = comparison.beside(&python);
-    println!("\n{}: {}", size.label, side_by_side.to_text().trim_end());
-    Ok(side_by_side.bench_rows())
+    Ok(comparison.beside(&python))
 }
 
 /// Names the size a row was measured on.

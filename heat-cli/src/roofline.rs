@@ -20,6 +20,9 @@ pub struct RooflineArgs {
     /// Also write the ceilings as JSON to this file
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also write the ceilings' table, as HTML, to this file (the docs site includes it)
+    #[arg(long)]
+    html: Option<PathBuf>,
     /// Also time stages on plates from 24 x 24 to 3000 x 3000 (about a minute), each
     /// against its ceiling
     #[arg(long)]
@@ -58,9 +61,14 @@ pub fn roofline(args: &RooflineArgs) -> Result<(), String> {
     } else {
         kept_or_measured(None).map_err(|e| e.to_string())?
     };
-    println!("{}", ceilings.to_text().trim_end());
+    let table = ceilings.table();
+    println!("{}", table.to_text().trim_end());
     if let Some(path) = &args.json {
         ceilings.save(path).map_err(|e| e.to_string())?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.html {
+        heatlib::write_text(path, &table.to_html()).map_err(|e| e.to_string())?;
         eprintln!("wrote {}", path.display());
     }
     let mut points = Vec::new();

@@ -39,6 +39,12 @@ fn stdout_of_success(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// The rows `heat bench --json` wrote: heatlib's BenchRow, every key known
+/// (unknown keys are refused).
+fn bench_rows(path: &std::path::Path) -> Vec<heatlib::BenchRow> {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("heat-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -179,9 +185,7 @@ fn bench_prints_a_table_and_writes_json_rows() {
         stdout.contains("M cell updates/s") && stdout.contains("speed-up over interpreted"),
         "{stdout}"
     );
-    // The rows are heatlib's BenchRow, every key known (unknown keys are refused).
-    let text = std::fs::read_to_string(&json).unwrap();
-    let typed: Vec<heatlib::BenchRow> = serde_json::from_str(&text).unwrap();
+    let typed = bench_rows(&json);
     assert_eq!(typed.len(), 2 * heatlib::Stage::ALL.len());
     for row in &typed {
         assert_eq!(row.history, "full", "{row:?}");
@@ -255,13 +259,24 @@ fn the_published_bench_row_schema_is_the_one_heat_writes() {
 #[test]
 fn roofline_measures_ceilings_that_fall_from_cache_to_memory() {
     let json = scratch("ceilings.json");
-    let output = heat(&["roofline", "--measure", "--json", json.to_str().unwrap()]);
+    let html = scratch("ceilings.html");
+    let output = heat(&[
+        "roofline",
+        "--measure",
+        "--json",
+        json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
     let stdout = stdout_of_success(&output);
     assert!(
         stdout.contains("GFLOP/s") && stdout.contains("L1"),
         "{stdout}"
     );
     let ceilings = heatlib::roofline::Ceilings::load(&json).unwrap();
+    // --html writes the table printed, from the same measurement.
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(html, ceilings.table().to_html());
     assert!(!ceilings.caches.is_empty() && ceilings.cores >= 1);
     assert_eq!(ceilings.measured_on.len(), "2026-12-02".len());
     let positive = |x: f64| x.is_finite() && x > 0.0;
@@ -309,26 +324,19 @@ fn bench_rows_carry_their_ceiling_and_the_fraction_reached() {
     ]);
     let stdout = stdout_of_success(&output);
     assert!(stdout.contains("of ceiling"), "{stdout}");
-    let rows: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    for (row, (bytes, flops)) in rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip([(24.0, 4.0), (56.0, 20.0)])
-    {
-        let ceiling = &row["ceiling"];
-        let limit = ceiling["mcells_per_s"].as_f64().unwrap();
-        let reached = ceiling["fraction_reached"].as_f64().unwrap();
-        let achieved = row["mcells_per_s"].as_f64().unwrap();
-        assert!(limit > 0.0 && limit.is_finite(), "{row}");
-        assert!((reached - achieved / limit).abs() < 1e-12, "{row}");
-        assert_eq!(ceiling["bytes_per_update"].as_f64(), Some(bytes), "{row}");
-        assert_eq!(ceiling["flops_per_update"].as_f64(), Some(flops), "{row}");
+    let rows = bench_rows(&json);
+    for (row, (bytes, flops)) in rows.iter().zip([(24.0, 4.0), (56.0, 20.0)]) {
+        let ceiling = row.ceiling.as_ref().unwrap();
+        let limit = ceiling.mcells_per_s;
+        assert!(limit > 0.0 && limit.is_finite(), "{row:?}");
+        let reached = row.mcells_per_s / limit;
         assert!(
-            ceiling["bound"].as_str().is_some_and(|b| !b.is_empty()),
-            "{row}"
+            (ceiling.fraction_reached - reached).abs() < 1e-12,
+            "{row:?}"
         );
+        assert_eq!(ceiling.bytes_per_update, bytes, "{row:?}");
+        assert_eq!(ceiling.flops_per_update, flops, "{row:?}");
+        assert!(!ceiling.bound.is_empty(), "{row:?}");
     }
     let output = heat(&[
         "bench",
@@ -343,15 +351,16 @@ fn bench_rows_carry_their_ceiling_and_the_fraction_reached() {
         json.to_str().unwrap(),
     ]);
     assert!(!stdout_of_success(&output).contains("of ceiling"));
-    let rows: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert!(rows[0]["ceiling"].is_null(), "{rows}");
+    let rows = bench_rows(&json);
+    assert!(rows[0].ceiling.is_none(), "{rows:?}");
 }
 
-/// The JSON's speed-ups are over its stated baseline, and the printed table shows the same ones.
+/// The JSON's speed-ups are over its stated baseline, and the printed table and
+/// the HTML one (`--html`, what the docs site includes) show the same ones.
 #[test]
 fn bench_prints_the_speed_ups_its_json_carries() {
     let json = scratch("baseline.json");
+    let html = scratch("baseline.html");
     let output = heat(&[
         "bench",
         "--size",
@@ -364,30 +373,43 @@ fn bench_prints_the_speed_ups_its_json_carries() {
         "3",
         "--json",
         json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
     ]);
     let stdout = stdout_of_success(&output);
     assert!(stdout.contains("speed-up over vectorized"), "{stdout}");
-    let rows: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let rows = rows.as_array().unwrap();
-    let median = |name: &str| {
-        rows.iter()
-            .find(|r| r["stage"] == name)
-            .and_then(|r| r["median_s"].as_f64())
-            .unwrap()
-    };
-    for row in rows {
-        let name = row["stage"].as_str().unwrap();
-        let speed_up = row["speed_up"].as_f64().unwrap();
-        assert_eq!(row["baseline"], "vectorized");
-        assert_eq!(speed_up, median("vectorized") / median(name), "{row}");
+    let rows = bench_rows(&json);
+    let median = |name: &str| rows.iter().find(|r| r.stage == name).unwrap().median_s;
+    let html = std::fs::read_to_string(&html).unwrap();
+    for row in &rows {
+        let speed_up = row.speed_up.unwrap();
+        assert_eq!(row.baseline.as_deref(), Some("vectorized"));
+        assert_eq!(
+            speed_up,
+            median("vectorized") / median(&row.stage),
+            "{row:?}"
+        );
         let line = stdout
             .lines()
-            .find(|l| l.split_whitespace().next() == Some(name))
+            .find(|l| l.split_whitespace().next() == Some(row.stage.as_str()))
             .unwrap();
         let printed = heatlib::format_ratio(speed_up);
-        assert!(line.contains(&format!(" {printed} ")), "{name}: {stdout}");
+        assert!(
+            line.contains(&format!(" {printed} ")),
+            "{}: {stdout}",
+            row.stage
+        );
+        // --html writes the same table: the stage's row carries the same speed-up.
+        let html_row = html
+            .lines()
+            .find(|l| l.starts_with(&format!("<tr><td>{}</td>", row.stage)))
+            .unwrap();
+        assert!(html_row.contains(&format!(">{printed}</td>")), "{html}");
     }
+    assert!(
+        html.starts_with("<div class=\"heat-comparison\">"),
+        "{html}"
+    );
     let output = heat(&["bench", "--size", "20:10", "--baseline", "numpy"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
