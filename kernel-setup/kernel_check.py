@@ -106,7 +106,7 @@ class Check:
         self.looks_at, self.failure, self.cause, self.fix = looks_at, failure, cause, fix
 
 
-# The docs site's troubleshooting page is generated from this table (docs/site/build.py).
+# The docs site's troubleshooting page is generated from this table (docs/book/prepare.py).
 CHECKS = {
     "Jupyter": Check(
         "JupyterLab can be imported by the tutorial's Python (`.venv`).",
@@ -189,7 +189,7 @@ class Doctor:
         self.failures += 1
         print(
             f"FAIL  {name}: {detail}\n      fix: {CHECKS[name].fix}\n"
-            f"      more: docs/troubleshooting.md, or troubleshooting.html#{anchor(name)} on the docs site",
+            f"      more: docs/troubleshooting.md, or docs/troubleshooting.html#{anchor(name)} on the docs site",
             flush=True,
         )
 

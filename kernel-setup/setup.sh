@@ -14,6 +14,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 EVCXR_VERSION=0.22.0
 KERNEL_NAME=rust-heatlib
+PYTHON_KERNEL_NAME=heat-python
 venv="$repo/.venv"
 say() { printf '\n==> %s\n' "$*"; }
 fail() { echo "setup.sh: $*" >&2; exit 1; }
@@ -105,6 +106,13 @@ rustup component list --installed 2>/dev/null | grep -q '^rust-src' || {
 
 say "registering the kernel 'Rust (heatlib)'"
 bash "$repo/kernel-setup/register-kernel.sh" "$evcxr" "$venv" "$KERNEL_NAME"
+
+# Notebook 3b names this kernel: .venv's own Python, with NumPy, SciPy, Numba and heatpy, so that
+# any Jupyter pointed at .venv's kernels (JUPYTER_PATH) runs it with them, not a Python of its own.
+say "registering the kernel 'Python (heat-accel)' (this Python, with the webinar's tools)"
+"$venv/bin/python" -m ipykernel install --prefix "$venv" --name "$PYTHON_KERNEL_NAME" \
+    --display-name "Python (heat-accel)" > /dev/null
+echo "kernel '$PYTHON_KERNEL_NAME' registered in $venv/share/jupyter/kernels/$PYTHON_KERNEL_NAME"
 
 say "warming the build cache (the first heatlib build takes about a minute, once)"
 "$venv/bin/python" "$repo/kernel-setup/kernel_check.py" --kernel "$KERNEL_NAME" --warm

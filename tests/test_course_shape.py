@@ -8,10 +8,12 @@ starts a slide of its own; the polls `heat predictions` answers are the notebook
 for choice; each presented notebook opens with its objectives, closes with its key points and
 folds every reading of a result; the presented notebooks' plan (narration, polls at 75 s, code to
 explain, the welcome and questions; no compute) leaves room in the hour; the lab's core sections
-each carry their minutes and add up to its half hour.
+each carry their minutes and add up to its half hour; every notebook names a kernel set-up
+registers.
 """
 
 import pathlib
+import re
 
 import nbformat
 import pytest
@@ -27,10 +29,8 @@ from core_path import (
     sections,
 )
 
-NOTEBOOKS = {
-    path.name: nbformat.read(path, as_version=4)
-    for path in sorted((pathlib.Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
-}
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = {path.name: nbformat.read(path, as_version=4) for path in sorted((ROOT / "notebooks").glob("*.ipynb"))}
 
 
 @pytest.mark.quick
@@ -85,3 +85,14 @@ def test_cells_meant_to_fail_say_so_to_any_runner():
         if "compile-error" in cell.metadata.get("tags", []) and "raises-exception" not in cell.metadata.get("tags", [])
     ]
     assert not untagged, f"tagged compile-error without raises-exception: {untagged}"
+
+
+@pytest.mark.quick
+def test_every_notebook_names_a_kernel_that_set_up_registers():
+    """A notebook names its kernel; any Jupyter pointed at the project's kernels starts that one.
+    The generic `python3` would start some other Python, without NumPy or heatpy."""
+    setup = (ROOT / "kernel-setup" / "setup.sh").read_text()
+    registered = set(re.findall(r"^(?:PYTHON_)?KERNEL_NAME=([\w-]+)$", setup, flags=re.M))
+    assert registered == {"rust-heatlib", "heat-python"}, f"setup.sh registers {registered}"
+    named = {name: notebook.metadata.get("kernelspec", {}).get("name") for name, notebook in NOTEBOOKS.items()}
+    assert {name: kernel for name, kernel in named.items() if kernel not in registered} == {}

@@ -275,11 +275,12 @@ def executed(notebook, name, capsys):
     """Runs `notebook` on a fresh kernel, writes the executed copy to OUT, and returns what
     `check` finds in it."""
     start = time.perf_counter()
-    # The companion Python notebook runs on the tutorial's Python kernel, the others on the Rust one.
+    # Each on the kernel it names, as any Jupyter runs it: the companion Python notebook on the
+    # tutorial's Python kernel (heat-python), the others on the Rust one (rust-heatlib).
     client = NotebookClient(
         notebook,
         timeout=CELL_TIMEOUT_S,
-        kernel_name="python3" if is_python(notebook) else "rust-heatlib",
+        kernel_name=notebook.metadata.kernelspec.name,
         allow_errors=True,
         resources={"metadata": {"path": str(ROOT / "notebooks")}},
     )

@@ -1,24 +1,27 @@
-"""The built site (target/site) opened in headless Chromium, as a reader sees it.
+"""The built site (target/site, a Jupyter Book) opened in headless Chromium, as a reader sees it.
 
     bash docs/build-site.sh && .venv/bin/python -m pytest tests/test_site.py
 
 Serves the site on 127.0.0.1, then, starting from index.html and following every link inside
 the site: each page must load with HTTP 200 and a title; every image must be displayed
 (complete, natural width > 0); every link must lead somewhere (a page of the site that loads,
-and the #fragment it names must exist there); equations must have been typeset by MathJax.
-The pages the site promises (each notebook, the guides) must all be reached. Links that leave
-the site cannot be followed on a machine without network; they are listed, not fetched.
-The API reference (rustdoc) must be reached and load; its own links are rustdoc's (checked by
-`cargo doc` with warnings denied). The generated pages show what was measured: the speed table
-the figures of `heat bench --json` (whose rows fit their schema), the Python table each Python
-version, the speed-of-light page the bandwidth of `heat roofline`, the troubleshooting page each
-check of the doctor. Each notebook of the core path has a slide deck (slides/STEM.html): in a
+or a file that answers 200, and the #fragment it names must exist there); equations must have
+been typeset by MathJax, from the site's own copy. The pages the site promises (each notebook,
+the guides) must all be reached. Links that leave the site cannot be followed on a machine
+without network; they are listed, not fetched, and no page loads a script or a style from
+outside the site. Search works offline: a word finds the pages that have it. The API reference
+(rustdoc) must be reached and load; its own links are rustdoc's (checked by `cargo doc` with
+warnings denied). The generated pages show what was measured, as heat printed it: each size's
+speed table the speed-ups of `heat bench --json` (whose rows fit their schema), the Python
+table each Python version, the speed-of-light page the table `heat roofline --html` wrote, the
+troubleshooting page each check of the doctor. Each notebook of the core path has a slide deck (slides/STEM.html): in a
 1280 x 720 window, no slide's content is taller than the slide, and its speaker notes are there.
 A screenshot of the heat-flow page goes to target/site-check/heat-flow.png, one of each deck's
 tallest slide beside it.
 """
 
 import functools
+import html
 import http.server
 import json
 import pathlib
@@ -45,19 +48,18 @@ EXECUTED = ROOT / "target" / "notebooks"
 MEASURED = ROOT / "target" / "site-build"
 SCREENSHOTS = ROOT / "target" / "site-check"
 API_REFERENCE = "api/heatlib/index.html"
+GUIDES = ["python-to-rust", "stages", "speed-of-light", "instructor-guide", "troubleshooting"]
 PROMISED = [
     "index.html",
-    "python-to-rust.html",
-    "stages.html",
-    "speed-of-light.html",
-    "instructor-guide.html",
-    "troubleshooting.html",
+    *(f"docs/{page}.html" for page in GUIDES),
     API_REFERENCE,
 ] + [f"notebooks/{path.stem}.html" for path in sorted((ROOT / "notebooks").glob("*.ipynb"))]
 HEAT_FLOW = "notebooks/03-heat-flow.html"
 
 IMAGES = "return Array.from(document.images).map(i => [i.currentSrc.slice(0, 60), i.complete, i.naturalWidth]);"
 LINKS = "return Array.from(document.querySelectorAll('a[href]')).map(a => a.href);"
+# Every script and style sheet the page loads.
+LOADED = "return Array.from(document.querySelectorAll('script[src], link[rel=stylesheet]')).map(e => e.src || e.href);"
 HAS_ID = "return document.getElementById(arguments[0]) !== null || document.getElementsByName(arguments[0]).length > 0;"
 EQUATIONS = (
     "return [document.querySelectorAll('mjx-container').length, document.querySelectorAll('mjx-merror').length];"
@@ -112,6 +114,10 @@ def check_page(driver, url, problems):
     )
     if repeated:
         problems.append(f"{url}: ids used twice, so links to them are ambiguous: {sorted(set(repeated))}")
+    origin = "{0.scheme}://{0.netloc}/".format(urllib.parse.urlsplit(url))
+    outside = [source for source in driver.execute_script(LOADED) if not source.startswith(origin)]
+    if outside:
+        problems.append(f"{url}: loads from outside the site, which a machine offline cannot: {outside}")
     raw = re.search(r"\$[^$\n]*\\[A-Za-z]+[^$\n]*\$", driver.execute_script("return document.body.innerText;"))
     if raw:
         problems.append(f"{url}: TeX shown as text, not typeset: {raw[0][:60]}")
@@ -144,15 +150,6 @@ def bench_rows(language):
     ]
 
 
-def table_cells(driver, selector):
-    """The text of each cell of each body row of the table `selector`, row by row."""
-    return driver.execute_script(
-        "return Array.from(document.querySelectorAll(arguments[0] + ' tbody tr'))"
-        ".map(r => Array.from(r.cells).map(c => c.innerText));",
-        selector,
-    )
-
-
 @pytest.fixture(scope="module")
 def base():
     """The site served on 127.0.0.1: its address."""
@@ -173,6 +170,8 @@ class Crawl:
     # (page, target, fragment) of every link to a #fragment inside the site
     fragments: list = field(default_factory=list)
     outside: set = field(default_factory=set)
+    # the HTTP status of every file (not a page) a link leads to
+    files: dict = field(default_factory=dict)
     images: int = 0
     problems: list = field(default_factory=list)
 
@@ -211,7 +210,11 @@ def crawl(chromium, base):
             # reveal.js's own links (#/3/1) name a slide, not an element.
             if fragment and not fragment.startswith("/"):
                 found.fragments.append((url, target, fragment))
-            if target not in found.visited and target not in queue:
+            if not target.endswith(".html"):
+                # A file, not a page (a picture at full size, a download): it must be there.
+                if target not in found.files:
+                    found.files[target] = status(target)
+            elif target not in found.visited and target not in queue:
                 queue.append(target)
     print(f"{len(found.visited)} pages opened in Chromium, {found.images} images displayed")
     for link in sorted(found.outside):
@@ -223,16 +226,25 @@ def test_every_page_loads_with_its_pictures_and_equations(crawl):
     assert not crawl.problems, "\n".join(crawl.problems)
 
 
+def test_every_file_a_link_names_is_there(crawl):
+    assert {file: code for file, code in crawl.files.items() if code != 200} == {}
+
+
 def test_every_link_inside_the_site_leads_somewhere(crawl, chromium):
-    problems, seen = [], {}
-    for page, target, fragment in crawl.fragments:
-        if target not in crawl.loaded:
-            continue  # the page itself failed: the test above says so
-        if (target, fragment) not in seen:
-            chromium.get(target)
-            seen[target, fragment] = chromium.execute_script(HAS_ID, urllib.parse.unquote(fragment))
-        if not seen[target, fragment]:
-            problems.append(f"{page}: a link to {target}#{fragment}, but there is no #{fragment} there")
+    wanted = {}  # page -> the fragments links name on it
+    for _, target, fragment in crawl.fragments:
+        # A page that failed to load: the test above says so.
+        if target in crawl.loaded:
+            wanted.setdefault(target, set()).add(urllib.parse.unquote(fragment))
+    missing = set()
+    for target, fragments in wanted.items():
+        chromium.get(target)
+        missing |= {(target, f) for f in fragments if not chromium.execute_script(HAS_ID, f)}
+    problems = [
+        f"{page}: a link to {target}#{fragment}, but there is no #{fragment} there"
+        for page, target, fragment in crawl.fragments
+        if (target, urllib.parse.unquote(fragment)) in missing
+    ]
     assert not problems, "\n".join(problems)
 
 
@@ -254,68 +266,117 @@ def test_bench_rows_fit_their_published_schema():
     assert not errors, "\n".join(errors)
 
 
-def test_speed_table_shows_what_heat_bench_measured(chromium, base):
-    """Every stage, in order, with the speed-ups `heat bench --json` wrote (same run, same baseline)."""
-    chromium.get(base + "python-to-rust.html")
-    rows = table_cells(chromium, "table.speed-table")
-    assert [row[1] for row in rows] == stage_names()
-    problems = []
-    for row in rows:
-        figures = [cell for cell in row[3:] if re.match(r"^[\d,.]+", cell)]
-        if row[1] != "interpreted" and len(figures) < 5:
-            problems.append(f"the {row[1]} row lacks measured figures: {row}")
-    shown = {(row[1], "small"): row[4] for row in rows} | {(row[1], "large"): row[7] for row in rows}
+def format_ratio(ratio):
+    """A speed-up as heatlib's `format_ratio` prints it: three significant digits, then "x"."""
+    digits = 0 if ratio >= 100 else 1 if ratio >= 10 else 2
+    return f"{ratio:.{digits}f}x"
+
+
+def heat_tables(driver, kind):
+    """Each table of kind `kind` (heatlib's `Table`, class heat-KIND) on the page: its caption,
+    column titles, and the text of each cell of each row."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('div.heat-' + arguments[0] + ' table')).map(t => ({"
+        "  caption: t.caption ? t.caption.innerText : '',"
+        "  columns: Array.from(t.querySelectorAll('th')).map(c => c.innerText),"
+        "  rows: Array.from(t.rows).filter(r => r.querySelector('td'))"
+        "      .map(r => Array.from(r.cells).map(c => c.innerText))}));",
+        kind,
+    )
+
+
+def size_of(caption):
+    """(nx, nt) from a heatlib table's caption ("nx = 50, nt = 1000, ...")."""
+    found = re.search(r"nx = (\d+), nt = (\d+)", caption)
+    assert found, f"no problem size in the caption {caption!r}"
+    return int(found[1]), int(found[2])
+
+
+def test_speed_tables_show_what_heat_bench_measured(chromium, base):
+    """Each size's stages, in order, with the speed-ups `heat bench --json` wrote (same run, same
+    baseline), in the table heat printed (`--html`)."""
+    chromium.get(base + "docs/python-to-rust.html")
+    tables = heat_tables(chromium, "comparison")
     bench = bench_rows("rust")
     assert bench, f"no heat bench figures in {MEASURED}/bench-*.json"
-    for row in bench:
-        digits = 0 if row["speed_up"] >= 100 else 1 if row["speed_up"] >= 10 else 2
-        expected = f"{row['speed_up']:.{digits}f}\u00d7"
-        cell = shown.get((row["stage"], row["size"]))
-        if cell != expected:
-            problems.append(
-                f"{row['stage']} ({row['size']}) shows speed-up {cell!r}, "
-                f"heat bench measured {expected!r} over {row['baseline']}"
-            )
+    sizes = {(row["nx"], row["nt"]) for row in bench}
+    assert sorted(size_of(table["caption"]) for table in tables) == sorted(sizes), "one table per size measured"
+    problems = []
+    for table in tables:
+        rows = [row for row in bench if (row["nx"], row["nt"]) == size_of(table["caption"])]
+        assert f"speed-up over {rows[0]['baseline']}" in table["caption"]
+        stage, speed_up = table["columns"].index("stage"), table["columns"].index("speed-up")
+        assert [cells[stage] for cells in table["rows"]] == [row["stage"] for row in rows]
+        for cells, row in zip(table["rows"], rows, strict=True):
+            if cells[speed_up] != format_ratio(row["speed_up"]):
+                problems.append(
+                    f"{row['stage']} ({row['size']}) shows speed-up {cells[speed_up]!r}, "
+                    f"heat bench measured {format_ratio(row['speed_up'])!r} over {row['baseline']}"
+                )
     assert not problems, "\n".join(problems)
+    names = {row["stage"] for row in bench}
+    assert set(stage_names()) - {"interpreted", "opencl"} <= names, "every stage timed on some size"
 
 
-def test_python_table_shows_every_python_version_with_its_ratio(chromium, base):
-    """The Python versions beside their Rust stages: every one heat bench --with-python timed."""
-    chromium.get(base + "python-to-rust.html")
-    rows = table_cells(chromium, "table.python-table")
+def test_python_tables_show_every_python_version_with_its_ratio(chromium, base):
+    """The Python versions beside their Rust stages: every one heat bench --with-python timed,
+    with the JSON's Rust / Python ratio."""
+    chromium.get(base + "docs/python-to-rust.html")
+    tables = heat_tables(chromium, "side-by-side")
     python = bench_rows("python")
     assert python, f"no Python rows in {MEASURED}/bench-*.json"
-    assert {row["python_analog"] for row in python} <= {row[0] for row in rows}
-    ratios = [cell for row in rows for cell in row[4::3]]
-    assert any(re.match(r"^[\d.]+\u00d7$", cell) for cell in ratios), f"no Rust / Python ratio shown: {rows}"
+    problems = []
+    for table in tables:
+        rows = {row["stage"]: row for row in python if (row["nx"], row["nt"]) == size_of(table["caption"])}
+        ratio = table["columns"].index("Rust / Python")
+        shown = {cells[0]: cells[ratio] for cells in table["rows"]}
+        for row in rows.values():
+            expected = format_ratio(row["rust_over_python"]) if row.get("rust_over_python") else None
+            if expected and shown.get(row["python_analog"]) != expected:
+                shown_ratio = shown.get(row["python_analog"])
+                problems.append(f"{row['python_analog']} ({row['size']}): {shown_ratio!r}, the JSON {expected!r}")
+    assert len(tables) == len({(row["nx"], row["nt"]) for row in python}), "one Python table per size"
+    assert not problems, "\n".join(problems)
 
 
 def test_speed_of_light_page_shows_heat_roofline_figures(chromium, base):
-    """The build machine's bandwidth per level, the same as heat roofline's JSON, and both charts."""
-    measured = MEASURED / "roofline" / "roofline.json"
-    chromium.get(base + "speed-of-light.html")
-    shown = table_cells(chromium, "table.heat-roofline")
+    """The build machine's bandwidth per level as `heat roofline --html` wrote it (the CLI's
+    tests check that table is the JSON's), its CPU the JSON's, and both charts."""
+    ceilings = json.loads((MEASURED / "roofline" / "roofline.json").read_text())
+    written = (MEASURED / "generated" / "roofline-table.html").read_text()
+    chromium.get(base + "docs/speed-of-light.html")
+    [table] = heat_tables(chromium, "ceilings")
     charts = chromium.execute_script("return Array.from(document.images).map(i => i.currentSrc.split('/').pop());")
     assert sorted(charts) == ["roofline.png", "sweep.png"]
-    assert measured.exists() and shown, f"no bandwidth table, or no {measured}"
-    ceilings = json.loads(measured.read_text())
-    copy = {
-        b["working_set"]: b["gb_per_s"] for b in ceilings["bandwidth"] if b["pattern"] == "copy" and b["threads"] == 1
-    }
-    problems = [
-        f"{row[0]} copy on 1 thread shows {row[4]}, the JSON has {copy.get(int(row[1].split()[0]) * 1024)}"
-        for row in shown
-        if f"{copy.get(int(row[1].split()[0]) * 1024, -1):.0f}" != row[4]
-    ]
-    assert not problems, "\n".join(problems)
-    assert len(shown) == len(ceilings["caches"]) + 1, "one row per cache level and one for memory"
+    assert ceilings["cpu"] in table["caption"] and ceilings["measured_on"] in table["caption"]
+    assert len(table["rows"]) == len(ceilings["caches"]) + 1, "one row per cache level and one for memory"
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", written)
+    assert [cell for row in table["rows"] for cell in row] == [html.unescape(cell) for cell in cells]
+
+
+# Sphinx's search runs in the page, from the site's own index (searchindex.js): what it lists.
+SEARCH_RESULTS = """
+const done = arguments[arguments.length - 1];
+const until = Date.now() + 30000;
+const wait = () => {
+    const found = Array.from(document.querySelectorAll('ul.search li a')).map(a => a.href);
+    if (found.length > 0 || Date.now() > until) done(found); else setTimeout(wait, 100);
+};
+wait();
+"""
+
+
+def test_search_finds_the_pages_that_have_a_word_offline(chromium, base):
+    chromium.get(base + "search.html?q=stencil")
+    found = [link[len(base) :].split("#")[0] for link in chromium.execute_async_script(SEARCH_RESULTS)]
+    assert "notebooks/03-heat-flow.html" in found, f"search for 'stencil' found {found}"
 
 
 def test_troubleshooting_page_has_every_check_of_the_doctor(chromium, base):
     """Each way the doctor can fail has its section, at the anchor the doctor sends readers to."""
     failures = set(re.findall(r'check\.fail\("([^"]+)"', (ROOT / "kernel-setup" / "kernel_check.py").read_text()))
     assert failures, "no check.fail(...) found in kernel-setup/kernel_check.py"
-    chromium.get(base + "troubleshooting.html")
+    chromium.get(base + "docs/troubleshooting.html")
     listed = set(
         chromium.execute_script("return Array.from(document.querySelectorAll('.check h3')).map(h => h.innerText);")
     )

@@ -40,7 +40,9 @@ impl SourceCode {
     }
 
     /// One function of the file, with the comments and attributes just above it;
-    /// `None` if the file has no `fn name`.
+    /// `None` if the file has no `fn name`. heatlib's files are formatted by rustfmt, which
+    /// puts a function's closing brace alone on a line at the function's own indentation:
+    /// the first such line after the signature ends it.
     pub fn function(&self, name: &str) -> Option<SourceCode> {
         let lines: Vec<&str> = self.text.lines().collect();
         let start = lines.iter().position(|line| {
@@ -77,14 +79,22 @@ impl SourceCode {
 }
 
 impl SourceCode {
-    /// The text as HTML, comments, keywords and strings coloured.
-    pub fn to_html(&self) -> String {
+    /// The text as Markdown: its file and length, then a fenced `rust` code block, which
+    /// JupyterLab, the docs site and the slides each highlight with their own highlighter.
+    pub fn to_markdown(&self) -> String {
+        // A fence longer than any run of backticks in the text, so that none closes it early.
+        let longest = self
+            .text
+            .split(|character| character != '`')
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        let fence = "`".repeat(longest.max(2) + 1);
         format!(
-            "<details class=\"heat-source\" open><summary><code>{}</code>, {} lines</summary>\
-             <pre style=\"font-size:12px;line-height:1.35\">{}</pre></details>\n",
-            crate::show::escape(&self.path),
+            "`{}`, {} lines\n\n{fence}rust\n{}\n{fence}\n",
+            self.path,
             self.line_count(),
-            highlight(&self.text)
+            self.text
         )
     }
 }
@@ -93,93 +103,9 @@ impl crate::show::Show for SourceCode {
     fn mime_bundle(&self) -> crate::error::Result<Vec<crate::show::Representation>> {
         Ok(vec![
             crate::show::Representation::new("text/plain", self.text.clone()),
-            crate::show::Representation::new("text/html", self.to_html()),
+            crate::show::Representation::new("text/markdown", self.to_markdown()),
         ])
     }
-}
-
-/// Rust's keywords, coloured in [`highlight`].
-const KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "crate", "else", "enum", "false", "fn", "for", "if",
-    "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self",
-    "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
-    "while",
-];
-
-/// A small highlighter, enough to read a stage: comments, string literals and keywords.
-fn highlight(text: &str) -> String {
-    use crate::show::escape;
-    let mut html = String::new();
-    for line in text.lines() {
-        let (code, comment) = match comment_start(line) {
-            Some(at) => line.split_at(at),
-            None => (line, ""),
-        };
-        let mut word = String::new();
-        let mut in_string = false;
-        let flush = |word: &mut String, html: &mut String| {
-            if KEYWORDS.contains(&word.as_str()) {
-                html.push_str(&format!(
-                    "<span style=\"color:#8959a8;font-weight:bold\">{word}</span>"
-                ));
-            } else {
-                html.push_str(&escape(word));
-            }
-            word.clear();
-        };
-        for character in code.chars() {
-            if in_string {
-                word.push(character);
-                if character == '"' {
-                    html.push_str(&format!(
-                        "<span style=\"color:#718c00\">{}</span>",
-                        escape(&word)
-                    ));
-                    word.clear();
-                    in_string = false;
-                }
-            } else if character == '"' {
-                flush(&mut word, &mut html);
-                word.push(character);
-                in_string = true;
-            } else if character.is_alphanumeric() || character == '_' {
-                word.push(character);
-            } else {
-                flush(&mut word, &mut html);
-                html.push_str(&escape(&character.to_string()));
-            }
-        }
-        if in_string {
-            html.push_str(&format!(
-                "<span style=\"color:#718c00\">{}</span>",
-                escape(&word)
-            ));
-        } else {
-            flush(&mut word, &mut html);
-        }
-        if !comment.is_empty() {
-            html.push_str(&format!(
-                "<span style=\"color:#8e908c\">{}</span>",
-                escape(comment)
-            ));
-        }
-        html.push('\n');
-    }
-    html
-}
-
-/// Where a `//` comment starts on `line`, outside string literals.
-fn comment_start(line: &str) -> Option<usize> {
-    let bytes = line.as_bytes();
-    let mut in_string = false;
-    for at in 0..bytes.len() {
-        match bytes[at] {
-            b'"' if at == 0 || bytes[at - 1] != b'\\' => in_string = !in_string,
-            b'/' if !in_string && bytes.get(at + 1) == Some(&b'/') => return Some(at),
-            _ => {}
-        }
-    }
-    None
 }
 
 #[cfg(all(test, feature = "display"))]
@@ -187,18 +113,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn comments_strings_and_keywords_are_coloured_apart() {
-        let html = highlight("let s = \"// not a comment\"; // a comment <here>");
-        assert!(html.contains("font-weight:bold\">let</span>"), "{html}");
+    fn markdown_fences_the_text_as_rust_and_no_backtick_run_closes_it() {
+        let source = SourceCode {
+            path: "x.rs".into(),
+            text: "/// Uses ```text``` in a doc comment.\nfn a() {}".into(),
+        };
+        let markdown = source.to_markdown();
         assert!(
-            html.contains("#718c00\">&quot;// not a comment&quot;</span>")
-                || html.contains("#718c00\">\"// not a comment\"</span>"),
-            "{html}"
+            markdown.starts_with("`x.rs`, 2 lines\n\n````rust\n"),
+            "{markdown}"
         );
-        assert!(
-            html.contains("#8e908c\">// a comment &lt;here&gt;</span>"),
-            "{html}"
-        );
+        assert!(markdown.ends_with("fn a() {}\n````\n"), "{markdown}");
     }
 
     #[test]

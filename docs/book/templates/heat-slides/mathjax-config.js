@@ -1,4 +1,4 @@
-// MathJax 3 settings for every page: $...$ inline as in Jupyter's Markdown, and no typesetting
+// MathJax 3 settings for the slide decks: $...$ inline as in Jupyter's Markdown, and no typesetting
 // inside code cells and their outputs, where a $ is Rust, not TeX.
 window.MathJax = {
   tex: {inlineMath: [['$', '$'], ['\\(', '\\)']], displayMath: [['$$', '$$'], ['\\[', '\\]']], processEscapes: true},
