@@ -5,6 +5,12 @@
 //! checked and timed exactly like the library's stages. (The `parallel` stage
 //! runs one such loop per band of rows, and the `opencl` stage keeps its
 //! fields on the device; both live in their own modules.)
+//!
+//! Two verbs, one act each, in every module: to *solve* is to go from a problem
+//! and its options to a [`Solution`], preparing the storage first (the public
+//! API: [`solve_with`], `Stage::solve`); to *march* is to run the time levels on
+//! storage already prepared (inside the library: [`march`] here, and each
+//! stage's own march: in bands, on the device, in passes).
 
 use crate::error::{HeatError, Result};
 use crate::options::RunOptions;
@@ -23,7 +29,7 @@ pub fn solve_with<S: Step + ?Sized>(
     options: &RunOptions,
 ) -> Result<Solution> {
     prepare_then_march(problem, options, TWO_FIELDS, false, |buffers| {
-        time_loop(step, problem, buffers)
+        march(step, problem, buffers)
     })
 }
 
@@ -47,7 +53,7 @@ pub(crate) fn prepare_then_march(
 }
 
 /// The time loop, on storage that [`RunBuffers::prepare`] made for `problem`.
-pub(crate) fn time_loop<S: Step + ?Sized>(
+pub(crate) fn march<S: Step + ?Sized>(
     step: &S,
     problem: &Problem,
     mut buffers: RunBuffers,

@@ -193,7 +193,7 @@ impl Comparison {
             None,
             solver::TWO_FIELDS,
             announce(name, self.repeat),
-            |buffers| solver::time_loop(step, problem, buffers),
+            |buffers| solver::march(step, problem, buffers),
         )?;
         Ok(self.push(row))
     }
@@ -221,7 +221,7 @@ impl Comparison {
             None,
             crate::stages::parallel::WORKING_FIELDS,
             announce(name, self.repeat),
-            |buffers| crate::stages::parallel::time_loop_in_bands(step, problem, buffers),
+            |buffers| crate::stages::parallel::march_in_bands(step, problem, buffers),
         )?;
         Ok(self.push(row))
     }

@@ -277,28 +277,29 @@ impl Stage {
         buffers: RunBuffers,
     ) -> Result<Solution> {
         match self {
-            Stage::Interpreted => solver::time_loop(&interpreted::advance, problem, buffers),
-            Stage::TypedChecked => solver::time_loop(&typed_checked::advance, problem, buffers),
-            Stage::Typed => solver::time_loop(&typed::advance, problem, buffers),
-            Stage::Vectorized => solver::time_loop(&vectorized::advance, problem, buffers),
-            Stage::Convolve => solver::time_loop(&convolve::advance, problem, buffers),
+            Stage::Interpreted => solver::march(&interpreted::advance, problem, buffers),
+            Stage::TypedChecked => solver::march(&typed_checked::advance, problem, buffers),
+            Stage::Typed => solver::march(&typed::advance, problem, buffers),
+            Stage::Vectorized => solver::march(&vectorized::advance, problem, buffers),
+            Stage::Convolve => solver::march(&convolve::advance, problem, buffers),
             // One time loop, whose every step the pool's threads share.
-            Stage::ParallelRows => solver::time_loop(&parallel_rows::advance, problem, buffers)
-                .map(|solution| Solution {
+            Stage::ParallelRows => {
+                solver::march(&parallel_rows::advance, problem, buffers).map(|solution| Solution {
                     threads: rayon::current_num_threads(),
                     ..solution
-                }),
-            Stage::Parallel if options.storage == Storage::FullHistory => {
-                parallel::run_typed_into_history(problem, buffers)
+                })
             }
-            Stage::Parallel => parallel::time_loop_in_bands(&typed::advance, problem, buffers),
+            Stage::Parallel if options.storage == Storage::FullHistory => {
+                parallel::march_typed_into_history(problem, buffers)
+            }
+            Stage::Parallel => parallel::march_in_bands(&typed::advance, problem, buffers),
             Stage::Wavefront | Stage::WavefrontParallel => {
                 let steps = wavefront::steps_per_pass(problem.nx);
                 let threaded = self.shares_work_among_threads();
                 wavefront::march(problem, options, buffers, steps, threaded)
             }
             #[cfg(feature = "opencl")]
-            Stage::OpenCl => opencl::run_shared(problem, &options.opencl, buffers),
+            Stage::OpenCl => opencl::march_shared(problem, &options.opencl, buffers),
         }
     }
 }

@@ -32,7 +32,7 @@ mod shared;
 use device::choose;
 pub(crate) use device::failed;
 pub use device::{DEVICE_VARIABLE, DeviceInfo, DeviceKind, devices};
-pub(crate) use shared::run_shared;
+pub(crate) use shared::march_shared;
 
 /// The OpenCL C source of one time step. `real` is `double` or `float`.
 /// (The kernel is not called `step`: that is an OpenCL built-in function.)
@@ -134,14 +134,10 @@ impl OpenClSolver {
         options: &RunOptions,
     ) -> Result<(Solution, DeviceRun)> {
         let kept = RunBuffers::prepare(problem, options, Stage::OpenCl.working_fields())?;
-        self.solve_prepared(problem, kept)
+        self.march(problem, kept)
     }
 
-    fn solve_prepared(
-        &mut self,
-        problem: &Problem,
-        kept: RunBuffers,
-    ) -> Result<(Solution, DeviceRun)> {
+    fn march(&mut self, problem: &Problem, kept: RunBuffers) -> Result<(Solution, DeviceRun)> {
         let build_s = if self.runs == 0 {
             self.build_seconds
         } else {
@@ -149,8 +145,8 @@ impl OpenClSolver {
         };
         self.runs += 1;
         let run = match self.settings.precision {
-            Precision::F64 => self.march::<f64>(problem, kept),
-            Precision::F32 => self.march::<f32>(problem, kept),
+            Precision::F64 => self.march_as::<f64>(problem, kept),
+            Precision::F32 => self.march_as::<f32>(problem, kept),
         };
         run.map(|(solution, mut timings)| {
             timings.build_s = build_s;
@@ -158,7 +154,9 @@ impl OpenClSolver {
         })
     }
 
-    fn march<T: Real>(
+    /// The time loop on the device: the initial field uploaded, then one kernel launch per
+    /// level, the queue waited for only where a level is kept or the budget is checked.
+    fn march_as<T: Real>(
         &self,
         problem: &Problem,
         mut kept: RunBuffers,
@@ -166,21 +164,69 @@ impl OpenClSolver {
         let nx = problem.nx;
         self.info.check_fields_fit(nx, size_of::<T>())?;
         let work_group = self.work_group(nx);
-        let global = [
-            (nx - 2).next_multiple_of(work_group[0]),
-            (nx - 2).next_multiple_of(work_group[1]),
-        ];
-        let mut initial = try_filled(nx * nx, T::from_f64(0.0), "the field for the device")?;
-        for (value, &x) in initial.iter_mut().zip(kept.initial_field().iter()) {
+        let (buffers, upload_s) = self.upload::<T>(kept.initial_field().iter().copied(), nx)?;
+        let kernels = self.step_kernels(&buffers, problem, work_group)?;
+        let mut download = Download::new(nx)?;
+        if kept.wants(0) {
+            kept.keep(0, download.level(&buffers, 0)?.view());
+        }
+        let mut compute_s = 0.0;
+        let mut clock = Instant::now();
+        let deadline = kept.start_clock(problem.nt);
+        for level in 1..problem.nt {
+            // SAFETY: the kernel reads and writes only inside two buffers of nx * nx
+            // values, each work item checks its cell is in the interior, and both
+            // buffers outlive the queue's work (it is finished below).
+            unsafe { kernels[(level - 1) % 2].enq() }.map_err(failed("running a time step"))?;
+            // The queue runs ahead of this loop; under a time budget, wait for it now and then.
+            if deadline.has_budget() && level % 64 == 0 {
+                self.finish_steps()?;
+                deadline.check(level)?;
+            }
+            if kept.wants(level) {
+                self.finish_steps()?;
+                compute_s += clock.elapsed().as_secs_f64();
+                kept.keep(level, download.level(&buffers, level)?.view());
+                clock = Instant::now();
+            }
+        }
+        self.finish_steps()?;
+        compute_s += clock.elapsed().as_secs_f64();
+        let final_field = download.level(&buffers, problem.nt - 1)?;
+        // One host thread drives the device; its compute units are reported apart.
+        let solution = kept.into_solution(final_field, 1)?;
+        Ok((
+            solution,
+            DeviceRun {
+                device: self.info.name.clone(),
+                compute_units: self.info.compute_units,
+                build_s: 0.0,
+                upload_s,
+                compute_s,
+                download_s: download.seconds,
+                work_group,
+                precision: self.settings.precision,
+            },
+        ))
+    }
+
+    /// The two fields on the device, each holding the initial field (as `T`), and the
+    /// seconds the copies took.
+    fn upload<T: Real>(
+        &self,
+        initial: impl Iterator<Item = f64>,
+        nx: usize,
+    ) -> Result<([Buffer<T>; 2], f64)> {
+        let mut host = try_filled(nx * nx, T::from_f64(0.0), "the field for the device")?;
+        for (value, x) in host.iter_mut().zip(initial) {
             *value = T::from_f64(x);
         }
-
         let start = Instant::now();
         let buffer = || {
             Buffer::<T>::builder()
                 .queue(self.queue.clone())
-                .len(initial.len())
-                .copy_host_slice(&initial)
+                .len(host.len())
+                .copy_host_slice(&host)
                 .build()
                 .map_err(failed("copying the initial field to the device"))
         };
@@ -188,9 +234,22 @@ impl OpenClSolver {
         self.queue
             .finish()
             .map_err(failed("copying the initial field to the device"))?;
-        let upload_s = start.elapsed().as_secs_f64();
+        Ok((buffers, start.elapsed().as_secs_f64()))
+    }
 
-        // Two kernels with their buffers swapped: step k reads buffers[k % 2].
+    /// Two launches of the update, the fields swapped: step k runs `kernels[(k - 1) % 2]`,
+    /// reading `buffers[(k - 1) % 2]` and writing the other.
+    fn step_kernels<T: Real>(
+        &self,
+        buffers: &[Buffer<T>; 2],
+        problem: &Problem,
+        work_group: [usize; 2],
+    ) -> Result<[Kernel; 2]> {
+        let nx = problem.nx;
+        let global = [
+            (nx - 2).next_multiple_of(work_group[0]),
+            (nx - 2).next_multiple_of(work_group[1]),
+        ];
         let gamma = problem.gamma();
         let kernel = |from: usize| {
             Kernel::builder()
@@ -207,61 +266,45 @@ impl OpenClSolver {
                 .build()
                 .map_err(failed("setting up the kernel"))
         };
-        let kernels = [kernel(0)?, kernel(1)?];
+        Ok([kernel(0)?, kernel(1)?])
+    }
 
-        let mut host = try_filled(initial.len(), T::from_f64(0.0), "the field read back")?;
-        let (mut compute_s, mut download_s) = (0.0, 0.0);
-        let mut download = |level: usize, host: &mut Vec<T>| -> Result<Array2<f64>> {
-            let start = Instant::now();
-            buffers[level % 2]
-                .read(&mut *host)
-                .enq()
-                .map_err(failed("copying the field back from the device"))?;
-            download_s += start.elapsed().as_secs_f64();
-            Ok(Array2::from_shape_fn((nx, nx), |(i, j)| {
-                host[i * nx + j].to_f64()
-            }))
-        };
-        if kept.wants(0) {
-            kept.keep(0, download(0, &mut host)?.view());
-        }
-        let mut clock = Instant::now();
-        let deadline = kept.start_clock(problem.nt);
-        for level in 1..problem.nt {
-            // SAFETY: the kernel reads and writes only inside two buffers of nx * nx
-            // values, each work item checks its cell is in the interior, and both
-            // buffers outlive the queue's work (it is finished below).
-            unsafe { kernels[(level - 1) % 2].enq() }.map_err(failed("running a time step"))?;
-            // The queue runs ahead of this loop; under a time budget, wait for it now and then.
-            if deadline.has_budget() && level % 64 == 0 {
-                self.queue.finish().map_err(failed("running a time step"))?;
-                deadline.check(level)?;
-            }
-            if kept.wants(level) {
-                self.queue.finish().map_err(failed("running a time step"))?;
-                compute_s += clock.elapsed().as_secs_f64();
-                kept.keep(level, download(level, &mut host)?.view());
-                clock = Instant::now();
-            }
-        }
-        self.queue.finish().map_err(failed("running a time step"))?;
-        compute_s += clock.elapsed().as_secs_f64();
-        let final_field = download(problem.nt - 1, &mut host)?;
-        // One host thread drives the device; its compute units are reported apart.
-        let solution = kept.into_solution(final_field, 1)?;
-        Ok((
-            solution,
-            DeviceRun {
-                device: self.info.name.clone(),
-                compute_units: self.info.compute_units,
-                build_s: 0.0,
-                upload_s,
-                compute_s,
-                download_s,
-                work_group,
-                precision: self.settings.precision,
-            },
-        ))
+    /// Waits until the device has run every step launched so far.
+    fn finish_steps(&self) -> Result<()> {
+        self.queue.finish().map_err(failed("running a time step"))
+    }
+}
+
+/// Copies of levels from the device to the host, through one host buffer, and the seconds
+/// they took.
+struct Download<T: Real> {
+    nx: usize,
+    host: Vec<T>,
+    seconds: f64,
+}
+
+impl<T: Real> Download<T> {
+    fn new(nx: usize) -> Result<Download<T>> {
+        let host = try_filled(nx * nx, T::from_f64(0.0), "the field read back")?;
+        Ok(Download {
+            nx,
+            host,
+            seconds: 0.0,
+        })
+    }
+
+    /// Level `level`, from the buffer it was written to, as a field of `f64`.
+    fn level(&mut self, buffers: &[Buffer<T>; 2], level: usize) -> Result<Array2<f64>> {
+        let start = Instant::now();
+        buffers[level % 2]
+            .read(&mut self.host)
+            .enq()
+            .map_err(failed("copying the field back from the device"))?;
+        self.seconds += start.elapsed().as_secs_f64();
+        let nx = self.nx;
+        Ok(Array2::from_shape_fn((nx, nx), |(i, j)| {
+            self.host[i * nx + j].to_f64()
+        }))
     }
 }
 

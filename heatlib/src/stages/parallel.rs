@@ -35,7 +35,7 @@ mod barrier;
 mod cores;
 
 pub(crate) use bands::bands_of_rows;
-use bands::{Exchange, Ready, in_bands};
+use bands::{Exchange, Ready, march_each_band};
 #[cfg(test)]
 use cores::OnOneCore;
 
@@ -58,7 +58,7 @@ pub fn solve_in_bands<S: Step + ?Sized>(
     options: &RunOptions,
 ) -> Result<Solution> {
     prepare_then_march(problem, options, WORKING_FIELDS, true, |buffers| {
-        time_loop_in_bands(step, problem, buffers)
+        march_in_bands(step, problem, buffers)
     })
 }
 
@@ -68,15 +68,15 @@ pub fn solve_in_bands<S: Step + ?Sized>(
 pub(crate) const WORKING_FIELDS: u128 = 3;
 
 /// Runs `problem` with `step` on the threads of the current rayon pool, one band of rows each.
-pub(crate) fn time_loop_in_bands<S: Step + ?Sized>(
+pub(crate) fn march_in_bands<S: Step + ?Sized>(
     step: &S,
     problem: &Problem,
     buffers: RunBuffers,
 ) -> Result<Solution> {
-    in_bands(
+    march_each_band(
         problem,
         buffers,
-        |initial, rows, band_buffer, exchange, ready| {
+        &|initial, rows, band_buffer, exchange, ready| {
             march_band(step, problem, initial, rows, band_buffer, exchange, ready)
         },
     )
@@ -87,11 +87,11 @@ pub(crate) fn time_loop_in_bands<S: Step + ?Sized>(
 /// of into fields of its own that are then copied (as Numba's `prange` over
 /// `T[k+1, i, :]` does). A step of your own cannot do this: its contract hands
 /// it whole fields, and the halo rows of one band's field belong to another.
-pub(crate) fn run_typed_into_history(problem: &Problem, buffers: RunBuffers) -> Result<Solution> {
-    in_bands(
+pub(crate) fn march_typed_into_history(problem: &Problem, buffers: RunBuffers) -> Result<Solution> {
+    march_each_band(
         problem,
         buffers,
-        |initial, rows, band_buffer, exchange, ready| {
+        &|initial, rows, band_buffer, exchange, ready| {
             march_band_in_history(problem, initial, rows, band_buffer, exchange, ready)
         },
     )

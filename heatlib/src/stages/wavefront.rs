@@ -109,7 +109,7 @@ pub(crate) fn march(
     threaded: bool,
 ) -> Result<Solution> {
     if options.storage != Storage::FinalField {
-        return solver::time_loop(&typed::advance, problem, buffers);
+        return solver::march(&typed::advance, problem, buffers);
     }
     let nx = problem.nx;
     let threads = if threaded {

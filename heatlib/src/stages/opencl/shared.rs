@@ -15,7 +15,7 @@ static SHARED: Mutex<Option<OpenClSolver>> = Mutex::new(None);
 
 /// Runs on the shared program, building it first if there is none yet or
 /// the device or precision asked for has changed since.
-pub(crate) fn run_shared(
+pub(crate) fn march_shared(
     problem: &Problem,
     settings: &OpenClSettings,
     buffers: RunBuffers,
@@ -32,7 +32,7 @@ pub(crate) fn run_shared(
         *shared = Some(OpenClSolver::new(settings)?);
     }
     let solver = shared.as_mut().expect("built just above");
-    let (mut solution, run) = solver.solve_prepared(problem, buffers)?;
+    let (mut solution, run) = solver.march(problem, buffers)?;
     solution.device = Some(run);
     Ok(solution)
 }
