@@ -8,7 +8,7 @@
 The book is laid out as the repository is, so that the links written for GitHub work on the
 site too: its configuration and front page (docs/book), the pages of docs/ in docs/, and the
 notebooks as the project ran them (--notebooks) in notebooks/, with their figures. On a page
-of docs/, a comment `<!-- generated: NAME -->` is replaced by the file NAME.html (or NAME.md)
+of docs/, a line `<!-- generated: NAME -->` is replaced by the file NAME.html (or NAME.md)
 of --generated: the tables `heat bench --html` and `heat roofline --html` wrote, the charts
 `heat roofline --charts` drew, the slide decks' list (docs/book/slides.py), and the two this
 script writes there first: the build machine, and the doctor's checks (from `CHECKS` in
@@ -32,7 +32,8 @@ BOOK = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "kernel-setup"))
 import kernel_check  # noqa: E402  (the doctor's table of checks)
 
-GENERATED = re.compile(r"<!-- generated: ([\w-]+) -->")
+# A line of its own, so that a page can also name the convention in its text.
+GENERATED = re.compile(r"^<!-- generated: ([\w-]+) -->$", flags=re.M)
 
 
 def inline(text):
