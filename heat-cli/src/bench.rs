@@ -181,20 +181,19 @@ pub fn bench(args: &BenchArgs) -> Result<(), String> {
         }
         if args.with_python {
             let side_by_side = python_side(size, &comparison)?;
-            println!("\n{}: {}", size.label, side_by_side.to_text().trim_end());
+            let table = side_by_side.table();
+            println!("\n{}: {}", size.label, table.to_text().trim_end());
             rows.extend(side_by_side.bench_rows().into_iter().map(sized(size)));
-            tables.push(side_by_side.table());
+            tables.push(table);
         }
     }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
-        heatlib::write_text(path, &(text + "\n")).map_err(|e| e.to_string())?;
-        eprintln!("wrote {}", path.display());
+        crate::write_output(path, &(text + "\n"))?;
     }
     if let Some(path) = &args.html {
         let html: String = tables.iter().map(Table::to_html).collect();
-        heatlib::write_text(path, &html).map_err(|e| e.to_string())?;
-        eprintln!("wrote {}", path.display());
+        crate::write_output(path, &html)?;
     }
     if let Some(message) = out_of_time {
         return Err(message);

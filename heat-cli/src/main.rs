@@ -76,6 +76,14 @@ pub(crate) fn parse_stages(text: &str) -> Result<Vec<Stage>, String> {
         .collect()
 }
 
+/// Writes `text` to `path` (whole or not at all, as heatlib writes every file) and says so
+/// on stderr: what `--json`, `--html` and `--sweep-json` do with their file.
+pub(crate) fn write_output(path: &std::path::Path, text: &str) -> Result<(), String> {
+    heatlib::write_text(path, text).map_err(|e| e.to_string())?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
 pub(crate) fn parse_time_budget(text: &str) -> Result<Duration, String> {
     text.trim()
         .parse::<f64>()

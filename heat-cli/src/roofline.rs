@@ -68,8 +68,7 @@ pub fn roofline(args: &RooflineArgs) -> Result<(), String> {
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &args.html {
-        heatlib::write_text(path, &table.to_html()).map_err(|e| e.to_string())?;
-        eprintln!("wrote {}", path.display());
+        crate::write_output(path, &table.to_html())?;
     }
     let mut points = Vec::new();
     if args.sweep {
@@ -89,8 +88,7 @@ pub fn roofline(args: &RooflineArgs) -> Result<(), String> {
         print_sweep(&points);
         if let Some(path) = &args.sweep_json {
             let text = serde_json::to_string_pretty(&points).map_err(|e| e.to_string())?;
-            heatlib::write_text(path, &(text + "\n")).map_err(|e| e.to_string())?;
-            eprintln!("wrote {}", path.display());
+            crate::write_output(path, &(text + "\n"))?;
         }
     }
     if let Some(folder) = &args.charts {
