@@ -327,10 +327,13 @@ def test_python_tables_show_every_python_version_with_its_ratio(chromium, base):
     assert python, f"no Python rows in {MEASURED}/bench-*.json"
     problems = []
     for table in tables:
-        rows = {row["stage"]: row for row in python if (row["nx"], row["nt"]) == size_of(table["caption"])}
+        rows = [row for row in python if (row["nx"], row["nt"]) == size_of(table["caption"])]
         ratio = table["columns"].index("Rust / Python")
         shown = {cells[0]: cells[ratio] for cells in table["rows"]}
-        for row in rows.values():
+        left_out = {row["python_analog"] for row in rows} - set(shown)
+        if left_out:
+            problems.append(f"{table['caption']}: timed but not shown: {sorted(left_out)}")
+        for row in rows:
             expected = format_ratio(row["rust_over_python"]) if row.get("rust_over_python") else None
             if expected and shown.get(row["python_analog"]) != expected:
                 shown_ratio = shown.get(row["python_analog"])
