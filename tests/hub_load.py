@@ -13,7 +13,9 @@ start at the same moment. Recorded per learner:
   when it had one: `warm` says so, from the server's log);
 - first heatmap and notebook done, from the kernel ready;
 - memory of the whole server (its container's cgroup: anonymous and shared memory, not the page cache):
-  the peak over the run, and idle at the end with the pool's next kernel started ahead;
+  the peak over the run, and idle at the end with the pool's next kernel started ahead; and by part
+  (memory_breakdown.py: JupyterLab's server, the kernel, its variables, the compiler, Python, the
+  pool's warm kernel), at the peak, each part's highest, and at rest;
 - failures (a kernel died, a cell failed, the time limit) and refusals for memory.
 Between rounds every learner's server is stopped, so each round starts from login.
 With --runaway, one more learner's server spins on all the cores its limit gives it (a runaway
@@ -41,6 +43,7 @@ from hub_harness import (
     server_session,
     start_server,
 )
+from memory_breakdown import Breakdown, parts_mb
 from podman_image import ENV, podman
 
 NOTEBOOK_FOLDER = "heat-accel-notebooks"
@@ -60,7 +63,18 @@ class ServerMemory:
         path = podman("inspect", container, "--format", "{{.State.CgroupPath}}").lstrip("/")
         unified = pathlib.Path("/sys/fs/cgroup") / path
         self.v2 = (unified / "memory.stat").exists()
-        self.stat = (unified if self.v2 else pathlib.Path("/sys/fs/cgroup/memory") / path) / "memory.stat"
+        self.folder = unified if self.v2 else pathlib.Path("/sys/fs/cgroup/memory") / path
+        self.stat = self.folder / "memory.stat"
+
+    def pids(self):
+        """The container's processes, from its cgroup and any below it."""
+        found = []
+        for listing in self.folder.rglob("cgroup.procs"):
+            try:
+                found.extend(int(line) for line in listing.read_text().split())
+            except (OSError, ValueError):
+                continue
+        return found
 
     def held(self):
         """Bytes held, anonymous and shared (0 once the container is gone)."""
@@ -139,10 +153,13 @@ class HubLearner:
         self.hub, self.name, self.password = hub, name, password
         self.notebook, self.cells, self.limit = notebook, cells, limit
         self.result, self.memory, self.peak = {}, None, 0
+        self.breakdown = Breakdown()
 
     def sample(self):
         if self.memory is not None:
-            self.peak = max(self.peak, self.memory.held())
+            held = self.memory.held()
+            self.peak = max(self.peak, held)
+            self.breakdown.sample(held, self.memory.pids())
 
     def connect(self, session, kernel_id, deadline):
         """The kernel's websocket, once the kernel answers. The server drops the handshake when the
@@ -197,12 +214,14 @@ class HubLearner:
             self.result["done_s"] = time.perf_counter() - kernel_ready
             time.sleep(5)  # the pool's next kernel has started ahead by now; let the server settle
             self.result["idle_mb"] = self.memory.held() / 1e6
+            self.result["parts_idle_mb"] = parts_mb(self.memory.pids())
         except Exception as error:  # a kernel that died, a cell that failed, the time limit
             where = f"code cell {self.result['cell']}: " if "cell" in self.result else ""
             said = f"{where}{type(error).__name__}: {str(error)[-300:]}"
             self.result["refused" if REFUSED_FOR_MEMORY in str(error) else "failed"] = said
         finally:
             self.result["peak_mb"] = self.peak / 1e6
+            self.breakdown.record(self.result)
             logs = subprocess.run(["podman", "logs", f"jupyter-{self.name}"], env=ENV, capture_output=True, text=True)
             self.result["warm"] = "heat-kernel-pool: took a warm kernel" in logs.stdout + logs.stderr
             if "failed" in self.result:

@@ -16,7 +16,8 @@ the server and the kernels cost, not the page). Recorded per learner:
 - memory: the kernel's processes together (evcxr, its worker that holds the variables, the
   cargo and rustc it runs, the Python processes of the Python side), sampled every 0.2 s: the
   peak while it compiles its first cells (up to the first heatmap), the peak over the whole
-  notebook, and its size when idle at the end;
+  notebook, and its size when idle at the end; and by part (memory_breakdown.py: the kernel, its
+  variables, the compiler, Python) at the peak, each part's highest, and at rest;
 - failures: a kernel that died or a cell that failed (must be 0), apart from
 - refusals: a cell that heatlib refused because the machine had too little memory left for it,
   with its message (what a learner sees when the machine is too small: the cell fails, the
@@ -38,6 +39,7 @@ import time
 
 from jupyter_client.manager import start_new_kernel
 from kernel_check import execute
+from memory_breakdown import Breakdown, parts_mb, summary
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -64,16 +66,24 @@ def children_of():
     return children
 
 
-def tree_rss(pid, children):
-    """Resident memory, in bytes, of `pid` and all its descendants."""
-    total, todo = 0, [pid]
+def tree(pid, children):
+    """`pid` and all its descendants."""
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def tree_rss(pids):
+    """Resident memory, in bytes, of `pids` together."""
+    total = 0
+    for pid in pids:
         try:
-            total += int((pathlib.Path("/proc") / str(current) / "statm").read_text().split()[1]) * PAGE
+            total += int((pathlib.Path("/proc") / str(pid) / "statm").read_text().split()[1]) * PAGE
         except (OSError, IndexError, ValueError):
             pass
-        todo.extend(children.get(current, []))
     return total
 
 
@@ -84,13 +94,15 @@ class Learner:
         self.pid = None
         self.phase = "starting"  # starting -> compiling -> running -> idle
         self.peak = {"compiling": 0, "running": 0}
-        self.idle_bytes = None
+        self.breakdown = Breakdown()
 
     def sample(self, children):
         if self.pid is None or self.phase not in self.peak:
             return
-        rss = tree_rss(self.pid, children)
+        pids = tree(self.pid, children)
+        rss = tree_rss(pids)
         self.peak[self.phase] = max(self.peak[self.phase], rss)
+        self.breakdown.sample(rss, pids)
 
     def run(self, start):
         manager = client = None
@@ -110,7 +122,9 @@ class Learner:
             self.result["done_s"] = time.perf_counter() - start
             self.phase = "idle"
             time.sleep(1.0)
-            self.result["idle_mb"] = tree_rss(self.pid, children_of()) / 1e6
+            pids = tree(self.pid, children_of())
+            self.result["idle_mb"] = tree_rss(pids) / 1e6
+            self.result["parts_idle_mb"] = parts_mb(pids)
         except Exception as error:  # a kernel that died, a cell that failed, the time limit
             said = f"{type(error).__name__}: {str(error)[-300:]}"
             self.result["refused" if " is available; " in str(error) else "failed"] = said
@@ -118,6 +132,7 @@ class Learner:
             self.phase = "stopped"
             self.result["compiling_peak_mb"] = self.peak["compiling"] / 1e6
             self.result["peak_mb"] = max(self.peak.values()) / 1e6
+            self.breakdown.record(self.result)
             if client is not None:
                 client.stop_channels()
             if manager is not None:
@@ -206,6 +221,9 @@ def main():
             warm = sum(r.get("warm", False) for r in results)
             reconnects = sum(r.get("reconnects", 0) for r in results)
             print(f"  warm kernel from the pool: {warm} of {len(results)}; websocket reconnects: {reconnects}")
+        for key, when in (("parts_at_peak_mb", "at the peak"), ("parts_highest_mb", "each part's highest")):
+            print(f"  MB {when}: {summary(results, key)}")
+        print(f"  MB at rest at the end: {summary(results, 'parts_idle_mb')}", flush=True)
         for result in results:
             for outcome in ("failed", "refused"):
                 if outcome in result:

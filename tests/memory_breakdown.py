@@ -1,0 +1,110 @@
+"""Where a learner's memory goes: the processes of a kernel, or of a learner's whole server, by part.
+
+The load tests (load_test.py, hub_load.py) sample these with the totals. The parts, each the
+resident memory (RSS) of its processes; a shared library counts in every process that maps it, so
+the parts add up to a little more than the container's own figure (anonymous and shared memory):
+- server: JupyterLab's server (jupyterhub-singleuser under a Hub) and anything else not a kernel's;
+- kernel: evcxr's main process, the kernel proper, with the rust-analyzer built into it;
+- variables: evcxr's runtime child, which runs the cells and holds the learner's variables;
+- compiler: cargo, rustc and the linker while a cell builds;
+- python: the Python processes the Python comparison starts;
+- warm kernel: every process of a kernel started ahead by the pool (the learner's is the oldest).
+"""
+
+import os
+import pathlib
+import statistics
+
+PARTS = ("server", "kernel", "variables", "compiler", "python", "warm kernel")
+EVCXR = "evcxr_jupyter"
+# What cargo runs to build a cell: rustc, and the linker through the C compiler's driver.
+COMPILERS = {"cargo", "rustc", "cc", "gcc", "collect2", "ld", "ld.bfd", "ld.gold", "ld.lld", "rust-lld"}
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def processes(pids):
+    """{pid: (parent, command, start tick, resident bytes)} for those of `pids` still running."""
+    table = {}
+    for pid in pids:
+        folder = pathlib.Path("/proc") / str(pid)
+        try:
+            # The command is in parentheses and may hold spaces: split after the last ')'.
+            command, fields = (folder / "stat").read_text().rsplit(")", 1)
+            fields = fields.split()
+            resident = int((folder / "statm").read_text().split()[1]) * PAGE
+            table[pid] = (int(fields[1]), command.split("(", 1)[1], int(fields[19]), resident)
+        except (OSError, IndexError, ValueError):
+            continue
+    return table
+
+
+def by_part(table):
+    """{part: bytes} for a table of `processes`."""
+    kernels = sorted((table[pid][2], pid) for pid in table if is_kernel(pid, table))
+    learners = kernels[0][1] if kernels else None
+    parts = dict.fromkeys(PARTS, 0)
+    for pid, row in table.items():
+        parts[part_of(pid, table, learners)] += row[3]
+    return parts
+
+
+def is_kernel(pid, table):
+    """evcxr's main process: an evcxr started neither by an evcxr (its runtime child is) nor by cargo
+    (evcxr is also the wrapper through which cargo runs rustc, to serve crates from its cache)."""
+    parent, command = table[pid][:2]
+    return command == EVCXR and table.get(parent, (0, ""))[1] not in COMPILERS | {EVCXR}
+
+
+def part_of(pid, table, learners):
+    lineage, current = [], pid
+    while current in table and not is_kernel(current, table):
+        lineage.append(table[current][1])
+        current = table[current][0]
+    if current not in table:
+        return "server"
+    if current != learners:
+        return "warm kernel"
+    if not lineage:
+        return "kernel"
+    if COMPILERS.intersection(lineage):
+        return "compiler"
+    if any(command.startswith("python") for command in lineage):
+        return "python"
+    return "variables"
+
+
+class Breakdown:
+    """The parts at the moment the total peaked, and each part's own highest, over a run."""
+
+    def __init__(self):
+        self.peak_total, self.at_peak = 0, dict.fromkeys(PARTS, 0)
+        self.highest = dict.fromkeys(PARTS, 0)
+
+    def sample(self, total, pids):
+        parts = by_part(processes(pids))
+        for part, size in parts.items():
+            self.highest[part] = max(self.highest[part], size)
+        if total >= self.peak_total:
+            self.peak_total, self.at_peak = total, parts
+
+    def record(self, result):
+        """Puts the figures, in MB, into a learner's `result`."""
+        result["parts_at_peak_mb"] = in_mb(self.at_peak)
+        result["parts_highest_mb"] = in_mb(self.highest)
+
+
+def parts_mb(pids):
+    """{part: MB} of `pids` now."""
+    return in_mb(by_part(processes(pids)))
+
+
+def in_mb(parts):
+    return {part: round(size / 1e6) for part, size in parts.items()}
+
+
+def summary(results, key):
+    """One line: each part's median over the learners that have `key`, in MB."""
+    rows = [r[key] for r in results if key in r]
+    if not rows:
+        return "-"
+    return ", ".join(f"{part} {statistics.median(row[part] for row in rows):.0f}" for part in PARTS)
