@@ -14,6 +14,7 @@ the parts add up to a little more than the container's own figure (anonymous and
 import os
 import pathlib
 import statistics
+from typing import NamedTuple
 
 PARTS = ("server", "kernel", "variables", "compiler", "python", "warm kernel")
 EVCXR = "evcxr_jupyter"
@@ -22,17 +23,28 @@ COMPILERS = {"cargo", "rustc", "cc", "gcc", "collect2", "ld", "ld.bfd", "ld.gold
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+class Process(NamedTuple):
+    parent: int
+    command: str
+    started: int  # clock ticks after boot
+    resident: int  # bytes
+    kernel: bool  # started as a kernel: evcxr with a connection file
+
+
 def processes(pids):
-    """{pid: (parent, command, start tick, resident bytes)} for those of `pids` still running."""
+    """{pid: Process} for those of `pids` still running."""
     table = {}
     for pid in pids:
         folder = pathlib.Path("/proc") / str(pid)
         try:
             # The command is in parentheses and may hold spaces: split after the last ')'.
             command, fields = (folder / "stat").read_text().rsplit(")", 1)
-            fields = fields.split()
+            command, fields = command.split("(", 1)[1], fields.split()
             resident = int((folder / "statm").read_text().split()[1]) * PAGE
-            table[pid] = (int(fields[1]), command.split("(", 1)[1], int(fields[19]), resident)
+            # evcxr's main process is the one started with the kernel's connection file; evcxr also
+            # runs as its runtime child and as the wrapper through which cargo calls rustc.
+            kernel = command == EVCXR and b"--control_file" in (folder / "cmdline").read_bytes().split(b"\0")
+            table[pid] = Process(int(fields[1]), command, int(fields[19]), resident, kernel)
         except (OSError, IndexError, ValueError):
             continue
     return table
@@ -40,26 +52,25 @@ def processes(pids):
 
 def by_part(table):
     """{part: bytes} for a table of `processes`."""
-    kernels = sorted((table[pid][2], pid) for pid in table if is_kernel(pid, table))
+    kernels = sorted((row.started, pid) for pid, row in table.items() if is_kernel(pid, table))
     learners = kernels[0][1] if kernels else None
     parts = dict.fromkeys(PARTS, 0)
     for pid, row in table.items():
-        parts[part_of(pid, table, learners)] += row[3]
+        parts[part_of(pid, table, learners)] += row.resident
     return parts
 
 
 def is_kernel(pid, table):
-    """evcxr's main process: an evcxr started neither by an evcxr (its runtime child is) nor by cargo
-    (evcxr is also the wrapper through which cargo runs rustc, to serve crates from its cache)."""
-    parent, command = table[pid][:2]
-    return command == EVCXR and table.get(parent, (0, ""))[1] not in COMPILERS | {EVCXR}
+    """evcxr's main process (its runtime child may inherit its arguments: its parent is an evcxr)."""
+    parent = table.get(table[pid].parent)
+    return table[pid].kernel and (parent is None or parent.command != EVCXR)
 
 
 def part_of(pid, table, learners):
     lineage, current = [], pid
     while current in table and not is_kernel(current, table):
-        lineage.append(table[current][1])
-        current = table[current][0]
+        lineage.append(table[current].command)
+        current = table[current].parent
     if current not in table:
         return "server"
     if current != learners:
