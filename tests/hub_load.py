@@ -43,7 +43,7 @@ from hub_harness import (
     server_session,
     start_server,
 )
-from memory_breakdown import Breakdown, parts_mb
+from memory_breakdown import Breakdown, Together, parts_mb
 from podman_image import ENV, podman
 
 NOTEBOOK_FOLDER = "heat-accel-notebooks"
@@ -156,10 +156,13 @@ class HubLearner:
         self.breakdown = Breakdown()
 
     def sample(self):
-        if self.memory is not None:
-            held = self.memory.held()
-            self.peak = max(self.peak, held)
-            self.breakdown.sample(held, self.memory.pids())
+        """Bytes the learner's server holds now (0 before it is ready)."""
+        if self.memory is None:
+            return 0
+        held = self.memory.held()
+        self.peak = max(self.peak, held)
+        self.breakdown.sample(held, self.memory.pids())
+        return held
 
     def connect(self, session, kernel_id, deadline):
         """The kernel's websocket, once the kernel answers. The server drops the handshake when the
@@ -239,18 +242,19 @@ def stop_servers(hub, accounts):
 
 
 def round_of(hub, accounts, count, notebook, cells, limit):
+    """Each learner's results, and the class's together (memory_breakdown.Together)."""
     names = list(accounts)[:count]
     learners = [HubLearner(hub, name, accounts[name], notebook, cells, limit) for name in names]
+    together = Together()
     start = time.perf_counter()
     threads = [threading.Thread(target=learner.run, args=(start,)) for learner in learners]
     for thread in threads:
         thread.start()
     while any(thread.is_alive() for thread in threads):
-        for learner in learners:
-            learner.sample()
+        together.sample(sum(learner.sample() for learner in learners))
         time.sleep(0.5)
     stop_servers(hub, {name: accounts[name] for name in names})
-    return [learner.result for learner in learners]
+    return [learner.result for learner in learners], together.figures()
 
 
 def runaway_neighbour(hub, name, password):
@@ -261,7 +265,8 @@ def runaway_neighbour(hub, name, password):
 
 
 def through_the_hub(counts, notebook, cells, limit, image, port, log, measure, runaway=False, hub_options=()):
-    """Runs each round on one Hub started for the largest class; `measure(label, results)` reports.
+    """Runs each round on one Hub started for the largest class; `measure(label, results, together)`
+    reports.
     With `runaway`, a further learner's server keeps its cores busy through every round."""
     with tempfile.TemporaryDirectory() as folder:
         state = pathlib.Path(folder) / "state"
@@ -277,9 +282,9 @@ def through_the_hub(counts, notebook, cells, limit, image, port, log, measure, r
             for count in counts:
                 for name, password in neighbour.items():
                     runaway_neighbour(hub.url, name, password)
-                results = round_of(hub.url, accounts, count, notebook, cells, limit)
+                results, together = round_of(hub.url, accounts, count, notebook, cells, limit)
                 stop_servers(hub.url, neighbour)
-                measure(f"{count} beside a runaway" if runaway else count, results)
+                measure(f"{count} beside a runaway" if runaway else count, results, together)
         finally:
             hub.stop()
             subprocess.run(

@@ -39,7 +39,7 @@ import time
 
 from jupyter_client.manager import start_new_kernel
 from kernel_check import execute
-from memory_breakdown import Breakdown, parts_mb, summary
+from memory_breakdown import Breakdown, Together, parts_mb, summary
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -97,12 +97,14 @@ class Learner:
         self.breakdown = Breakdown()
 
     def sample(self, children):
+        """Bytes the kernel's processes hold now (0 before it starts and once it is done)."""
         if self.pid is None or self.phase not in self.peak:
-            return
+            return 0
         pids = tree(self.pid, children)
         rss = tree_rss(pids)
         self.peak[self.phase] = max(self.peak[self.phase], rss)
         self.breakdown.sample(rss, pids)
+        return rss
 
     def run(self, start):
         manager = client = None
@@ -140,17 +142,18 @@ class Learner:
 
 
 def learners_at_once(count, cells, limit):
+    """Each learner's results, and the class's together (memory_breakdown.Together)."""
     learners = [Learner(cells, limit) for _ in range(count)]
+    together = Together()
     start = time.perf_counter()
     threads = [threading.Thread(target=learner.run, args=(start,)) for learner in learners]
     for thread in threads:
         thread.start()
     while any(thread.is_alive() for thread in threads):
         children = children_of()
-        for learner in learners:
-            learner.sample(children)
+        together.sample(sum(learner.sample(children) for learner in learners))
         time.sleep(0.2)
-    return [learner.result for learner in learners]
+    return [learner.result for learner in learners], together.figures()
 
 
 def spread(results, key):
@@ -211,9 +214,9 @@ def main():
     header = "| learners | " + " | ".join(title for title, _ in columns) + " | failures | refused for memory |"
     rows, report = [header, "|" + "---|" * (len(columns) + 3)], []
 
-    def measure(count, results):
+    def measure(count, results, together):
         failed = [r["failed"] for r in results if "failed" in r]
-        report.append({"learners": count, "results": results})
+        report.append({"learners": count, "results": results, **together})
         figures = " | ".join(spread(results, key) for _, key in columns)
         rows.append(f"| {count} | {figures} | {len(failed)} | {sum('refused' in r for r in results)} |")
         print(rows[-1], flush=True)
@@ -223,7 +226,12 @@ def main():
             print(f"  warm kernel from the pool: {warm} of {len(results)}; websocket reconnects: {reconnects}")
         for key, when in (("parts_at_peak_mb", "at the peak"), ("parts_highest_mb", "each part's highest")):
             print(f"  MB {when}: {summary(results, key)}")
-        print(f"  MB at rest at the end: {summary(results, 'parts_idle_mb')}", flush=True)
+        print(f"  MB at rest at the end: {summary(results, 'parts_idle_mb')}")
+        print(
+            f"  the class together: {together['together_peak_mb']} MB at its peak; "
+            f"the machine's memory available, at the least: {together['least_available_mb']} MB",
+            flush=True,
+        )
         for result in results:
             for outcome in ("failed", "refused"):
                 if outcome in result:
@@ -247,7 +255,7 @@ def main():
         )
     else:
         for count in counts:
-            measure(count, learners_at_once(count, cells, args.limit))
+            measure(count, *learners_at_once(count, cells, args.limit))
     print("\nmedian (min-max) over the learners of each row\n" + "\n".join(rows))
     out = pathlib.Path(args.json or ROOT / "target" / ("load-test-hub.json" if args.hub else "load-test.json"))
     out.parent.mkdir(parents=True, exist_ok=True)

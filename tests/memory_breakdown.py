@@ -104,6 +104,26 @@ class Breakdown:
         result["parts_highest_mb"] = in_mb(self.highest)
 
 
+class Together:
+    """The class as the machine sees it: the most its learners held at one moment (each learner
+    measured as the load test measures one), and the least memory the machine had available
+    (MemAvailable) meanwhile."""
+
+    def __init__(self):
+        self.peak, self.least_available = 0, None
+
+    def sample(self, held):
+        self.peak = max(self.peak, held)
+        with open("/proc/meminfo") as meminfo:
+            kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemAvailable:"))
+        available = kib * 1024
+        self.least_available = min(available, self.least_available or available)
+
+    def figures(self):
+        least = self.least_available or 0
+        return {"together_peak_mb": round(self.peak / 1e6), "least_available_mb": round(least / 1e6)}
+
+
 def parts_mb(pids):
     """{part: MB} of `pids` now."""
     return in_mb(by_part(processes(pids)))
