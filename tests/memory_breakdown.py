@@ -8,7 +8,8 @@ the parts add up to a little more than the container's own figure (anonymous and
 - variables: evcxr's runtime child, which runs the cells and holds the learner's variables;
 - compiler: cargo, rustc and the linker while a cell builds;
 - python: the Python processes the Python comparison starts;
-- warm kernel: every process of a kernel started ahead by the pool (the learner's is the oldest).
+- warm kernel: every process of a kernel started ahead by the pool (the learner's kernel is the one
+  that has worked most: its cells' builds count in its CPU time; the pool's only started).
 """
 
 import os
@@ -26,7 +27,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 class Process(NamedTuple):
     parent: int
     command: str
-    started: int  # clock ticks after boot
+    cpu: int  # clock ticks, its own and its ended children's (cargo, for a kernel)
     resident: int  # bytes
     kernel: bool  # started as a kernel: evcxr with a connection file
 
@@ -44,7 +45,8 @@ def processes(pids):
             # evcxr's main process is the one started with the kernel's connection file; evcxr also
             # runs as its runtime child and as the wrapper through which cargo calls rustc.
             kernel = command == EVCXR and b"--control_file" in (folder / "cmdline").read_bytes().split(b"\0")
-            table[pid] = Process(int(fields[1]), command, int(fields[19]), resident, kernel)
+            cpu = sum(int(ticks) for ticks in fields[11:15])  # utime, stime, cutime, cstime
+            table[pid] = Process(int(fields[1]), command, cpu, resident, kernel)
         except (OSError, IndexError, ValueError):
             continue
     return table
@@ -52,8 +54,8 @@ def processes(pids):
 
 def by_part(table):
     """{part: bytes} for a table of `processes`."""
-    kernels = sorted((row.started, pid) for pid, row in table.items() if is_kernel(pid, table))
-    learners = kernels[0][1] if kernels else None
+    kernels = [(row.cpu, pid) for pid, row in table.items() if is_kernel(pid, table)]
+    learners = max(kernels)[1] if kernels else None
     parts = dict.fromkeys(PARTS, 0)
     for pid, row in table.items():
         parts[part_of(pid, table, learners)] += row.resident

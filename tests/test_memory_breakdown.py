@@ -15,8 +15,8 @@ pytestmark = pytest.mark.quick
 MB = 1_000_000
 
 
-def server(started_at=100):
-    """{pid: Process}: JupyterLab's server, the learner's kernel (older) and the pool's (newer)."""
+def server():
+    """{pid: Process}: JupyterLab's server, the learner's kernel (which built cells) and the pool's."""
     rows = {
         1: ("catatonit", 0, 1, False),
         10: ("jupyterhub-sing", 1, 130, False),
@@ -28,13 +28,13 @@ def server(started_at=100):
         24: ("evcxr_jupyter", 23, 5, False),  # cargo's rustc wrapper: evcxr again
         25: ("rustc", 24, 280, False),
         26: ("cc", 25, 10, False),
-        # The pool's kernel, started later, and its child.
+        # The pool's kernel, which has only started, and its child.
         30: ("evcxr_jupyter", 10, 850, True),
         31: ("evcxr_jupyter", 30, 15, False),
     }
-    started = {20: started_at, 30: started_at + 50}
+    cpu = {20: 5000, 30: 1500}
     return {
-        pid: Process(parent, command, started.get(pid, started_at + pid), mb * MB, kernel)
+        pid: Process(parent, command, cpu.get(pid, 10), mb * MB, kernel)
         for pid, (command, parent, mb, kernel) in rows.items()
     }
 
@@ -51,10 +51,10 @@ def test_each_process_counts_in_its_part():
     }
 
 
-def test_the_learners_kernel_is_the_older_one():
+def test_the_learners_kernel_is_the_one_that_worked_most():
     table = server()
-    # The same processes, the pool's kernel now the older: the two kernels' parts swap.
-    table[30] = table[30]._replace(started=1)
+    # The same processes, the pool's kernel now the busier: the two kernels' parts swap.
+    table[30] = table[30]._replace(cpu=9000)
     parts = by_part(table)
     assert parts["kernel"] == 850 * MB and parts["variables"] == 15 * MB
     assert parts["warm kernel"] == (900 + 600 + 260 + 40 + 5 + 280 + 10) * MB

@@ -115,16 +115,17 @@ if [ -n "$learners" ] && [ ! -r "$learners" ]; then
     echo "hub.sh: cannot read the learners' list $learners" >&2
     exit 2
 fi
-# A learner's server peaks at 4.8 GB with the kernel pool, 3.7 GB without, while notebook 3 runs
-# the large problem (tests/load_test.py --hub); a paced class runs it in the same minute. Past the
-# machine's memory its out-of-memory killer ends kernels before heatlib can refuse a run.
+# A learner's server peaks at 2.9 GB with the kernel pool, 1.9 GB without, while notebook 3 times
+# the large plate's full history (tests/load_test.py --hub); a paced class runs it in the same
+# minute. Past the machine's memory its out-of-memory killer ends kernels before heatlib can refuse
+# a run.
 if [ -n "$learners" ]; then
     class_size="$(grep -cvE '^[[:space:]]*(#|$)' "$learners" || true)"
-    need_gb=$(( (class_size * (kernel_pool == 1 ? 48 : 37) + 5) / 10 + 2 ))
+    need_gb=$(( (class_size * (kernel_pool == 1 ? 29 : 19) + 5) / 10 + 2 ))
     have_gb=$(( $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024 / 1024 ))
     if [ "$need_gb" -gt "$have_gb" ]; then
         advice="a machine with more memory, or fewer learners on this one"
-        [ "$kernel_pool" -eq 1 ] && advice="--no-kernel-pool (3.7 GB a learner), $advice"
+        [ "$kernel_pool" -eq 1 ] && advice="--no-kernel-pool (1.9 GB a learner), $advice"
         echo "hub.sh: warning: $class_size learners running notebook 3 together need about $need_gb GB;" \
             "this machine has $have_gb GB, so some learners' kernels would be killed. Use $advice." >&2
     fi
