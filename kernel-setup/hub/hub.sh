@@ -126,8 +126,9 @@ if [ -n "$learners" ]; then
     if [ "$need_gb" -gt "$have_gb" ]; then
         advice="a machine with more memory, or fewer learners on this one"
         [ "$kernel_pool" -eq 1 ] && advice="--no-kernel-pool (1.9 GB a learner), $advice"
-        echo "hub.sh: warning: $class_size learners running notebook 3 together need about $need_gb GB;" \
-            "this machine has $have_gb GB, so some learners' kernels would be killed. Use $advice." >&2
+        echo "hub.sh: warning: $class_size learners running notebook 3 together need about $need_gb GB" \
+            "(their peaks and 2 GB for the system); this machine has $have_gb GB: too close, and past it the" \
+            "out-of-memory killer ends learners' kernels. Use $advice." >&2
     fi
 fi
 
