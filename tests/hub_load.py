@@ -43,7 +43,7 @@ from hub_harness import (
     server_session,
     start_server,
 )
-from memory_breakdown import Breakdown, Together, parts_mb
+from memory_breakdown import Breakdown, Together, parts_mb, processes
 from podman_image import ENV, podman
 
 NOTEBOOK_FOLDER = "heat-accel-notebooks"
@@ -161,7 +161,7 @@ class HubLearner:
             return 0
         held = self.memory.held()
         self.peak = max(self.peak, held)
-        self.breakdown.sample(held, self.memory.pids())
+        self.breakdown.sample(held, processes(self.memory.pids()))
         return held
 
     def connect(self, session, kernel_id, deadline):
@@ -217,7 +217,7 @@ class HubLearner:
             self.result["done_s"] = time.perf_counter() - kernel_ready
             time.sleep(5)  # the pool's next kernel has started ahead by now; let the server settle
             self.result["idle_mb"] = self.memory.held() / 1e6
-            self.result["parts_idle_mb"] = parts_mb(self.memory.pids())
+            self.result["parts_idle_mb"] = parts_mb(processes(self.memory.pids()))
         except Exception as error:  # a kernel that died, a cell that failed, the time limit
             where = f"code cell {self.result['cell']}: " if "cell" in self.result else ""
             said = f"{where}{type(error).__name__}: {str(error)[-300:]}"

@@ -39,7 +39,7 @@ import time
 
 from jupyter_client.manager import start_new_kernel
 from kernel_check import execute
-from memory_breakdown import Breakdown, Together, parts_mb, summary
+from memory_breakdown import Breakdown, Together, parts_mb, processes, resident, summary
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -76,17 +76,6 @@ def tree(pid, children):
     return found
 
 
-def tree_rss(pids):
-    """Resident memory, in bytes, of `pids` together."""
-    total = 0
-    for pid in pids:
-        try:
-            total += int((pathlib.Path("/proc") / str(pid) / "statm").read_text().split()[1]) * PAGE
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
 class Learner:
     def __init__(self, cells, limit):
         self.cells, self.limit = cells, limit
@@ -100,10 +89,10 @@ class Learner:
         """Bytes the kernel's processes hold now (0 before it starts and once it is done)."""
         if self.pid is None or self.phase not in self.peak:
             return 0
-        pids = tree(self.pid, children)
-        rss = tree_rss(pids)
+        table = processes(tree(self.pid, children))
+        rss = resident(table)
         self.peak[self.phase] = max(self.peak[self.phase], rss)
-        self.breakdown.sample(rss, pids)
+        self.breakdown.sample(rss, table)
         return rss
 
     def run(self, start):
@@ -124,9 +113,9 @@ class Learner:
             self.result["done_s"] = time.perf_counter() - start
             self.phase = "idle"
             time.sleep(1.0)
-            pids = tree(self.pid, children_of())
-            self.result["idle_mb"] = tree_rss(pids) / 1e6
-            self.result["parts_idle_mb"] = parts_mb(pids)
+            table = processes(tree(self.pid, children_of()))
+            self.result["idle_mb"] = resident(table) / 1e6
+            self.result["parts_idle_mb"] = parts_mb(table)
         except Exception as error:  # a kernel that died, a cell that failed, the time limit
             said = f"{type(error).__name__}: {str(error)[-300:]}"
             self.result["refused" if " is available; " in str(error) else "failed"] = said

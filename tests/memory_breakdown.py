@@ -52,6 +52,11 @@ def processes(pids):
     return table
 
 
+def resident(table):
+    """Bytes resident, the processes of a table of `processes` together."""
+    return sum(row.resident for row in table.values())
+
+
 def by_part(table):
     """{part: bytes} for a table of `processes`."""
     kernels = [(row.cpu, pid) for pid, row in table.items() if is_kernel(pid, table)]
@@ -93,8 +98,9 @@ class Breakdown:
         self.peak_total, self.at_peak = 0, dict.fromkeys(PARTS, 0)
         self.highest = dict.fromkeys(PARTS, 0)
 
-    def sample(self, total, pids):
-        parts = by_part(processes(pids))
+    def sample(self, total, table):
+        """`total`: what the load test counts as the learner's now; `table`: their `processes`."""
+        parts = by_part(table)
         for part, size in parts.items():
             self.highest[part] = max(self.highest[part], size)
         if total >= self.peak_total:
@@ -126,9 +132,9 @@ class Together:
         return {"together_peak_mb": round(self.peak / 1e6), "least_available_mb": round(least / 1e6)}
 
 
-def parts_mb(pids):
-    """{part: MB} of `pids` now."""
-    return in_mb(by_part(processes(pids)))
+def parts_mb(table):
+    """{part: MB} of a table of `processes`."""
+    return in_mb(by_part(table))
 
 
 def in_mb(parts):
