@@ -91,15 +91,16 @@ if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-build
 fi
 
 say "evcxr_jupyter $EVCXR_VERSION (the Rust kernel)"
-# evcxr_jupyter has no --version; cargo's own record of what it installed tells.
+# evcxr_jupyter has no --version; cargo's own record of what it installed tells. (Read whole
+# first: grep -q stops at its match, and under pipefail a writer cut off by that reads as a failure.)
 evcxr="${CARGO_HOME:-$HOME/.cargo}/bin/evcxr_jupyter"
-if [ -x "$evcxr" ] && cargo install --list | grep -q "^evcxr_jupyter v$EVCXR_VERSION:"; then
+if [ -x "$evcxr" ] && grep -q "^evcxr_jupyter v$EVCXR_VERSION:" <<<"$(cargo install --list)"; then
     echo "already installed: $evcxr (v$EVCXR_VERSION)"
 else
     echo "building it with cargo install --locked (about 6 minutes on 2 cores)..."
     cargo install --locked --force evcxr_jupyter --version "$EVCXR_VERSION"
 fi
-rustup component list --installed 2>/dev/null | grep -q '^rust-src' || {
+grep -q '^rust-src' <<<"$(rustup component list --installed 2>/dev/null)" || {
     echo "adding rust-src (evcxr uses it for completions)"
     rustup component add rust-src || echo "(rust-src could not be added; completions will be poorer, the kernel still works)"
 }

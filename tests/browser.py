@@ -9,7 +9,8 @@ then notebooks in JupyterLab) and tests/test_hub_class.py (notebook 01 through t
   TimeoutError that says what never happened;
 - `run_notebook(driver, base, token, name, shots)`: opens a notebook in JupyterLab, Run > Run All
   Cells (and with `restart`, Kernel > Restart Kernel and Run All Cells), and returns what a
-  learner would call wrong: error outputs, pictures not displayed, tables missing.
+  learner would call wrong: error outputs, pictures not displayed, tables missing; a run that
+  never ended is reported with the page's state (`page_state`).
 Needs Debian's chromium and chromium-driver (bash kernel-setup/debian-packages.sh --with-browser).
 """
 
@@ -46,6 +47,13 @@ RESTART_RUN_ALL = "li.lm-Menu-item[data-command='runmenu:restart-and-run-all']"
 IMAGES = """
 return Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img'))
   .map(i => [i.complete, i.naturalWidth]);
+"""
+
+
+KERNEL_STATUS = """
+const indicator = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator')
+  || document.querySelector('.jp-Notebook-ExecutionIndicator');
+return indicator ? indicator.getAttribute('data-status') : null;
 """
 
 
@@ -145,6 +153,38 @@ def restart_and_run_all(driver, name):
     return time.perf_counter() - started
 
 
+def errors_shown(driver):
+    """The error outputs on the page, each its first 300 characters (evcxr's redefinition note left out)."""
+    return [
+        text[:300]
+        for mime, text in driver.execute_script(OUTPUTS)
+        if mime == "application/vnd.jupyter.stderr" and not BENIGN_STDERR.match(text)
+    ]
+
+
+def page_state(driver):
+    """What the page showed, in words for a failure message: the cells run, queued and not run,
+    the kernel's status, the error outputs and the last output. Never raises: it is called when
+    something already went wrong."""
+    try:
+        prompts = driver.execute_script(PROMPTS)
+        numbered = [p for p in prompts if re.fullmatch(r"\[\d+\]:", p)]
+        queued = prompts.count("[*]:")
+        first_unrun = next((i for i, p in enumerate(prompts) if p == "[ ]:"), None)
+        outputs = driver.execute_script(OUTPUTS)
+        lines = [
+            f"code cells: {len(prompts)}, run {len(numbered)}, queued or running {queued}, "
+            f"first not run: {'none' if first_unrun is None else f'code cell {first_unrun + 1}'}; "
+            f"kernel status: {driver.execute_script(KERNEL_STATUS)}"
+        ]
+        lines += [f"error output: {text!r}" for text in errors_shown(driver)]
+        if outputs:
+            lines.append(f"last output ({outputs[-1][0] or 'text'}): {outputs[-1][1][-300:]!r}")
+        return "\n".join(lines)
+    except Exception as error:  # noqa: BLE001 - a description of the page must not hide the failure
+        return f"(the page's state could not be read: {error})"
+
+
 def every_prompt_numbered(driver):
     prompts = driver.execute_script(PROMPTS)
     return prompts if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts) else None
@@ -175,7 +215,7 @@ def run_notebook(driver, base, token, name, shots, restart=False, must_say=None)
     except TimeoutError as error:
         shots.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(shots / (pathlib.Path(name).stem + "-timeout.png")))
-        return [str(error)]
+        return [f"{error}\n{page_state(driver)}"]
 
 
 def checked_run(driver, base, token, name, shots, restart, must_say):
@@ -222,9 +262,7 @@ def checked_run(driver, base, token, name, shots, restart, must_say):
         print(f"{name}: Restart Kernel and Run All Cells: every cell run again after {rerun:.0f} s", flush=True)
     pictures = [image for image in driver.execute_script(IMAGES) if image[0] and image[1] > 0]
     outputs = driver.execute_script(OUTPUTS)
-    for mime, text in outputs:
-        if mime == "application/vnd.jupyter.stderr" and not BENIGN_STDERR.match(text):
-            problems.append(f"{name}: an error or warning output: {text[:200]!r}")
+    problems += [f"{name}: an error or warning output: {text!r}" for text in errors_shown(driver)]
     least, tables = EXPECTED.get(pathlib.Path(name).name, (1, []))  # a Hub's copy is in a folder
     if len(pictures) < least:
         problems.append(f"{name}: {len(pictures)} pictures displayed, expected at least {least}")

@@ -169,7 +169,45 @@ def test_notebook_runs_in_jupyterlab(lab, chromium, name):
     problems = run_notebook(
         chromium, lab.base, lab.token, name, SHOTS, restart=name.startswith("01-"), must_say=must_say
     )
+    if problems:
+        # JupyterLab's own account (a kernel that died or restarted, a cell's build), the token
+        # hidden, and what the kernels' processes were doing: a run that never ends shows where.
+        tail = lab.log.read_text(errors="replace").replace(lab.token, "<token>").splitlines()[-60:]
+        problems.append("the end of JupyterLab's log:\n" + "\n".join(tail))
+        problems.append("the kernels' processes (pid, group, state, waiting in, command):\n" + kernel_processes())
     assert not problems, "\n".join(problems)
+
+
+KERNEL_FAMILY = (b"evcxr", b"cargo", b"rustc", b"cc", b"ld", b"python")
+
+
+def kernel_processes():
+    """A line per process of a kernel's family (evcxr, the compiler, Python), with its state
+    (R running, S sleeping, T stopped: the pool pauses a warm kernel while a learner's cell
+    runs), the kernel function it waits in (flock_lock_inode_wait: a file lock), and the file
+    locks held and awaited (/proc/locks), so that a run that never ends says why."""
+    lines, pids = [], set()
+    for stat in sorted(pathlib.Path("/proc").glob("[0-9]*/stat"), key=lambda path: int(path.parent.name)):
+        folder = stat.parent
+        try:
+            command = (folder / "cmdline").read_bytes().replace(b"\0", b" ").strip()
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            waiting = (folder / "wchan").read_text()
+        except OSError:  # ended while we looked
+            continue
+        name = pathlib.Path(command.split(b" ")[0].decode(errors="replace")).name.encode()
+        if any(name.startswith(member) for member in KERNEL_FAMILY):
+            pids.add(folder.name)
+            shown = command[:150].decode(errors="replace")
+            lines.append(f"{folder.name} {fields[2]} {fields[0]} {waiting or '-'} {shown}")
+    try:
+        locks = pathlib.Path("/proc/locks").read_text().splitlines()
+    except OSError as error:
+        locks = [f"unreadable ({error})"]
+    # `N: FLOCK ADVISORY WRITE PID ...`; a waiter's line has `->` after N:.
+    ours = [line for line in locks if len(line.split()) > 4 and (line.split()[1] == "->" or line.split()[4] in pids)]
+    lines.append("their file locks, and every lock awaited:" + "".join(f"\n{line}" for line in ours))
+    return "\n".join(lines)
 
 
 def test_the_token_is_in_no_kernel(lab):
