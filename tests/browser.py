@@ -164,7 +164,7 @@ def errors_shown(driver):
 
 def page_state(driver):
     """What the page showed, in words for a failure message: the cells run, queued and not run,
-    the kernel's status, the error outputs and the last output. Never raises: it is called when
+    the kernel's status, the error outputs, any dialog shown and the last output. Never raises: it is called when
     something already went wrong."""
     try:
         prompts = driver.execute_script(PROMPTS)
@@ -178,6 +178,9 @@ def page_state(driver):
             f"kernel status: {driver.execute_script(KERNEL_STATUS)}"
         ]
         lines += [f"error output: {text!r}" for text in errors_shown(driver)]
+        # A dialog over the page: "Kernel Restarting" (the kernel died), "Select Kernel", ...
+        dialogs = [d.text for d in driver.find_elements(By.CSS_SELECTOR, ".jp-Dialog") if d.is_displayed()]
+        lines += [f"dialog: {text[:300]!r}" for text in dialogs]
         if outputs:
             lines.append(f"last output ({outputs[-1][0] or 'text'}): {outputs[-1][1][-300:]!r}")
         return "\n".join(lines)

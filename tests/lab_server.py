@@ -89,10 +89,43 @@ def client_for(info):
     return client
 
 
+def kernels_started_by(pid):
+    """The Rust kernels (evcxr_jupyter with a connection file) among the descendants of `pid`."""
+    children = {}
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # ended while we looked
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, waiting = [], [pid]
+    while waiting:
+        for child in children.get(waiting.pop(), []):
+            waiting.append(child)
+            try:
+                command = (pathlib.Path("/proc") / str(child) / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"evcxr_jupyter\0--control_file" in command:
+                found.append(child)
+    return found
+
+
+def alive(pid):
+    try:
+        state = (pathlib.Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status is left
+
+
 def stop_with_ctrl_c(process):
     """Stops JupyterLab, started in a process group of its own, as a learner does: Ctrl-C twice
     (it asks to confirm the first). Returns what went wrong: a server still running 30 s later
-    (it is then killed), or kernels of the pool (connection files heat-pool-*) left running."""
+    (it is then killed), or a kernel it started (the pool's, or one started cold) left running
+    5 s after it stopped. Without a terminal, Ctrl-C ends the server without shutting its
+    kernels down, so this is what a learner's script or IDE would see."""
+    kernels = kernels_started_by(process.pid)
     for _ in range(2):
         try:
             os.killpg(process.pid, signal.SIGINT)
@@ -105,9 +138,15 @@ def stop_with_ctrl_c(process):
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         problems.append("JupyterLab did not stop within 30 s of Ctrl-C")
-    left = subprocess.run(
-        ["pgrep", "-f", "evcxr_jupyter --control_file .*heat-pool-"], capture_output=True, text=True
-    ).stdout.split()
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in kernels) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in kernels if alive(pid)]
     if left:
-        problems.append(f"kernels of the pool outlived JupyterLab: processes {left}")
+        problems.append(f"kernels the server started outlived it: processes {left}")
+        for pid in left:
+            try:
+                os.killpg(pid, signal.SIGKILL)  # each kernel leads a process group of its own
+            except ProcessLookupError:
+                pass
     return problems

@@ -11,12 +11,14 @@ files, as JupyterLab uses them, in this order (each step leans on the one before
    cold on the same ports and key, so the connection the notebook holds keeps working.
 3. A restart asked for (Kernel > Restart) takes the pool's next kernel: new ports, and a client
    connected to them runs a cell.
-4. Ctrl-C stops the server, and no kernel the pool started is left running.
+4. The notebook's kernel dies again (the server starts it cold), then Ctrl-C stops the server,
+   and no kernel it started, the pool's or the cold one, is left running.
 """
 
 import asyncio
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -25,7 +27,7 @@ import time
 import heat_kernel_pool
 import pytest
 from kernel_check import FIRST_HEATMAP, execute
-from lab_server import ROOT, Server, client_for, connection_of
+from lab_server import ROOT, Server, client_for, connection_of, kernels_started_by
 
 OUT = ROOT / "target" / "kernel-pool"
 PORT = 18890
@@ -212,5 +214,28 @@ def test_3_a_restart_asked_for_takes_the_next_warm_kernel(lab, notebook):
 
 @pytest.mark.setup
 @pytest.mark.kernel
-def test_4_ctrl_c_stops_the_server_and_leaves_no_pool_kernel(lab):
+def test_4_ctrl_c_stops_the_server_and_every_kernel_it_started(lab, notebook):
+    # The notebook's kernel dies once more, so that the server holds a kernel it started cold
+    # (not the pool's) when it stops: that one must end with it too.
+    mark = len(lab.logged())
+    os.killpg(current_kernel(lab), signal.SIGKILL)
+    lab.wait_for_log(r"KernelRestarter: restarting kernel", 60, after=mark)
+    cold = wait_for_kernel_file(lab, notebook["kernel_id"])
+    assert cold in kernels_started_by(lab.process.pid)
     assert not lab.stop()
+
+
+def current_kernel(lab):
+    """The kernel a notebook holds after test 3: the pool's last kernel handed over."""
+    return int(re.findall(r"took a warm kernel \(pid (\d+)", lab.logged())[-1])
+
+
+def wait_for_kernel_file(lab, kernel_id, seconds=60):
+    """The kernel the server starts cold for `kernel_id` (its connection file is the server's own)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for pid in kernels_started_by(lab.process.pid):
+            if f"kernel-{kernel_id}.json".encode() in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes():
+                return pid
+        time.sleep(0.5)
+    raise TimeoutError(f"no kernel started cold for {kernel_id} in {seconds} s")

@@ -357,6 +357,11 @@ class PooledProvisioner(LocalProvisioner):
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict:
         restart_requested, self.restart_requested = self.restart_requested, False
         first_start, self.launched = not self.launched, True
+        # A kernel started cold (no warm one, or restarted after it died) ends with the server
+        # too, as the pool's do: a server stopped by Ctrl-C without a terminal (a script, an
+        # IDE's run pane) exits without shutting its kernels down, and evcxr, unlike ipykernel,
+        # does not notice that its server is gone (1 GB left running, measured).
+        kwargs = {**kwargs, "preexec_fn": end_with_parent}
         if POOL is None or not (first_start or restart_requested):
             return await super().launch_kernel(cmd, **kwargs)
         key = pool_key(self.parent, kwargs.get("cwd"))
