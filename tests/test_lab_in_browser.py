@@ -15,11 +15,13 @@ What a learner does, checked:
   tables present where the notebook has them, no news or update prompt on the page.
   Notebook 01 is then run again through Kernel > Restart Kernel and Run All Cells (the kernel
   pool hands over the new kernel), and checked the same way. Screenshots go to target/lab-check/.
+  A run that never ends is reported with what the page showed, the end of JupyterLab's log and
+  what the kernels' processes were doing (`kernel_processes`).
 - With --without-opencl, on a machine with no OpenCL driver (OCL_ICD_VENDORS pointing at an
   empty folder, as on a laptop without one): the same, and notebook 03 says that it left the
   opencl stage out instead of failing.
 - The server stops cleanly on SIGINT (Ctrl-C), as the README says, and no kernel it started
-  is left running.
+  (the pool's, or one started cold) is left running.
 """
 
 import os
