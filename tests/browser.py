@@ -153,11 +153,12 @@ def restart_and_run_all(driver, name):
     return time.perf_counter() - started
 
 
-def errors_shown(driver):
-    """The error outputs on the page, each its first 300 characters (evcxr's redefinition note left out)."""
+def errors_in(outputs):
+    """The error outputs among `outputs` (OUTPUTS' [mime, text] pairs), each its first 300
+    characters (evcxr's redefinition note left out)."""
     return [
         text[:300]
-        for mime, text in driver.execute_script(OUTPUTS)
+        for mime, text in outputs
         if mime == "application/vnd.jupyter.stderr" and not BENIGN_STDERR.match(text)
     ]
 
@@ -177,7 +178,7 @@ def page_state(driver):
             f"first not run: {'none' if first_unrun is None else f'code cell {first_unrun + 1}'}; "
             f"kernel status: {driver.execute_script(KERNEL_STATUS)}"
         ]
-        lines += [f"error output: {text!r}" for text in errors_shown(driver)]
+        lines += [f"error output: {text!r}" for text in errors_in(outputs)]
         # A dialog over the page: "Kernel Restarting" (the kernel died), "Select Kernel", ...
         dialogs = [d.text for d in driver.find_elements(By.CSS_SELECTOR, ".jp-Dialog") if d.is_displayed()]
         lines += [f"dialog: {text[:300]!r}" for text in dialogs]
@@ -265,7 +266,7 @@ def checked_run(driver, base, token, name, shots, restart, must_say):
         print(f"{name}: Restart Kernel and Run All Cells: every cell run again after {rerun:.0f} s", flush=True)
     pictures = [image for image in driver.execute_script(IMAGES) if image[0] and image[1] > 0]
     outputs = driver.execute_script(OUTPUTS)
-    problems += [f"{name}: an error or warning output: {text!r}" for text in errors_shown(driver)]
+    problems += [f"{name}: an error or warning output: {text!r}" for text in errors_in(outputs)]
     least, tables = EXPECTED.get(pathlib.Path(name).name, (1, []))  # a Hub's copy is in a folder
     if len(pictures) < least:
         problems.append(f"{name}: {len(pictures)} pictures displayed, expected at least {least}")

@@ -16,6 +16,7 @@ import urllib.request
 
 from jupyter_client import BlockingKernelClient
 from jupyter_core.paths import jupyter_runtime_dir
+from memory_breakdown import children_of, processes, tree
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TOKEN = "kernel-pool-test"
@@ -91,32 +92,20 @@ def client_for(info):
 
 def kernels_started_by(pid):
     """The Rust kernels (evcxr_jupyter with a connection file) among the descendants of `pid`."""
-    children = {}
-    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):  # ended while we looked
-            continue
-        children.setdefault(parent, []).append(int(stat.parent.name))
-    found, waiting = [], [pid]
-    while waiting:
-        for child in children.get(waiting.pop(), []):
-            waiting.append(child)
-            try:
-                command = (pathlib.Path("/proc") / str(child) / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"evcxr_jupyter\0--control_file" in command:
-                found.append(child)
-    return found
+    return [child for child, row in processes(tree(pid, children_of())).items() if row.kernel]
+
+
+def state_of(pid):
+    """The process's state letter in /proc (T: stopped, Z: ended, its exit status not yet read),
+    or None once it is gone."""
+    try:
+        return (pathlib.Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
 
 
 def alive(pid):
-    try:
-        state = (pathlib.Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has ended; only its exit status is left
+    return state_of(pid) not in (None, "Z")
 
 
 def stop_with_ctrl_c(process):

@@ -39,7 +39,7 @@ import time
 
 from jupyter_client.manager import start_new_kernel
 from kernel_check import execute
-from memory_breakdown import Breakdown, Together, parts_mb, processes, resident, summary
+from memory_breakdown import Breakdown, Together, children_of, parts_mb, processes, resident, summary, tree
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -50,30 +50,6 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 def code_cells(notebook):
     cells = json.loads(pathlib.Path(notebook).read_text())["cells"]
     return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-
-
-def children_of():
-    """{parent pid: [child pids]} for every process on the machine, from /proc."""
-    children = {}
-    for entry in pathlib.Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                # The command name is in parentheses and may hold spaces: split after the last ')'.
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    return children
-
-
-def tree(pid, children):
-    """`pid` and all its descendants."""
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
 
 
 class Learner:

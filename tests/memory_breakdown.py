@@ -10,6 +10,9 @@ the parts add up to a little more than the container's own figure (anonymous and
 - python: the Python processes the Python comparison starts;
 - warm kernel: every process of a kernel started ahead by the pool (the learner's kernel is the one
   that has worked most: its cells' builds count in its CPU time; the pool's only started).
+
+Processes are found as a tree (`children_of`, `tree`): a kernel's, or a server's with its kernels
+(tests/lab_server.py finds the kernels a server started the same way).
 """
 
 import os
@@ -22,6 +25,30 @@ EVCXR = "evcxr_jupyter"
 # What cargo runs to build a cell: rustc, and the linker through the C compiler's driver.
 COMPILERS = {"cargo", "rustc", "cc", "gcc", "collect2", "ld", "ld.bfd", "ld.gold", "ld.lld", "rust-lld"}
 PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def children_of():
+    """{parent pid: [child pids]} for every process on the machine, from /proc."""
+    children = {}
+    for entry in pathlib.Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # The command name is in parentheses and may hold spaces: split after the last ')'.
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    return children
+
+
+def tree(pid, children):
+    """`pid` and all its descendants."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
 
 
 class Process(NamedTuple):

@@ -27,7 +27,7 @@ import time
 import heat_kernel_pool
 import pytest
 from kernel_check import FIRST_HEATMAP, execute
-from lab_server import ROOT, Server, client_for, connection_of, kernels_started_by
+from lab_server import ROOT, Server, client_for, connection_of, kernels_started_by, state_of
 
 OUT = ROOT / "target" / "kernel-pool"
 PORT = 18890
@@ -45,11 +45,6 @@ fcntl.flock(lock, fcntl.LOCK_UN)
 time.sleep(60)
 """
 WAIT_FOR_LOCK = "import fcntl, sys; fcntl.flock(open(sys.argv[1], 'w'), fcntl.LOCK_EX)"
-
-
-def state_of(pid):
-    """The process's state letter in /proc (T: stopped)."""
-    return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
 class QuietLog:
@@ -220,8 +215,7 @@ def test_4_ctrl_c_stops_the_server_and_every_kernel_it_started(lab, notebook):
     mark = len(lab.logged())
     os.killpg(current_kernel(lab), signal.SIGKILL)
     lab.wait_for_log(r"KernelRestarter: restarting kernel", 60, after=mark)
-    cold = wait_for_kernel_file(lab, notebook["kernel_id"])
-    assert cold in kernels_started_by(lab.process.pid)
+    wait_for_cold_kernel(lab, notebook["kernel_id"])
     assert not lab.stop()
 
 
@@ -230,12 +224,16 @@ def current_kernel(lab):
     return int(re.findall(r"took a warm kernel \(pid (\d+)", lab.logged())[-1])
 
 
-def wait_for_kernel_file(lab, kernel_id, seconds=60):
-    """The kernel the server starts cold for `kernel_id` (its connection file is the server's own)."""
+def wait_for_cold_kernel(lab, kernel_id, seconds=60):
+    """Waits for the kernel the server starts cold for `kernel_id`: one of its kernels, started
+    with the server's own connection file (the pool's name theirs heat-pool-*)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for pid in kernels_started_by(lab.process.pid):
-            if f"kernel-{kernel_id}.json".encode() in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes():
-                return pid
+            try:
+                if f"kernel-{kernel_id}.json".encode() in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return
+            except OSError:  # ended while we looked
+                continue
         time.sleep(0.5)
     raise TimeoutError(f"no kernel started cold for {kernel_id} in {seconds} s")

@@ -207,7 +207,8 @@ def kernel_processes():
     except OSError as error:
         locks = [f"unreadable ({error})"]
     # `N: FLOCK ADVISORY WRITE PID ...`; a waiter's line has `->` after N:.
-    ours = [line for line in locks if len(line.split()) > 4 and (line.split()[1] == "->" or line.split()[4] in pids)]
+    fields = [(line, line.split()) for line in locks]
+    ours = [line for line, words in fields if len(words) > 4 and (words[1] == "->" or words[4] in pids)]
     lines.append("their file locks, and every lock awaited:" + "".join(f"\n{line}" for line in ours))
     return "\n".join(lines)
 
